@@ -1,0 +1,1 @@
+"""Reading, generating, partitioning and tokenizing local training data."""

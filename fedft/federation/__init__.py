@@ -1,0 +1,1 @@
+"""Flower wiring: the only package that imports flwr."""

@@ -1,0 +1,1 @@
+"""Base model loading and LoRA adapter state."""

@@ -1,0 +1,1 @@
+"""Anonymization and differential privacy; usable without Flower."""

@@ -1,0 +1,1 @@
+"""Run folder artefacts: config, metrics, checkpoints, ledger, reports."""
