@@ -1,0 +1,134 @@
+"""Load, override and validate a fedft config, reporting every problem at once.
+
+Paths written in a YAML file are relative to that file; paths given with `--set` are
+relative to the current directory (where the user typed them).
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from fedft.config.schema import Config, cross_section_errors
+
+__all__ = ["Config", "ConfigError", "load_config", "parse_override", "config_to_yaml"]
+
+# Keys holding file paths that are resolved against the YAML file's folder.
+_PATH_KEYS = (("data", "train"), ("data", "eval"))
+
+
+class ConfigError(ValueError):
+    """Every problem of a config, one line each, naming the key path."""
+
+    def __init__(self, source: str, errors: Sequence[str]):
+        self.source = source
+        self.errors = list(errors)
+        lines = "\n".join(f"  - {e}" for e in self.errors)
+        super().__init__(f"{source}: {len(self.errors)} problem(s)\n{lines}")
+
+
+def parse_override(text: str) -> tuple[list[str], Any]:
+    """`a.b.c=value` -> (["a","b","c"], value parsed as a YAML scalar or flow list)."""
+    key, sep, raw = text.partition("=")
+    if not sep or not key.strip() or any(not part for part in key.strip().split(".")):
+        raise ConfigError("--set", [f"{text!r}: expected key.path=value, e.g. federation.rounds=3"])
+    try:
+        value = yaml.safe_load(raw) if raw.strip() else None
+    except yaml.YAMLError as exc:
+        raise ConfigError("--set", [f"{key}: cannot parse value {raw!r}: {exc}"]) from None
+    return key.strip().split("."), value
+
+
+def _set_path(tree: dict[str, Any], path: list[str], value: Any, *, source: str) -> None:
+    node = tree
+    for i, part in enumerate(path[:-1]):
+        child = node.setdefault(part, {})
+        if not isinstance(child, dict):
+            prefix = ".".join(path[: i + 1])
+            raise ConfigError(source, [f"{prefix}: is a value, cannot set {'.'.join(path)}"])
+        node = child
+    node[path[-1]] = value
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    if not path.is_file():
+        raise ConfigError(str(path), ["file not found; give the path of a fedft YAML config"])
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        raise ConfigError(str(path), ["not UTF-8 text; save the config as UTF-8"]) from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ConfigError(str(path), [f"{where}invalid YAML ({problem})"]) from None
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise ConfigError(str(path), [f"top level must be a mapping of sections, got {type(raw).__name__}"])
+    return raw
+
+
+def _resolve_relative_paths(tree: dict[str, Any], base: Path) -> None:
+    for section, key in _PATH_KEYS:
+        node = tree.get(section)
+        if isinstance(node, dict) and isinstance(node.get(key), str):
+            candidate = Path(node[key]).expanduser()
+            if not candidate.is_absolute():
+                node[key] = str((base / candidate).resolve())
+
+
+def _format_pydantic(exc: ValidationError) -> list[str]:
+    lines = []
+    for err in exc.errors():
+        loc = ".".join(str(p) for p in err["loc"]) or "(top level)"
+        if err["type"] == "extra_forbidden":
+            lines.append(f"{loc}: unknown key (check the spelling; see configs/default.yaml)")
+            continue
+        given = err.get("input")
+        shown = "" if isinstance(given, dict) else f" (got {given!r})"
+        lines.append(f"{loc}: {err['msg']}{shown}")
+    return lines
+
+
+def load_config(
+    path: str | Path | None = None,
+    overrides: Sequence[str] = (),
+    *,
+    extra: Mapping[str, Any] | None = None,
+) -> Config:
+    """Read `path` (or start from the defaults), apply `key=value` overrides, validate.
+
+    Raises ConfigError listing every problem with its key path.
+    """
+    source = str(path) if path is not None else "defaults"
+    tree: dict[str, Any] = {}
+    if path is not None:
+        tree = _read_yaml(Path(path))
+        _resolve_relative_paths(tree, Path(path).resolve().parent)
+    tree = copy.deepcopy(tree)
+    for key_path, value in (extra or {}).items():
+        _set_path(tree, key_path.split("."), value, source=source)
+    for text in overrides:
+        keys, value = parse_override(text)
+        _set_path(tree, keys, value, source="--set")
+        if tuple(keys) in _PATH_KEYS and isinstance(value, str):
+            _set_path(tree, keys, str(Path(value).expanduser().resolve()), source="--set")
+    try:
+        cfg = Config.model_validate(tree)
+    except ValidationError as exc:
+        raise ConfigError(source, _format_pydantic(exc)) from None
+    errors = cross_section_errors(cfg)
+    if errors:
+        raise ConfigError(source, errors)
+    return cfg
+
+
+def config_to_yaml(cfg: Config) -> str:
+    """The resolved config (every default spelled out), as written to a run folder."""
+    return yaml.safe_dump(cfg.model_dump(mode="json"), sort_keys=False)

@@ -1,0 +1,131 @@
+"""The one fedft config schema. Defaults live here and nowhere else."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, PositiveInt
+
+from fedft.config.base import StrictModel
+
+class RunConfig(StrictModel):
+    name: str = Field("fedft", pattern=r"^[A-Za-z0-9._-]+$")
+    seed: int = Field(0, ge=0, lt=2**32)
+    output_dir: Path = Path("runs")
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+
+
+class SyntheticDataConfig(StrictModel):
+    """The demo corpus used when `data.train` is absent."""
+
+    kind: Literal["clinical", "banking"] = "clinical"
+    n_train: PositiveInt = 2000
+    n_eval: PositiveInt = 300
+
+
+class PartitionConfig(StrictModel):
+    """How a simulation splits the training file across virtual sites."""
+
+    kind: Literal["iid", "dirichlet"] = "dirichlet"
+    alpha: float = Field(1.0, gt=0.0, description="Dirichlet concentration; small = more label skew")
+
+
+class DataConfig(StrictModel):
+    task: Literal["classification", "instruction"] = "classification"
+    train: Path | None = None
+    eval: Path | None = None
+    text_field: str = "text"
+    label_field: str = "label"
+    instruction_field: str = "instruction"
+    input_field: str = "input"
+    response_field: str = "response"
+    labels: list[str] | None = Field(None, min_length=2)
+    bad_rows: Literal["skip", "error"] = "skip"
+    max_length: int = Field(128, ge=8, le=8192)
+    max_eval_examples: PositiveInt | None = None
+    synthetic: SyntheticDataConfig = SyntheticDataConfig()
+    partition: PartitionConfig = PartitionConfig()
+
+
+class ModelConfig(StrictModel):
+    path: str | None = Field(
+        None, description="Local Hugging Face folder or cached hub id; None = bundled MiniLM"
+    )
+
+
+class LoraConfig(StrictModel):
+    r: int = Field(8, ge=1, le=1024)
+    alpha: float = Field(16.0, gt=0.0)
+    dropout: float = Field(0.0, ge=0.0, lt=1.0)
+    target_modules: list[str] | None = None
+    mode: Literal["standard", "ffa"] = "ffa"
+
+
+class TrainingConfig(StrictModel):
+    local_epochs: PositiveInt = 1
+    max_steps: PositiveInt | None = Field(
+        None, description="Cap on optimizer steps per round and site (None = full epochs)"
+    )
+    batch_size: PositiveInt = 16
+    eval_batch_size: PositiveInt = 64
+    learning_rate: float = Field(1e-3, gt=0.0, le=1.0)
+    weight_decay: float = Field(0.0, ge=0.0)
+    max_grad_norm: float | None = Field(1.0, gt=0.0)
+
+
+class FederationConfig(StrictModel):
+    num_clients: int = Field(4, ge=1, le=10_000)
+    rounds: int = Field(5, ge=1, le=100_000)
+    fraction_fit: float = Field(1.0, gt=0.0, le=1.0, description="Share of sites sampled per round")
+    min_fit_clients: PositiveInt = 2
+    client_cpus: float = Field(1.0, gt=0.0)
+    client_gpus: float = Field(0.0, ge=0.0)
+
+
+class StrategyConfig(StrictModel):
+    name: Literal["fedavg", "fedprox", "fedadam"] = "fedavg"
+    proximal_mu: float = Field(0.01, ge=0.0, description="FedProx only")
+    server_learning_rate: float = Field(0.01, gt=0.0, description="FedAdam only (eta)")
+    beta_1: float = Field(0.9, ge=0.0, lt=1.0)
+    beta_2: float = Field(0.99, ge=0.0, lt=1.0)
+    tau: float = Field(1e-3, gt=0.0, description="FedAdam adaptivity")
+
+
+class Config(StrictModel):
+    run: RunConfig = RunConfig()
+    data: DataConfig = DataConfig()
+    model: ModelConfig = ModelConfig()
+    lora: LoraConfig = LoraConfig()
+    training: TrainingConfig = TrainingConfig()
+    federation: FederationConfig = FederationConfig()
+    strategy: StrategyConfig = StrategyConfig()
+
+
+def cross_section_errors(cfg: Config) -> list[str]:
+    """Constraints that span sections; each message names the key path and the fix."""
+    errors = []
+    fed = cfg.federation
+    if fed.min_fit_clients > fed.num_clients:
+        errors.append(
+            f"federation.min_fit_clients: {fed.min_fit_clients} exceeds federation.num_clients "
+            f"({fed.num_clients}); lower it or add clients"
+        )
+    sampled = max(int(fed.fraction_fit * fed.num_clients), fed.min_fit_clients)
+    if sampled > fed.num_clients:
+        errors.append(f"federation.fraction_fit: samples {sampled} of {fed.num_clients} clients")
+    if cfg.data.task == "instruction" and cfg.model.path is None:
+        errors.append(
+            "model.path: the instruction task needs a causal language model; give a local "
+            "Hugging Face folder or cached hub id (the bundled default is an encoder)"
+        )
+    if cfg.data.task == "instruction" and cfg.data.partition.kind == "dirichlet":
+        errors.append(
+            "data.partition.kind: dirichlet label skew needs labels; use 'iid' for the "
+            "instruction task"
+        )
+    if (cfg.data.train is None) != (cfg.data.eval is None):
+        errors.append(
+            "data.eval: give both data.train and data.eval, or neither (the synthetic demo corpus)"
+        )
+    return errors

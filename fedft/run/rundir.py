@@ -1,0 +1,98 @@
+"""Layout of a run folder. Every artefact's path is named here and nowhere else.
+
+runs/<id>/
+  config.yaml          resolved config (every default spelled out)
+  metrics.jsonl        one JSON object per round (round 0 = before training)
+  summary.json         first/last round figures, written at the end
+  data_report.json     rows read, bad rows (file:line: reason) per source
+  fedft.log            Flower/Ray logs (the terminal shows them with --verbose)
+  rounds/round-NNN/    global adapter after round NNN, PEFT format
+  sites/<site>/        site-private state in a simulation (caches, accountant)
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+
+class RunDirError(OSError):
+    """A run folder that cannot be created or written."""
+
+
+@dataclass(frozen=True)
+class RunDir:
+    root: Path
+
+    @property
+    def config(self) -> Path:
+        return self.root / "config.yaml"
+
+    @property
+    def metrics(self) -> Path:
+        return self.root / "metrics.jsonl"
+
+    @property
+    def summary(self) -> Path:
+        return self.root / "summary.json"
+
+    @property
+    def data_report(self) -> Path:
+        return self.root / "data_report.json"
+
+    @property
+    def log(self) -> Path:
+        return self.root / "fedft.log"
+
+    def round_dir(self, server_round: int) -> Path:
+        return self.root / "rounds" / f"round-{server_round:03d}"
+
+    def adapter(self, server_round: int) -> Path:
+        return self.round_dir(server_round) / "adapter"
+
+    def site_dir(self, site: str) -> Path:
+        return self.root / "sites" / site
+
+    def rounds_saved(self) -> list[int]:
+        folder = self.root / "rounds"
+        if not folder.is_dir():
+            return []
+        return sorted(int(p.name.split("-")[1]) for p in folder.glob("round-*") if p.is_dir())
+
+
+def new_run_id(name: str, *, now: datetime | None = None) -> str:
+    stamp = (now or datetime.now(timezone.utc)).strftime("%Y%m%d-%H%M%S")
+    return f"{name}-{stamp}"
+
+
+def create_run_dir(root: Path) -> RunDir:
+    """Create a fresh run folder; refuses to mix a new run into an existing one."""
+    root = root.expanduser().resolve()
+    if root.exists() and any(root.iterdir()):
+        raise RunDirError(f"{root}: run folder exists and is not empty; choose another -o or delete it")
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        probe = root / ".write-test"
+        probe.write_text("ok")
+        probe.unlink()
+    except OSError as exc:
+        raise RunDirError(f"{root}: cannot write the run folder ({exc.strerror}); pick a writable -o") from None
+    return RunDir(root)
+
+
+def open_run_dir(root: Path) -> RunDir:
+    """An existing run folder, for reading (export, audit)."""
+    root = root.expanduser().resolve()
+    if not (root / "config.yaml").is_file():
+        raise RunDirError(f"{root}: not a fedft run folder (no config.yaml)")
+    return RunDir(root)
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write then rename, so a crash never leaves a half-written file that looks complete."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
