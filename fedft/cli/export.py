@@ -1,0 +1,42 @@
+"""`fedft export RUN_DIR [--round N] [--merge] -o DIR`: a round's global adapter, ready to load."""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+from pathlib import Path
+
+from fedft.config import load_config
+from fedft.run.rundir import open_run_dir
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("export", help="export a round's global adapter (PEFT format) or a merged model")
+    p.add_argument("run_dir", type=Path, help="a fedft run folder")
+    p.add_argument("--round", type=int, default=None, help="round to export (default: the last)")
+    p.add_argument("--merge", action="store_true", help="merge the adapter into the base model weights")
+    p.add_argument("-o", "--output", type=Path, required=True, help="output folder (must not exist)")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    run_dir = open_run_dir(args.run_dir)
+    saved = run_dir.rounds_saved()
+    if not saved:
+        raise ValueError(f"{run_dir.root}: no saved rounds to export")
+    server_round = saved[-1] if args.round is None else args.round
+    if server_round not in saved:
+        raise ValueError(f"--round {server_round}: not in this run (saved rounds: {saved[0]}..{saved[-1]})")
+    if args.output.exists():
+        raise ValueError(f"{args.output}: exists; give a new folder with -o")
+    adapter = run_dir.adapter(server_round)
+    if args.merge:
+        from fedft.model.lora import merge_and_save
+
+        cfg = load_config(run_dir.config)
+        labels = cfg.data.labels
+        merge_and_save(adapter, args.output, task=cfg.data.task, num_labels=len(labels) if labels else None)
+    else:
+        shutil.copytree(adapter, args.output)
+    print(f"exported round {server_round} of {run_dir.root.name} to {args.output}" + (" (merged)" if args.merge else ""))
+    return 0

@@ -1,0 +1,101 @@
+"""`fedft simulate CONFIG [-o RUN_DIR] [--set key=value ...]`: a whole federated run on one machine."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from fedft.config import ConfigError, load_config
+from fedft.run.rundir import create_run_dir, new_run_id
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("simulate", help="run a federated fine-tuning simulation on this machine")
+    p.add_argument("config", help="fedft YAML config (e.g. configs/default.yaml)")
+    p.add_argument("-o", "--output", type=Path, help="run folder (default: run.output_dir/<name>-<time>)")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a config value, e.g. --set federation.rounds=3 (repeatable)")
+    p.add_argument("-v", "--verbose", action="store_true", help="show Flower/Ray logs and tracebacks")
+    p.set_defaults(func=run)
+
+
+def _fmt_bytes(n: float) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if n < 1000 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1000
+    return f"{n} B"
+
+
+def _round_line(record: dict) -> str:
+    parts = [f"round {record['round']:>3}"]
+    if record.get("eval_accuracy") is not None:
+        parts.append(f"accuracy {100 * record['eval_accuracy']:5.1f}%")
+    if record.get("eval_perplexity") is not None:
+        parts.append(f"perplexity {record['eval_perplexity']:8.2f}")
+    if record.get("eval_loss") is not None:
+        parts.append(f"eval loss {record['eval_loss']:.4f}")
+    if record["round"] > 0:
+        parts.append(f"train loss {record['train_loss']:.4f}" if record.get("train_loss") is not None else "")
+        parts.append(f"sites {record['clients_finished']}/{record['clients_sampled']}")
+        parts.append(f"up {_fmt_bytes(record['bytes_up_per_client'])}/site")
+    parts.append(f"{record['elapsed_s']:.0f}s")
+    return "  ".join(p for p in parts if p)
+
+
+def run(args: argparse.Namespace) -> int:
+    console = Console(stderr=False)
+    try:
+        cfg = load_config(args.config, args.overrides)
+    except ConfigError as exc:
+        print(str(exc), file=sys.stderr)
+        return 1
+    from fedft.federation.simulation import simulate, write_data_report
+
+    run_dir = create_run_dir(args.output or cfg.run.output_dir / new_run_id(cfg.run.name))
+    console.print(f"[bold]fedft[/] run folder: {run_dir.root}")
+    report = write_data_report(cfg, run_dir)
+    for name, part in report.items():
+        line = f"data.{name}: {part['rows']} rows from {part['source']}"
+        if part["bad_rows"]:
+            line += f", [yellow]{part['bad_rows']} bad rows skipped[/] (first: {part['bad_row_details'][0]}; all in {run_dir.data_report.name})"
+        console.print(line)
+    fed = cfg.federation
+    console.print(
+        f"{fed.num_clients} sites, {fed.rounds} rounds, strategy {cfg.strategy.name}, "
+        f"LoRA r={cfg.lora.r} ({cfg.lora.mode}); logs: {run_dir.log.name}"
+    )
+
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=console, transient=True) as progress:
+        task = progress.add_task("starting sites, evaluating round 0", total=fed.rounds + 1)
+
+        def on_round_start(server_round: int, sampled: int) -> None:
+            progress.update(task, description=f"round {server_round}/{fed.rounds}: training {sampled} sites")
+
+        def on_progress(record: dict) -> None:
+            progress.console.print(_round_line(record))
+            progress.update(task, advance=1, description="evaluating")
+
+        result = simulate(cfg, run_dir, verbose=args.verbose, on_progress=on_progress, on_round_start=on_round_start)
+
+    s = result.summary
+    if s.get("metric") == "eval_accuracy":
+        console.print(
+            f"[bold]held-out accuracy[/]: round 0 {100 * s['first']:.1f}% -> round {s['rounds']} "
+            f"{100 * s['last']:.1f}% ({s['gain_points']:+.1f} points)"
+        )
+    else:
+        console.print(f"[bold]held-out perplexity[/]: round 0 {s['first']:.2f} -> round {s['rounds']} {s['last']:.2f}")
+    if s.get("base_model_bytes"):
+        share = 100 * s["bytes_up_per_client"] / s["base_model_bytes"]
+        console.print(
+            f"upload per site per round: {_fmt_bytes(s['bytes_up_per_client'])} "
+            f"({share:.2f}% of the {_fmt_bytes(s['base_model_bytes'])} base model)"
+        )
+    console.print(f"wall time {s['elapsed_s']:.0f}s; metrics: {run_dir.metrics}; adapters: {run_dir.root / 'rounds'}")
+    return 0

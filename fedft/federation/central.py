@@ -1,0 +1,119 @@
+"""The coordinator's side of a round outside Flower: evaluate the global adapter on the
+held-out set, save it in PEFT format, append the round to metrics.jsonl, show progress."""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import Callable
+
+import numpy as np
+from torch.utils.data import DataLoader
+
+from fedft.config import Config
+from fedft.federation.strategy import FitSummary
+from fedft.federation.workload import Workload, collator, eval_set, tokenize
+from fedft.model.lora import load_trainable_state, save_adapter, trainable_state
+from fedft.run.metrics import append_metrics
+from fedft.run.rundir import RunDir
+from fedft.train.evaluate import evaluate
+
+log = logging.getLogger(__name__)
+
+
+class Coordinator:
+    """Holds the server's copy of the model; one instance per run."""
+
+    def __init__(
+        self,
+        cfg: Config,
+        workload: Workload,
+        run_dir: RunDir,
+        *,
+        on_progress: Callable[[dict], None] | None = None,
+    ) -> None:
+        self.cfg = cfg
+        self.workload = workload
+        self.run_dir = run_dir
+        self.names = list(trainable_state(workload.model).keys())
+        self.base_model_bytes = sum(
+            p.numel() * p.element_size() for p in workload.model.parameters() if not p.requires_grad
+        )
+        self.on_progress = on_progress
+        self.started = time.monotonic()
+        self.history: list[dict] = []
+        held_out = tokenize(cfg, workload, eval_set(cfg).dataset)
+        self.eval_loader = DataLoader(
+            held_out,
+            batch_size=cfg.training.eval_batch_size,
+            shuffle=False,
+            collate_fn=collator(cfg, workload),
+        )
+
+    def initial_arrays(self) -> list[np.ndarray]:
+        return list(trainable_state(self.workload.model).values())
+
+    def _load(self, arrays: list[np.ndarray]) -> None:
+        if len(arrays) != len(self.names):
+            raise ValueError(f"global adapter has {len(arrays)} tensors, model expects {len(self.names)}")
+        load_trainable_state(self.workload.model, dict(zip(self.names, arrays, strict=True)))
+
+    def evaluate(self, server_round: int, arrays: list[np.ndarray]) -> tuple[float, dict]:
+        self._load(arrays)
+        result = evaluate(
+            self.workload.model, self.eval_loader, task=self.cfg.data.task, device=self.workload.device
+        )
+        loss = float(result["loss"])
+        return loss, {k: float(v) for k, v in result.items() if k != "loss"}
+
+    def end_round(self, summary: FitSummary, loss: float | None, metrics: dict, arrays: list[np.ndarray]) -> None:
+        self._load(arrays)
+        save_adapter(
+            self.workload.model,
+            self.run_dir.adapter(summary.server_round),
+            public_base_id=self.workload.public_base_id,
+        )
+        record: dict = {
+            "round": summary.server_round,
+            "eval_loss": loss,
+            **{f"eval_{k}": v for k, v in metrics.items()},
+            "train_loss": summary.train_loss,
+            "clients_sampled": summary.sampled,
+            "clients_finished": summary.finished,
+            "client_failures": summary.failures,
+            "examples_trained": summary.examples,
+            "bytes_up_per_client": summary.bytes_up_per_client,
+            "bytes_down_per_client": summary.bytes_down_per_client,
+            "elapsed_s": round(time.monotonic() - self.started, 2),
+        }
+        append_metrics(self.run_dir.metrics, record)
+        self.history.append(record)
+        log.info("round %s: %s", summary.server_round, record)
+        if self.on_progress is not None:
+            self.on_progress(record)
+
+
+def summarize(history: list[dict], *, task: str, base_model_bytes: int) -> dict:
+    """First vs last round, in the units people read (accuracy in %, perplexity)."""
+    if not history:
+        return {}
+    first, last = history[0], history[-1]
+    key = "eval_accuracy" if task == "classification" else "eval_perplexity"
+    out = {
+        "rounds": last["round"],
+        "metric": key,
+        "first": first.get(key),
+        "last": last.get(key),
+        "eval_loss_first": first.get("eval_loss"),
+        "eval_loss_last": last.get("eval_loss"),
+        "bytes_up_per_client": max((h["bytes_up_per_client"] for h in history), default=0),
+        "base_model_bytes": base_model_bytes,
+        "elapsed_s": last.get("elapsed_s"),
+    }
+    if task == "classification" and out["first"] is not None and out["last"] is not None:
+        out["gain_points"] = round(100 * (out["last"] - out["first"]), 2)
+    if isinstance(out["last"], float) and not math.isfinite(out["last"]):
+        out["last"] = None
+    return out
+

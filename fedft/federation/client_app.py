@@ -1,0 +1,137 @@
+"""A site's Flower ClientApp: set the global adapter, train locally, send back the delta.
+
+Only the trainable adapter tensors' delta and declared scalar metrics leave the site.
+`build_client_app(cfg)` binds a resolved config (in-process simulation); the module-level
+`app` reads it from Flower's run config (`flwr run`, deployments). Site-specific settings
+come from the SuperNode's node config: `data-path`, `policy-path`, `state-dir`, `site-id`
+(a simulation gives `partition-id` instead).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from flwr.app import Context
+from flwr.client import Client, ClientApp, NumPyClient
+
+from fedft.config import Config, load_config
+from fedft.federation.strategy import state_sha256
+from fedft.federation.workload import cached_workload, collator, site_training_data, tokenize
+from fedft.model.lora import load_trainable_state, state_delta, state_nbytes, trainable_state
+from fedft.train.local import train_local
+
+log = logging.getLogger(__name__)
+
+# The only values a site reports besides its masked delta: declared, scalar, per round.
+DECLARED_FIT_METRICS = ("train_loss", "steps", "bytes_up")
+
+
+@dataclass(frozen=True)
+class SiteIdentity:
+    site_id: str
+    partition_id: int | None
+    data_path: str | None
+
+    @classmethod
+    def from_node_config(cls, node_config: dict) -> SiteIdentity:
+        pid = node_config.get("partition-id")
+        data_path = node_config.get("data-path")
+        site = node_config.get("site-id") or (f"site-{int(pid)}" if pid is not None else "site")
+        return cls(str(site), None if pid is None else int(pid), str(data_path) if data_path else None)
+
+
+def _round_seed(seed: int, server_round: int, site_id: str) -> int:
+    # hashlib, not hash(): Python salts str hashes per process, which would break reproducibility.
+    digest = hashlib.sha256(f"{seed}:{server_round}:{site_id}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") >> 1
+
+
+_site_data_cache: dict[tuple[str, SiteIdentity], object] = {}
+
+
+def _site_dataset(cfg: Config, site: SiteIdentity):
+    """Tokenized local training set, built once per process and config."""
+    key = (cfg.model_dump_json(), site)
+    if key not in _site_data_cache:
+        workload = cached_workload(cfg)
+        loaded = site_training_data(cfg, partition_id=site.partition_id, data_path=site.data_path)
+        if loaded.bad_rows:
+            log.warning("%s: skipped %d bad rows, first: %s", site.site_id, len(loaded.bad_rows), loaded.bad_rows[0])
+        _site_data_cache.clear()  # one config per process at a time; free the old one
+        _site_data_cache[key] = tokenize(cfg, workload, loaded.dataset)
+    return _site_data_cache[key]
+
+
+class SiteClient(NumPyClient):
+    def __init__(self, cfg: Config, site: SiteIdentity, on_step: Callable[..., None] | None = None):
+        self.cfg = cfg
+        self.site = site
+        self.on_step = on_step
+
+    def get_parameters(self, config):
+        return list(trainable_state(cached_workload(self.cfg).model).values())
+
+    def fit(self, parameters, config):
+        cfg, site = self.cfg, self.site
+        server_round = int(config.get("server_round", 0))
+        expected = config.get("global_sha256")
+        if expected and state_sha256(parameters) != expected:
+            raise ValueError(f"{site.site_id}: global adapter hash mismatch in round {server_round}")
+        workload = cached_workload(cfg)
+        names = list(trainable_state(workload.model).keys())
+        if len(parameters) != len(names):
+            raise ValueError(
+                f"{site.site_id}: server sent {len(parameters)} tensors, this site's adapter has "
+                f"{len(names)}; the server and the site run different configs"
+            )
+        global_state = dict(zip(names, (np.asarray(p, dtype=np.float32) for p in parameters), strict=True))
+        load_trainable_state(workload.model, global_state)
+
+        train_set = _site_dataset(cfg, site)
+        # A fresh, explicit seed per (run, round, site): reproducible, and different per round.
+        generator = torch.Generator().manual_seed(_round_seed(cfg.run.seed, server_round, site.site_id))
+        loader = torch.utils.data.DataLoader(
+            train_set,
+            batch_size=cfg.training.batch_size,
+            shuffle=True,
+            generator=generator,
+            collate_fn=collator(cfg, workload),
+        )
+        t = cfg.training
+        result = train_local(
+            workload.model,
+            loader,
+            epochs=t.local_epochs,
+            max_steps=t.max_steps,
+            learning_rate=t.learning_rate,
+            weight_decay=t.weight_decay,
+            proximal_mu=float(config.get("proximal_mu", 0.0)),
+            global_state=global_state,
+            max_grad_norm=t.max_grad_norm,
+            device=workload.device,
+            on_step=self.on_step,
+        )
+        delta = state_delta(new=trainable_state(workload.model), old=global_state)
+        values = (float(result.loss), int(result.steps), int(state_nbytes(delta)))
+        metrics = dict(zip(DECLARED_FIT_METRICS, values, strict=True))
+        return list(delta.values()), len(train_set), metrics
+
+
+def build_client_app(cfg: Config) -> ClientApp:
+    def client_fn(context: Context) -> Client:
+        return SiteClient(cfg, SiteIdentity.from_node_config(dict(context.node_config))).to_client()
+
+    return ClientApp(client_fn=client_fn)
+
+
+def _client_fn_from_run_config(context: Context) -> Client:
+    cfg = load_config(str(context.run_config.get("config", "configs/default.yaml")))
+    return SiteClient(cfg, SiteIdentity.from_node_config(dict(context.node_config))).to_client()
+
+
+app = ClientApp(client_fn=_client_fn_from_run_config)

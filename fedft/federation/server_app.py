@@ -1,0 +1,93 @@
+"""The coordinator's Flower ServerApp (legacy workflow API, the one SecAgg+ runs on).
+
+`build_server_app(...)` binds a resolved config and run folder (in-process simulation);
+the module-level `app` reads them from Flower's run config (`flwr run`, deployments):
+`config` = path of the fedft YAML, optional `run-dir`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from pathlib import Path
+
+from flwr.app import Context
+from flwr.server import Grid, LegacyContext, ServerApp, ServerConfig
+from flwr.server.workflow import DefaultWorkflow
+
+from fedft.config import Config, config_to_yaml, load_config
+from fedft.federation.central import Coordinator
+from fedft.federation.strategy import DeltaStrategy, build_inner_strategy
+from fedft.federation.workload import cached_workload
+from fedft.run.rundir import RunDir, atomic_write_text, create_run_dir, new_run_id
+
+log = logging.getLogger(__name__)
+
+
+def run_rounds(
+    grid: Grid,
+    context: Context,
+    *,
+    cfg: Config,
+    run_dir: RunDir,
+    on_progress: Callable[[dict], None] | None = None,
+    on_round_start: Callable[[int, int], None] | None = None,
+) -> Coordinator:
+    """Round 0 evaluation, then `federation.rounds` rounds of fit + central evaluation."""
+    coordinator = Coordinator(cfg, cached_workload(cfg), run_dir, on_progress=on_progress)
+    initial = coordinator.initial_arrays()
+    strategy = DeltaStrategy(
+        build_inner_strategy(cfg, initial=initial),
+        initial=initial,
+        evaluate_fn=coordinator.evaluate,
+        on_round_end=coordinator.end_round,
+        on_round_start=on_round_start,
+    )
+    legacy = LegacyContext(
+        context=context, config=ServerConfig(num_rounds=cfg.federation.rounds), strategy=strategy
+    )
+    DefaultWorkflow()(grid, legacy)
+    if strategy.error is not None:
+        raise strategy.error
+    return coordinator
+
+
+def build_server_app(
+    cfg: Config,
+    run_dir: RunDir,
+    *,
+    on_progress: Callable[[dict], None] | None = None,
+    on_round_start: Callable[[int, int], None] | None = None,
+    outcome: dict | None = None,
+) -> ServerApp:
+    """A ServerApp bound to `cfg`; `outcome` receives the coordinator or the error."""
+    app = ServerApp()
+
+    @app.main()
+    def main(grid: Grid, context: Context) -> None:
+        try:
+            coordinator = run_rounds(
+                grid, context, cfg=cfg, run_dir=run_dir, on_progress=on_progress, on_round_start=on_round_start
+            )
+        except BaseException as exc:  # recorded, then re-raised: Flower only logs it
+            if outcome is not None:
+                outcome["error"] = exc
+            raise
+        if outcome is not None:
+            outcome["coordinator"] = coordinator
+
+    return app
+
+
+app = ServerApp()
+
+
+@app.main()
+def _main_from_run_config(grid: Grid, context: Context) -> None:
+    config_path = str(context.run_config.get("config", "configs/default.yaml"))
+    cfg = load_config(config_path)
+    root = context.run_config.get("run-dir") or str(cfg.run.output_dir / new_run_id(cfg.run.name))
+    run_dir = create_run_dir(Path(str(root)))
+    atomic_write_text(run_dir.config, config_to_yaml(cfg))
+    log.info("fedft run folder: %s", run_dir.root)
+    run_rounds(grid, context, cfg=cfg, run_dir=run_dir)

@@ -1,0 +1,139 @@
+"""One-machine simulation: the same ServerApp and ClientApp a deployment runs, driven by
+Flower's in-process simulation engine (no detached SuperLink left behind)."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from fedft.config import Config, config_to_yaml
+from fedft.run.rundir import RunDir, atomic_write_text
+
+log = logging.getLogger(__name__)
+
+# Flower and Ray contact the network for telemetry/update checks unless told not to.
+OFFLINE_ENV = {
+    "FLWR_TELEMETRY_ENABLED": "0",
+    "FLWR_DISABLE_UPDATE_CHECK": "1",
+    "HF_HUB_OFFLINE": "1",
+    "HF_DATASETS_OFFLINE": "1",
+    "TRANSFORMERS_OFFLINE": "1",
+    "TOKENIZERS_PARALLELISM": "false",
+    "TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS": "",
+    "RAY_DEDUP_LOGS": "0",
+}
+
+
+class SimulationError(RuntimeError):
+    """The simulation did not complete all its rounds."""
+
+
+@dataclass(frozen=True)
+class SimulationResult:
+    run_dir: RunDir
+    history: list[dict]
+    summary: dict
+
+
+def prepare_environment() -> None:
+    for key, value in OFFLINE_ENV.items():
+        os.environ.setdefault(key, value)
+
+
+@contextlib.contextmanager
+def _flower_logs_to_file(path: Path, *, verbose: bool) -> Iterator[None]:
+    """Flower's INFO chatter goes to the run's log file; the terminal keeps our progress."""
+    from flwr.supercore.logger import FLOWER_LOGGER, console_handler
+
+    handler = logging.FileHandler(path, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.setLevel(logging.DEBUG if verbose else logging.INFO)
+    fedft_logger = logging.getLogger("fedft")
+    previous_level = fedft_logger.level
+    FLOWER_LOGGER.addHandler(handler)
+    fedft_logger.addHandler(handler)
+    fedft_logger.setLevel(logging.DEBUG if verbose else logging.INFO)
+    if not verbose:
+        FLOWER_LOGGER.removeHandler(console_handler)
+    try:
+        yield
+    finally:
+        FLOWER_LOGGER.removeHandler(handler)
+        fedft_logger.removeHandler(handler)
+        fedft_logger.setLevel(previous_level)
+        if console_handler not in FLOWER_LOGGER.handlers:
+            FLOWER_LOGGER.addHandler(console_handler)
+        handler.close()
+
+
+def write_data_report(cfg: Config, run_dir: RunDir) -> dict:
+    """Read train and eval data once up front: bad input stops the run before any work."""
+    from fedft.federation.workload import eval_set, training_pool
+
+    report = {}
+    for name, loaded in (("train", training_pool(cfg)), ("eval", eval_set(cfg))):
+        report[name] = {
+            "source": str(getattr(cfg.data, name) or f"synthetic:{cfg.data.synthetic.kind}"),
+            "rows": len(loaded.dataset),
+            "bad_rows": len(loaded.bad_rows),
+            "bad_row_details": [str(b) for b in loaded.bad_rows[:1000]],
+        }
+        if len(loaded.dataset) == 0:
+            raise SimulationError(f"data.{name}: no usable rows ({len(loaded.bad_rows)} bad)")
+    atomic_write_text(run_dir.data_report, json.dumps(report, indent=2))
+    return report
+
+
+def simulate(
+    cfg: Config,
+    run_dir: RunDir,
+    *,
+    verbose: bool = False,
+    on_progress: Callable[[dict], None] | None = None,
+    on_round_start: Callable[[int, int], None] | None = None,
+) -> SimulationResult:
+    """Run `cfg` as a Flower simulation with `federation.num_clients` virtual sites."""
+    prepare_environment()
+    os.environ.setdefault("RAY_TMPDIR", str(Path(os.environ.get("TMPDIR", "/tmp")) / "fedft-ray"))
+    from flwr.simulation import run_simulation
+
+    from fedft.federation.central import summarize
+    from fedft.federation.client_app import build_client_app
+    from fedft.federation.server_app import build_server_app
+
+    atomic_write_text(run_dir.config, config_to_yaml(cfg))
+    outcome: dict = {}
+    server_app = build_server_app(
+        cfg, run_dir, on_progress=on_progress, on_round_start=on_round_start, outcome=outcome
+    )
+    client_app = build_client_app(cfg)
+    backend_config = {
+        "client_resources": {"num_cpus": cfg.federation.client_cpus, "num_gpus": cfg.federation.client_gpus},
+        "init_args": {"logging_level": logging.DEBUG if verbose else logging.ERROR, "log_to_driver": verbose},
+    }
+    with _flower_logs_to_file(run_dir.log, verbose=verbose):
+        run_simulation(
+            server_app=server_app,
+            client_app=client_app,
+            num_supernodes=cfg.federation.num_clients,
+            backend_config=backend_config,
+            verbose_logging=verbose,
+        )
+    if "error" in outcome:
+        raise SimulationError(f"simulation failed: {outcome['error']}") from outcome["error"]
+    coordinator = outcome.get("coordinator")
+    if coordinator is None:
+        raise SimulationError(f"simulation ended without completing; see {run_dir.log}")
+    rounds_done = coordinator.history[-1]["round"] if coordinator.history else -1
+    if rounds_done != cfg.federation.rounds:
+        raise SimulationError(f"simulation stopped after round {rounds_done} of {cfg.federation.rounds}")
+    summary = summarize(
+        coordinator.history, task=cfg.data.task, base_model_bytes=coordinator.base_model_bytes
+    )
+    atomic_write_text(run_dir.summary, json.dumps(summary, indent=2))
+    return SimulationResult(run_dir=run_dir, history=coordinator.history, summary=summary)

@@ -1,0 +1,209 @@
+"""Flower strategy choice, and the wrapper that lets Flower's strategies work on deltas.
+
+Sites upload adapter *deltas* (Δ = local − global), never weights: deltas are small and
+centred, which is what SecAgg+'s fixed-range quantization needs. Flower's strategies
+(FedAvg, FedProx, FedAdam) reason about weights, so `DeltaStrategy` turns each Δ back into
+global + Δ before handing results to the inner strategy. Under SecAgg+ the workflow gives
+every result the same already-averaged Δ, and the same conversion holds.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+from flwr.common import (
+    EvaluateIns,
+    EvaluateRes,
+    FitIns,
+    FitRes,
+    Parameters,
+    Scalar,
+    ndarrays_to_parameters,
+    parameters_to_ndarrays,
+)
+from flwr.server.client_manager import ClientManager
+from flwr.server.client_proxy import ClientProxy
+from flwr.server.strategy import FedAdam, FedAvg, FedProx, Strategy
+
+from fedft.config import Config
+
+log = logging.getLogger(__name__)
+
+
+def state_sha256(arrays: list[np.ndarray]) -> str:
+    """Content hash of a global adapter, sent with each round so sites can check what they got."""
+    h = hashlib.sha256()
+    for a in arrays:
+        h.update(np.ascontiguousarray(a, dtype=np.float32).tobytes())
+    return h.hexdigest()
+
+
+@dataclass
+class FitSummary:
+    """What the server saw of one training round (plaintext scalars only)."""
+
+    server_round: int
+    sampled: int = 0
+    finished: int = 0
+    failures: list[str] = field(default_factory=list)
+    train_loss: float | None = None
+    bytes_up_per_client: int = 0
+    bytes_down_per_client: int = 0
+    examples: int = 0
+
+
+class RoundFailedError(RuntimeError):
+    """A round in which no site returned a usable update."""
+
+
+def _weighted_loss(results: list[tuple[ClientProxy, FitRes]]) -> float | None:
+    pairs = [(r.num_examples, float(r.metrics["train_loss"])) for _, r in results if "train_loss" in r.metrics]
+    total = sum(n for n, _ in pairs)
+    return sum(n * loss for n, loss in pairs) / total if total else None
+
+
+class DeltaStrategy(Strategy):
+    """Wraps a Flower strategy so sites can send deltas; records what each round saw.
+
+    `evaluate_fn(round, arrays)` runs central evaluation and returns (loss, metrics);
+    `on_round_end(summary, loss, metrics, arrays)` persists the round (metrics, adapter).
+    """
+
+    def __init__(
+        self,
+        inner: Strategy,
+        *,
+        initial: list[np.ndarray],
+        evaluate_fn: Callable[[int, list[np.ndarray]], tuple[float, dict[str, Scalar]]] | None,
+        on_round_end: Callable[[FitSummary, float | None, dict[str, Scalar], list[np.ndarray]], None],
+        on_round_start: Callable[[int, int], None] | None = None,
+    ) -> None:
+        self.inner = inner
+        self.global_arrays = [np.asarray(a, dtype=np.float32) for a in initial]
+        self.evaluate_fn = evaluate_fn
+        self.on_round_end = on_round_end
+        self.on_round_start = on_round_start
+        self.fit_summary = FitSummary(server_round=0)
+        self.error: BaseException | None = None
+
+    def __repr__(self) -> str:
+        return f"DeltaStrategy({self.inner!r})"
+
+    def initialize_parameters(self, client_manager: ClientManager) -> Parameters | None:
+        return ndarrays_to_parameters(self.global_arrays)
+
+    def configure_fit(
+        self, server_round: int, parameters: Parameters, client_manager: ClientManager
+    ) -> list[tuple[ClientProxy, FitIns]]:
+        self.global_arrays = [a.astype(np.float32) for a in parameters_to_ndarrays(parameters)]
+        digest = state_sha256(self.global_arrays)
+        instructions = self.inner.configure_fit(server_round, parameters, client_manager)
+        # Copy each FitIns: never write into the inner strategy's (shared) config dicts.
+        out = [
+            (proxy, FitIns(ins.parameters, {**ins.config, "server_round": server_round, "global_sha256": digest}))
+            for proxy, ins in instructions
+        ]
+        self.fit_summary = FitSummary(
+            server_round=server_round,
+            sampled=len(out),
+            bytes_down_per_client=sum(a.nbytes for a in self.global_arrays),
+        )
+        if self.on_round_start is not None:
+            self.on_round_start(server_round, len(out))
+        return out
+
+    def aggregate_fit(
+        self,
+        server_round: int,
+        results: list[tuple[ClientProxy, FitRes]],
+        failures: list[tuple[ClientProxy, FitRes] | BaseException],
+    ) -> tuple[Parameters | None, dict[str, Scalar]]:
+        summary = self.fit_summary
+        summary.finished = len(results)
+        summary.failures = [_describe_failure(f) for f in failures]
+        for reason in summary.failures:
+            log.warning("round %s: a site failed: %s", server_round, reason)
+        if not results:
+            self.error = RoundFailedError(
+                f"round {server_round}: none of the {summary.sampled} sampled sites returned an "
+                f"update; first failure: {summary.failures[0] if summary.failures else 'unknown'}"
+            )
+            raise self.error
+        summary.train_loss = _weighted_loss(results)
+        summary.examples = sum(r.num_examples for _, r in results)
+        summary.bytes_up_per_client = max(int(r.metrics.get("bytes_up", 0)) for _, r in results)
+
+        as_weights = []
+        for proxy, res in results:
+            delta = parameters_to_ndarrays(res.parameters)
+            _check_shapes(delta, self.global_arrays, server_round=server_round)
+            weights = [g + d.astype(np.float32) for g, d in zip(self.global_arrays, delta, strict=True)]
+            as_weights.append(
+                (proxy, FitRes(res.status, ndarrays_to_parameters(weights), res.num_examples, res.metrics))
+            )
+        params, metrics = self.inner.aggregate_fit(server_round, as_weights, failures)
+        if params is None:
+            self.error = RoundFailedError(f"round {server_round}: the strategy produced no aggregate")
+            raise self.error
+        self.global_arrays = [a.astype(np.float32) for a in parameters_to_ndarrays(params)]
+        return ndarrays_to_parameters(self.global_arrays), metrics
+
+    def configure_evaluate(
+        self, server_round: int, parameters: Parameters, client_manager: ClientManager
+    ) -> list[tuple[ClientProxy, EvaluateIns]]:
+        return []  # evaluation is central, on the server's held-out set
+
+    def aggregate_evaluate(
+        self,
+        server_round: int,
+        results: list[tuple[ClientProxy, EvaluateRes]],
+        failures: list[tuple[ClientProxy, EvaluateRes] | BaseException],
+    ) -> tuple[float | None, dict[str, Scalar]]:
+        return None, {}
+
+    def evaluate(self, server_round: int, parameters: Parameters) -> tuple[float, dict[str, Scalar]] | None:
+        """Called by the workflow after every round (and for round 0): evaluate and persist."""
+        arrays = [a.astype(np.float32) for a in parameters_to_ndarrays(parameters)]
+        loss, metrics = (None, {}) if self.evaluate_fn is None else self.evaluate_fn(server_round, arrays)
+        summary = self.fit_summary if server_round > 0 else FitSummary(server_round=0)
+        self.on_round_end(summary, loss, metrics, arrays)
+        return None if loss is None else (loss, metrics)
+
+
+def _describe_failure(failure: tuple[ClientProxy, FitRes] | BaseException) -> str:
+    if isinstance(failure, BaseException):
+        text = str(failure).strip().splitlines()
+        return text[-1] if text else type(failure).__name__
+    _, res = failure
+    return f"status {res.status.code.name}: {res.status.message}"
+
+
+def _check_shapes(delta: list[np.ndarray], reference: list[np.ndarray], *, server_round: int) -> None:
+    if len(delta) != len(reference) or any(d.shape != r.shape for d, r in zip(delta, reference)):
+        got = [d.shape for d in delta]
+        raise RoundFailedError(
+            f"round {server_round}: a site sent {len(delta)} tensors with shapes {got[:3]}..., "
+            f"expected {len(reference)} matching the global adapter; are all sites on the same config?"
+        )
+
+
+def build_inner_strategy(cfg: Config, *, initial: list[np.ndarray]) -> Strategy:
+    """One of Flower's own strategies, configured from `strategy:` and `federation:`."""
+    fed, s = cfg.federation, cfg.strategy
+    common = dict(
+        fraction_fit=fed.fraction_fit,
+        min_fit_clients=fed.min_fit_clients,
+        min_available_clients=fed.num_clients if fed.fraction_fit == 1.0 else fed.min_fit_clients,
+        fraction_evaluate=0.0,
+        min_evaluate_clients=0,
+        initial_parameters=ndarrays_to_parameters(initial),
+    )
+    if s.name == "fedavg":
+        return FedAvg(**common)
+    if s.name == "fedprox":
+        return FedProx(**common, proximal_mu=s.proximal_mu)
+    return FedAdam(**common, eta=s.server_learning_rate, beta_1=s.beta_1, beta_2=s.beta_2, tau=s.tau)
