@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import argparse
 import sys
+import threading
 from pathlib import Path
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from fedft.config import ConfigError, load_config
+from fedft.run.progress import read_progress
 from fedft.run.rundir import create_run_dir, new_run_id
 
 
@@ -47,6 +49,22 @@ def _round_line(record: dict) -> str:
     return "  ".join(p for p in parts if p)
 
 
+def _watch_sites(progress: Progress, folder: Path, stop: threading.Event) -> None:
+    """One bar per site showing its local steps, fed by the sites' progress files."""
+    bars: dict[str, int] = {}
+    while not stop.wait(0.5):
+        for p in read_progress(folder):
+            site, total = p["site"], p["total"] or None
+            if site not in bars:
+                bars[site] = progress.add_task("", total=total)
+            progress.update(
+                bars[site],
+                completed=p["step"],
+                total=total,
+                description=f"  {site} round {p['round']}: local loss {p['loss']:.3f}",
+            )
+
+
 def run(args: argparse.Namespace) -> int:
     console = Console(stderr=False)
     try:
@@ -81,7 +99,16 @@ def run(args: argparse.Namespace) -> int:
             progress.console.print(_round_line(record))
             progress.update(task, advance=1, description="evaluating")
 
-        result = simulate(cfg, run_dir, verbose=args.verbose, on_progress=on_progress, on_round_start=on_round_start)
+        stop = threading.Event()
+        watcher = threading.Thread(target=_watch_sites, args=(progress, run_dir.progress, stop), daemon=True)
+        watcher.start()
+        try:
+            result = simulate(
+                cfg, run_dir, verbose=args.verbose, on_progress=on_progress, on_round_start=on_round_start
+            )
+        finally:
+            stop.set()
+            watcher.join()
 
     s = result.summary
     if s.get("metric") == "eval_accuracy":

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -23,6 +23,7 @@ from fedft.config import Config, load_config
 from fedft.federation.strategy import state_sha256
 from fedft.federation.workload import cached_workload, collator, site_training_data, tokenize
 from fedft.model.lora import load_trainable_state, state_delta, state_nbytes, trainable_state
+from fedft.run.progress import StepReporter
 from fedft.train.local import train_local
 
 log = logging.getLogger(__name__)
@@ -68,10 +69,10 @@ def _site_dataset(cfg: Config, site: SiteIdentity):
 
 
 class SiteClient(NumPyClient):
-    def __init__(self, cfg: Config, site: SiteIdentity, on_step: Callable[..., None] | None = None):
+    def __init__(self, cfg: Config, site: SiteIdentity, progress_dir: Path | None = None):
         self.cfg = cfg
         self.site = site
-        self.on_step = on_step
+        self.progress_dir = progress_dir
 
     def get_parameters(self, config):
         return list(trainable_state(cached_workload(self.cfg).model).values())
@@ -114,7 +115,9 @@ class SiteClient(NumPyClient):
             global_state=global_state,
             max_grad_norm=t.max_grad_norm,
             device=workload.device,
-            on_step=self.on_step,
+            on_step=StepReporter(self.progress_dir, site.site_id, server_round=server_round)
+            if self.progress_dir is not None
+            else None,
         )
         delta = state_delta(new=trainable_state(workload.model), old=global_state)
         values = (float(result.loss), int(result.steps), int(state_nbytes(delta)))
@@ -122,9 +125,12 @@ class SiteClient(NumPyClient):
         return list(delta.values()), len(train_set), metrics
 
 
-def build_client_app(cfg: Config) -> ClientApp:
+def build_client_app(cfg: Config, *, progress_dir: Path | None = None) -> ClientApp:
+    """`progress_dir`: where simulated sites report local steps for the terminal."""
+
     def client_fn(context: Context) -> Client:
-        return SiteClient(cfg, SiteIdentity.from_node_config(dict(context.node_config))).to_client()
+        site = SiteIdentity.from_node_config(dict(context.node_config))
+        return SiteClient(cfg, site, progress_dir).to_client()
 
     return ClientApp(client_fn=client_fn)
 

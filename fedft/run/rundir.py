@@ -6,6 +6,7 @@ runs/<id>/
   summary.json         first/last round figures, written at the end
   data_report.json     rows read, bad rows (file:line: reason) per source
   fedft.log            Flower/Ray logs (the terminal shows them with --verbose)
+  progress/<site>.json latest local step of each simulated site (for the terminal)
   rounds/round-NNN/    global adapter after round NNN, PEFT format
   sites/<site>/        site-private state in a simulation (caches, accountant)
 """
@@ -45,6 +46,10 @@ class RunDir:
     @property
     def log(self) -> Path:
         return self.root / "fedft.log"
+
+    @property
+    def progress(self) -> Path:
+        return self.root / "progress"
 
     def round_dir(self, server_round: int) -> Path:
         return self.root / "rounds" / f"round-{server_round:03d}"
