@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import shutil
 from pathlib import Path
 
@@ -34,7 +35,7 @@ def run(args: argparse.Namespace) -> int:
         from fedft.model.lora import merge_and_save
 
         cfg = load_config(run_dir.config)
-        labels = cfg.data.labels
+        labels = json.loads(run_dir.labels.read_text()) if run_dir.labels.is_file() else None
         merge_and_save(adapter, args.output, task=cfg.data.task, num_labels=len(labels) if labels else None)
     else:
         shutil.copytree(adapter, args.output)

@@ -3,6 +3,7 @@ held-out set, save it in PEFT format, append the round to metrics.jsonl, show pr
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 import time
@@ -16,7 +17,7 @@ from fedft.federation.strategy import FitSummary
 from fedft.federation.workload import Workload, collator, eval_set, tokenize
 from fedft.model.lora import load_trainable_state, save_adapter, trainable_state
 from fedft.run.metrics import append_metrics
-from fedft.run.rundir import RunDir
+from fedft.run.rundir import RunDir, atomic_write_text
 from fedft.train.evaluate import evaluate
 
 log = logging.getLogger(__name__)
@@ -43,6 +44,8 @@ class Coordinator:
         self.on_progress = on_progress
         self.started = time.monotonic()
         self.history: list[dict] = []
+        if workload.labels:
+            atomic_write_text(run_dir.labels, json.dumps(list(workload.labels)))
         held_out = tokenize(cfg, workload, eval_set(cfg).dataset)
         self.eval_loader = DataLoader(
             held_out,

@@ -5,6 +5,7 @@ runs/<id>/
   metrics.jsonl        one JSON object per round (round 0 = before training)
   summary.json         first/last round figures, written at the end
   data_report.json     rows read, bad rows (file:line: reason) per source
+  labels.json          class labels in head order (classification)
   fedft.log            Flower/Ray logs (the terminal shows them with --verbose)
   progress/<site>.json latest local step of each simulated site (for the terminal)
   rounds/round-NNN/    global adapter after round NNN, PEFT format
@@ -42,6 +43,10 @@ class RunDir:
     @property
     def data_report(self) -> Path:
         return self.root / "data_report.json"
+
+    @property
+    def labels(self) -> Path:
+        return self.root / "labels.json"
 
     @property
     def log(self) -> Path:
