@@ -39,14 +39,15 @@ def save_adapter(model: PeftModel, out_dir: str | Path, *, public_base_id: str) 
 
     config_path = out / ADAPTER_CONFIG
     config = json.loads(config_path.read_text(encoding="utf-8"))
+    local_base = config.get("base_model_name_or_path")
     config["base_model_name_or_path"] = public_base_id
     config_path.write_text(json.dumps(config, indent=2, sort_keys=True) + "\n", encoding="utf-8")
 
+    # The model card names the base too (metadata and tags), from the base model's config.
     card = out / "README.md"
-    if card.is_file():
-        lines = card.read_text(encoding="utf-8").splitlines()
-        fixed = [f"base_model: {public_base_id}" if ln.startswith("base_model:") else ln for ln in lines]
-        card.write_text("\n".join(fixed) + "\n", encoding="utf-8")
+    if card.is_file() and local_base and local_base != public_base_id:
+        text = card.read_text(encoding="utf-8")
+        card.write_text(text.replace(local_base, public_base_id), encoding="utf-8")
     return out
 
 
