@@ -1,0 +1,219 @@
+"""The only module that touches Flower's SecAgg+ internals.
+
+Flower 1.41's mask PRG (`secaggplus_utils.pseudo_rand_gen`) XOR-folds the shared secret into a
+32-bit seed for `np.random.RandomState` (upstream issue #7522): whoever sees a masked vector can
+try all 2^32 seeds. `install_secure_prg()` swaps in `secure_pseudo_rand_gen`, keyed by the whole
+secret, at every place Flower looks the PRG up by name: the client mod and the server workflow
+each bind it at import (`from ... import pseudo_rand_gen`), so patching the defining module
+alone changes nothing. Client and server must run the same PRG or the "unmasked" sum is garbage
+and Flower still logs success; call `install_secure_prg()` on import of the module defining the
+apps so every Ray actor and SuperNode process gets it.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import operator
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from numpy.typing import NDArray
+
+from fedft.federation.secagg_precision import (
+    aggregate_error_bound,
+    check_delta,
+    check_weight,
+    choose_clipping_range,
+    clip_delta_norm,
+    delta_norm,
+    weight_factor,
+)
+
+if TYPE_CHECKING:
+    from fedft.config.secure_aggregation import SecureAggregationConfig
+
+__all__ = [
+    "PRG_SITES",
+    "aggregate_error_bound",
+    "build_secaggplus_workflow",
+    "check_delta",
+    "check_weight",
+    "choose_clipping_range",
+    "client_mods",
+    "clip_delta_norm",
+    "delta_norm",
+    "flower_pseudo_rand_gen",
+    "install_secure_prg",
+    "is_secure_prg_installed",
+    "secure_pseudo_rand_gen",
+    "weight_factor",
+]
+
+log = logging.getLogger(__name__)
+
+_UTILS = "flwr.common.secure_aggregation.secaggplus_utils"
+# Every module that holds `pseudo_rand_gen` as a global (grep of flwr 1.41: these three).
+# The defining module is included so any later `from ... import pseudo_rand_gen` gets ours.
+PRG_SITES = (
+    _UTILS,
+    "flwr.client.mod.secure_aggregation.secaggplus_mod",  # client: private and pairwise masks
+    "flwr.server.workflow.secure_aggregation.secaggplus_workflow",  # server: removes masks
+)
+_ATTR = "pseudo_rand_gen"
+
+# Domain separation: Flower also uses the pairwise key as a Fernet key for the share
+# ciphertexts, so the mask key is derived under its own label rather than taken as is.
+_HKDF_INFO = b"fedft secagg+ mask prg v1 (AES-256-CTR)"
+# One fixed counter block is safe: each derived key drives exactly one keystream (a secret
+# always yields the same mask, which is what makes the masks cancel).
+_CTR_NONCE = bytes(16)
+_MIN_SEED_BYTES = 16
+
+
+def _keystream(seed: bytes) -> Any:
+    key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=_HKDF_INFO).derive(seed)
+    return Cipher(algorithms.AES(key), modes.CTR(_CTR_NONCE)).encryptor()
+
+
+def _words(stream: Any, count: int, dtype: str) -> NDArray[np.unsignedinteger]:
+    """`count` little-endian unsigned words of keystream (AES-CTR over zeros)."""
+    nbytes = count * np.dtype(dtype).itemsize
+    # update_into with preallocated numpy buffers: about 5x faster than update(bytes(n)).
+    out = np.empty(nbytes + 15, dtype=np.uint8)  # the API wants block_size - 1 spare bytes
+    stream.update_into(np.zeros(nbytes, dtype=np.uint8), out)
+    return out[:nbytes].view(dtype)
+
+
+def _uniform(stream: Any, count: int, num_range: int) -> NDArray[np.int64]:
+    """`count` integers uniform in [0, num_range), read from an AES-CTR keystream."""
+    if num_range & (num_range - 1) == 0:
+        # Power of two (always so in Flower, which requires modulus_range = 2^k): keep the low
+        # bits of each word; exactly uniform, no rejection. 4-byte words while they suffice.
+        dtype = "<u4" if num_range <= 2**32 else "<u8"
+        words = _words(stream, count, dtype)
+        if num_range == 2 ** (8 * words.itemsize):
+            return words.astype(np.int64)
+        # Allocated after the keystream: the other order measured 4x slower (page faults).
+        out = np.empty(count, dtype=np.int64)
+        np.bitwise_and(words, np.array(num_range - 1, dtype=dtype), out=out, casting="unsafe")
+        return out
+    out = np.empty(count, dtype=np.int64)
+    # Any other range: rejection sampling on 64-bit words, exactly uniform. A word is rejected
+    # with probability < num_range / 2^64, and refills continue the same keystream, so the
+    # output is still a deterministic function of the seed.
+    limit = np.uint64(2**64 - (2**64 % num_range) - 1)  # accept words <= limit
+    filled = 0
+    while filled < count:
+        need = count - filled
+        words = _words(stream, need, "<u8")
+        kept = words[words <= limit]
+        out[filled : filled + kept.size] = kept % np.uint64(num_range)
+        filled += kept.size
+    return out
+
+
+def secure_pseudo_rand_gen(
+    seed: bytes, num_range: int, dimensions_list: Sequence[tuple[int, ...]]
+) -> list[NDArray[np.int64]]:
+    """Masks for SecAgg+: one int64 array per shape, entries uniform in [0, num_range).
+
+    Same call contract as Flower's `pseudo_rand_gen` (a 0-d array for the shape `()`), but
+    keyed by the whole secret: key = HKDF-SHA256(seed), stream = AES-256-CTR. Deterministic in
+    (seed, num_range, shapes); the arrays are filled in order from one stream. Flower draws
+    from [0, num_range - 2]; this draws from the full [0, num_range), which is what a mask
+    mod num_range needs. num_range: 2 .. 2^63 (int64 output); seed: >= 16 bytes.
+    """
+    if not isinstance(seed, bytes | bytearray) or len(seed) < _MIN_SEED_BYTES:
+        raise ValueError(
+            f"seed must be at least {_MIN_SEED_BYTES} bytes of secret, got "
+            f"{len(seed) if isinstance(seed, bytes | bytearray) else type(seed).__name__}"
+        )
+    num_range = operator.index(num_range)
+    if not 2 <= num_range <= 2**63:
+        raise ValueError(f"num_range must be in [2, 2^63], got {num_range}")
+    shapes = [tuple(int(d) for d in dims) for dims in dimensions_list]
+    sizes = [int(np.prod(shape, dtype=np.int64)) for shape in shapes]
+    flat = _uniform(_keystream(bytes(seed)), sum(sizes), num_range)
+    out: list[NDArray[np.int64]] = []
+    start = 0
+    for shape, size in zip(shapes, sizes, strict=True):
+        out.append(flat[start : start + size].reshape(shape))
+        start += size
+    return out
+
+
+secure_pseudo_rand_gen.__fedft_secure_prg__ = True  # type: ignore[attr-defined]
+
+
+def _module(name: str) -> Any:
+    # importlib, not `import a.b.secaggplus_mod as m`: the package re-exports the *function*
+    # `secaggplus_mod` under the submodule's name, so that form yields the function.
+    return importlib.import_module(name)
+
+
+def _capture_flower_prg() -> Callable[..., list[NDArray[np.int64]]]:
+    current = getattr(_module(_UTILS), _ATTR)
+    # After a reload of this module the attribute may already be an earlier secure PRG.
+    return getattr(current, "__fedft_flower_original__", current)
+
+
+flower_pseudo_rand_gen = _capture_flower_prg()
+"""Flower's original 32-bit-seeded PRG, kept for the benchmark and the tests only."""
+secure_pseudo_rand_gen.__fedft_flower_original__ = flower_pseudo_rand_gen  # type: ignore[attr-defined]
+
+
+def install_secure_prg() -> None:
+    """Replace Flower's mask PRG in every module that looks it up (idempotent)."""
+    replaced = []
+    for name in PRG_SITES:
+        mod = _module(name)
+        if not hasattr(mod, _ATTR):
+            # A Flower upgrade moved the PRG; failing beats silently masking with 32-bit seeds.
+            raise RuntimeError(f"{name} has no {_ATTR}; re-check fedft.federation.secagg")
+        if getattr(mod, _ATTR) is not secure_pseudo_rand_gen:
+            setattr(mod, _ATTR, secure_pseudo_rand_gen)
+            replaced.append(name)
+    if replaced:
+        log.debug("SecAgg+ mask PRG replaced (AES-256-CTR, full secret) in %s", replaced)
+
+
+def is_secure_prg_installed() -> bool:
+    """True when every module in PRG_SITES resolves `pseudo_rand_gen` to the secure PRG."""
+    return all(getattr(_module(name), _ATTR, None) is secure_pseudo_rand_gen for name in PRG_SITES)
+
+
+def client_mods(cfg: SecureAggregationConfig) -> list[Callable[..., Any]]:
+    """The mods for `ClientApp(client_fn=..., mods=...)`: Flower's `secaggplus_mod` when enabled.
+
+    Installs the secure PRG first (the site masks in this process).
+    """
+    if not cfg.enabled:
+        return []
+    install_secure_prg()
+    return [_module("flwr.client.mod").secaggplus_mod]
+
+
+def build_secaggplus_workflow(cfg: SecureAggregationConfig) -> Any:
+    """Flower's `SecAggPlusWorkflow` configured from the `secure_aggregation:` section.
+
+    Installs the secure PRG first (the server unmasks in this process). The caller wraps it:
+    `DefaultWorkflow(fit_workflow=build_secaggplus_workflow(cfg))`.
+    """
+    if not cfg.enabled:
+        raise ValueError("secure_aggregation.enabled is false; use Flower's default fit workflow")
+    install_secure_prg()
+    from flwr.server.workflow import SecAggPlusWorkflow  # noqa: PLC0415 (Flower-only path)
+
+    return SecAggPlusWorkflow(
+        num_shares=cfg.num_shares,
+        reconstruction_threshold=cfg.reconstruction_threshold,
+        max_weight=cfg.max_weight,
+        clipping_range=cfg.effective_clipping_range,
+        quantization_range=cfg.quantization_range,
+        timeout=cfg.timeout,
+    )
