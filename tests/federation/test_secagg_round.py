@@ -269,7 +269,8 @@ def test_mismatched_prg_gives_garbage_that_the_norm_check_rejects(monkeypatch):
 
 @pytest.mark.parametrize(
     ("num_shares", "threshold", "num_sampled"),
-    [(1.0, 0.7, 3), (1.0, 0.7, 6), (0.5, 0.5, 6), (0.6, 0.5, 7), (3, 2, 5), (1.0, 1.0, 4), (0.3, 3, 9)],
+    [(1.0, 0.7, 3), (1.0, 0.7, 6), (0.5, 0.5, 6), (0.6, 0.5, 7), (0.4, 0.7, 10), (3, 2, 5),
+     (4, 2, 6), (4, 3, 4), (1.0, 1.0, 4), (0.3, 3, 9)],
 )
 def test_share_and_threshold_resolution_matches_flower(num_shares, threshold, num_sampled):
     # Prepare
