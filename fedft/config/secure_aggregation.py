@@ -146,7 +146,9 @@ def resolve_shares_and_threshold(
     else:
         threshold = cfg.reconstruction_threshold
     if n != shares and shares % 2 == 0:
-        shares += 1  # Flower bumps an even share count, after fixing the threshold
+        # Flower bumps an even count after fixing the threshold (check_against_clients refuses
+        # this case: Flower's sites then crash).
+        shares += 1
     return shares, threshold
 
 
@@ -182,8 +184,9 @@ def check_against_clients(
         )
     elif isinstance(cfg.num_shares, int) and cfg.num_shares % 2 == 0 and cfg.num_shares != n_max:
         errors.append(
-            f"{p}.num_shares: {cfg.num_shares} is even; Flower silently raises it to "
-            f"{cfg.num_shares + 1}. Give an odd count"
+            f"{p}.num_shares: {cfg.num_shares} is even; Flower 1.41 then builds neighbourhoods "
+            f"of {cfg.num_shares + 1} sites but tells them {cfg.num_shares}, and every site "
+            "fails. Give an odd count (or a fraction such as 1.0)"
         )
     else:
         for n in sorted({n_min, n_max}):
