@@ -49,6 +49,7 @@ __all__ = [
     "delta_norm",
     "flower_pseudo_rand_gen",
     "install_secure_prg",
+    "is_compact_upload_installed",
     "is_secure_prg_installed",
     "secure_pseudo_rand_gen",
     "weight_factor",
@@ -59,12 +60,14 @@ log = logging.getLogger(__name__)
 _UTILS = "flwr.common.secure_aggregation.secaggplus_utils"
 # Every module that holds `pseudo_rand_gen` as a global (grep of flwr 1.41: these three).
 # The defining module is included so any later `from ... import pseudo_rand_gen` gets ours.
+_CLIENT_MOD = "flwr.client.mod.secure_aggregation.secaggplus_mod"
 PRG_SITES = (
     _UTILS,
-    "flwr.client.mod.secure_aggregation.secaggplus_mod",  # client: private and pairwise masks
+    _CLIENT_MOD,  # client: private and pairwise masks
     "flwr.server.workflow.secure_aggregation.secaggplus_workflow",  # server: removes masks
 )
 _ATTR = "pseudo_rand_gen"
+_SERIALIZER = "ndarray_to_bytes"  # used by the client mod for the masked vector only
 
 # Domain separation: Flower also uses the pairwise key as a Fernet key for the share
 # ciphertexts, so the mask key is derived under its own label rather than taken as is.
@@ -167,8 +170,30 @@ flower_pseudo_rand_gen = _capture_flower_prg()
 secure_pseudo_rand_gen.__fedft_flower_original__ = flower_pseudo_rand_gen  # type: ignore[attr-defined]
 
 
-def install_secure_prg() -> None:
-    """Replace Flower's mask PRG in every module that looks it up (idempotent)."""
+_flower_ndarray_to_bytes = _module("flwr.common").ndarray_to_bytes  # what the mod imports
+
+
+def _compact_ndarray_to_bytes(arr: NDArray) -> bytes:
+    """Flower's `ndarray_to_bytes`, storing an int vector with values < 2^32 as uint32."""
+    arr = np.asarray(arr)
+    if (
+        np.issubdtype(arr.dtype, np.integer)
+        and arr.dtype.itemsize > 4
+        and (arr.size == 0 or (int(arr.min()) >= 0 and int(arr.max()) < 2**32))
+    ):
+        arr = arr.astype(np.uint32)
+    return _flower_ndarray_to_bytes(arr)
+
+
+def install_secure_prg(*, compact_uploads: bool = True) -> None:
+    """Replace Flower's mask PRG in every module that looks it up (idempotent).
+
+    compact_uploads: also make the client mod send masked vectors as uint32 instead of int64
+    (they are residues mod 2^32), halving the upload to the size of the fp32 delta. The
+    server needs no change: `bytes_to_ndarray` keeps the dtype, and uint32 sums wrap mod 2^32,
+    which is the modulus fedft uses (Flower documents modulus_range <= 2^32). Sites with and
+    without it can be mixed in one round.
+    """
     replaced = []
     for name in PRG_SITES:
         mod = _module(name)
@@ -178,6 +203,11 @@ def install_secure_prg() -> None:
         if getattr(mod, _ATTR) is not secure_pseudo_rand_gen:
             setattr(mod, _ATTR, secure_pseudo_rand_gen)
             replaced.append(name)
+    if compact_uploads:
+        client = _module(_CLIENT_MOD)
+        if not hasattr(client, _SERIALIZER):
+            raise RuntimeError(f"{_CLIENT_MOD} has no {_SERIALIZER}; re-check fedft.federation.secagg")
+        setattr(client, _SERIALIZER, _compact_ndarray_to_bytes)
     if replaced:
         log.debug("SecAgg+ mask PRG replaced (AES-256-CTR, full secret) in %s", replaced)
 
@@ -185,6 +215,11 @@ def install_secure_prg() -> None:
 def is_secure_prg_installed() -> bool:
     """True when every module in PRG_SITES resolves `pseudo_rand_gen` to the secure PRG."""
     return all(getattr(_module(name), _ATTR, None) is secure_pseudo_rand_gen for name in PRG_SITES)
+
+
+def is_compact_upload_installed() -> bool:
+    """True when the client mod serializes masked vectors as uint32."""
+    return getattr(_module(_CLIENT_MOD), _SERIALIZER, None) is _compact_ndarray_to_bytes
 
 
 def client_mods(cfg: SecureAggregationConfig) -> list[Callable[..., Any]]:

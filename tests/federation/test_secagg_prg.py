@@ -47,6 +47,7 @@ def test_install_replaces_the_prg_in_client_mod_and_server_workflow():
         assert sys.modules[name].pseudo_rand_gen is secagg.secure_pseudo_rand_gen
     assert set(secagg.PRG_SITES) == {CLIENT_MOD, SERVER_WORKFLOW, UTILS}
     assert secagg.is_secure_prg_installed()
+    assert secagg.is_compact_upload_installed()
 
 
 def test_the_import_as_trap_gives_the_function_not_the_module():
@@ -88,7 +89,7 @@ def test_fresh_process_uses_flowers_prg_until_install():
     code = (
         "import importlib\n"
         "from fedft.federation import secagg\n"
-        "before = secagg.is_secure_prg_installed()\n"
+        "before = secagg.is_secure_prg_installed() or secagg.is_compact_upload_installed()\n"
         "secagg.install_secure_prg()\n"
         f"from {CLIENT_MOD} import pseudo_rand_gen as late\n"
         "print(before, secagg.is_secure_prg_installed(), late is secagg.secure_pseudo_rand_gen)\n"

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from flwr.app import ArrayRecord, ConfigRecord, Context, Message, RecordDict
 from flwr.client import ClientApp, NumPyClient
+from flwr.common import bytes_to_ndarray, ndarray_to_bytes
 from flwr.common.constant import SUPERLINK_NODE_ID
 from flwr.common.serde import message_from_proto, message_to_proto
 from flwr.common.secure_aggregation.secaggplus_constants import RECORD_KEY_CONFIGS, Key, Stage
@@ -191,26 +192,43 @@ def test_round_gives_fedavg_of_the_deltas_within_the_error_bound():
     )
 
 
-def test_server_sees_only_masked_vectors():
+def test_server_sees_only_masked_vectors_of_fp32_size():
     # Prepare
     grid = LoopbackGrid(num_nodes=4)
     # Execute
     _run_round(CFG, grid)
-    # Assert: each upload is an int vector uniform-looking mod 2^32, nowhere near the site's
-    # quantized delta (which would sit around Q/2 = 2^21 for small deltas).
+    # Assert: each upload looks uniform mod 2^32, nowhere near the site's quantized delta
+    # (which would sit around Q/2 = 2^21 for small deltas), and travels as uint32: 4 bytes
+    # per coordinate (plus one for the weight), like the fp32 delta.
     uploads = [c for stage, _, c in grid.server_view if stage == Stage.COLLECT_MASKED_VECTORS]
     assert len(uploads) == 4
     for content in uploads:
-        vectors = content.config_records[RECORD_KEY_CONFIGS][Key.MASKED_PARAMETERS]
-        from flwr.common import bytes_to_ndarray
-
-        flat = np.concatenate([bytes_to_ndarray(b).ravel() for b in vectors])
-        assert flat.dtype == np.int64 and flat.min() >= 0 and flat.max() < 2**32
-        assert abs(float(np.mean(flat)) / 2**32 - 0.5) < 0.1  # masks, not values near 2^21
+        vectors = [bytes_to_ndarray(b) for b in content.config_records[RECORD_KEY_CONFIGS][Key.MASKED_PARAMETERS]]
+        assert [v.dtype for v in vectors] == [np.dtype(np.uint32)] * (len(SHAPES) + 1)
+        flat = np.concatenate([v.ravel() for v in vectors]).astype(np.int64)
+        assert abs(float(np.mean(flat)) / 2**32 - 0.5) < 0.1
+        fp32_bytes = sum(4 * int(np.prod(s)) for s in SHAPES)
+        assert sum(v.nbytes for v in vectors) == fp32_bytes + 4
         # The FitRes parameters travelling beside the masked vector are empty.
-        assert not content.array_records or all(
-            len(rec) == 0 for rec in content.array_records.values()
-        )
+        assert all(len(rec) == 0 for rec in content.array_records.values())
+
+
+def test_flowers_int64_uploads_still_aggregate_exactly(monkeypatch):
+    # Sites without the compact encoding (or a mix) give the same result.
+    import importlib
+
+    client_mod = importlib.import_module("flwr.client.mod.secure_aggregation.secaggplus_mod")
+    grid = LoopbackGrid(num_nodes=4)
+
+    def flowers_serializer():
+        monkeypatch.setattr(client_mod, "ndarray_to_bytes", ndarray_to_bytes)
+        assert not secagg.is_compact_upload_installed() and secagg.is_secure_prg_installed()
+
+    changed, got = _run_round(CFG, grid, before=flowers_serializer)
+    uploads = [c for stage, _, c in grid.server_view if stage == Stage.COLLECT_MASKED_VECTORS]
+    first = uploads[0].config_records[RECORD_KEY_CONFIGS][Key.MASKED_PARAMETERS][0]
+    assert bytes_to_ndarray(first).dtype == np.int64
+    assert changed and _max_abs_error(got, _exact_fedavg([1, 2, 3, 4])) < 1e-4
 
 
 def test_round_survives_dropouts_up_to_shares_minus_threshold():
