@@ -9,6 +9,7 @@ import sys
 from collections.abc import Sequence
 
 from fedft import __version__
+from fedft.run.environment import prepare_environment
 
 # Order = order in --help.
 SUBCOMMANDS = ("simulate", "validate", "export", "data")
@@ -26,6 +27,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    # Before any subcommand module imports transformers, Flower or Presidio.
+    prepare_environment(verbose="-v" in argv or "--verbose" in argv)
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

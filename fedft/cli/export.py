@@ -32,11 +32,11 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError(f"{args.output}: exists; give a new folder with -o")
     adapter = run_dir.adapter(server_round)
     if args.merge:
-        from fedft.model.lora import merge_and_save
+        from fedft.model.adapter import merge_and_save
 
         cfg = load_config(run_dir.config)
         labels = json.loads(run_dir.labels.read_text()) if run_dir.labels.is_file() else None
-        merge_and_save(adapter, args.output, task=cfg.data.task, num_labels=len(labels) if labels else None)
+        merge_and_save(adapter, args.output, task=cfg.data.task, labels=labels)
     else:
         shutil.copytree(adapter, args.output)
     print(f"exported round {server_round} of {run_dir.root.name} to {args.output}" + (" (merged)" if args.merge else ""))

@@ -15,7 +15,8 @@ from torch.utils.data import DataLoader
 from fedft.config import Config
 from fedft.federation.strategy import FitSummary
 from fedft.federation.workload import Workload, collator, eval_set, tokenize
-from fedft.model.lora import load_trainable_state, save_adapter, trainable_state
+from fedft.model.adapter import save_adapter
+from fedft.model.state import load_trainable_state, trainable_state
 from fedft.run.metrics import append_metrics
 from fedft.run.rundir import RunDir, atomic_write_text
 from fedft.train.evaluate import evaluate
@@ -38,8 +39,11 @@ class Coordinator:
         self.workload = workload
         self.run_dir = run_dir
         self.names = list(trainable_state(workload.model).keys())
+        # The base model as a site downloads it: everything but the adapter's own tensors.
         self.base_model_bytes = sum(
-            p.numel() * p.element_size() for p in workload.model.parameters() if not p.requires_grad
+            p.numel() * p.element_size()
+            for name, p in workload.model.named_parameters()
+            if "lora_" not in name and "modules_to_save" not in name
         )
         self.on_progress = on_progress
         self.started = time.monotonic()

@@ -22,7 +22,7 @@ from flwr.client import Client, ClientApp, NumPyClient
 from fedft.config import Config, load_config
 from fedft.federation.strategy import state_sha256
 from fedft.federation.workload import cached_workload, collator, site_training_data, tokenize
-from fedft.model.lora import load_trainable_state, state_delta, state_nbytes, trainable_state
+from fedft.model.state import load_trainable_state, state_delta, state_nbytes, trainable_state
 from fedft.run.progress import StepReporter
 from fedft.train.local import train_local
 

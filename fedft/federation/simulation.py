@@ -12,22 +12,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from fedft.config import Config, config_to_yaml
+from fedft.run.environment import prepare_environment
 from fedft.run.rundir import RunDir, atomic_write_text
 
 log = logging.getLogger(__name__)
-
-# Flower and Ray contact the network for telemetry/update checks unless told not to.
-OFFLINE_ENV = {
-    "FLWR_TELEMETRY_ENABLED": "0",
-    "FLWR_DISABLE_UPDATE_CHECK": "1",
-    "HF_HUB_OFFLINE": "1",
-    "HF_DATASETS_OFFLINE": "1",
-    "TRANSFORMERS_OFFLINE": "1",
-    "TOKENIZERS_PARALLELISM": "false",
-    "TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS": "",
-    "RAY_DEDUP_LOGS": "0",
-}
-
 
 class SimulationError(RuntimeError):
     """The simulation did not complete all its rounds."""
@@ -38,11 +26,6 @@ class SimulationResult:
     run_dir: RunDir
     history: list[dict]
     summary: dict
-
-
-def prepare_environment() -> None:
-    for key, value in OFFLINE_ENV.items():
-        os.environ.setdefault(key, value)
 
 
 @contextlib.contextmanager
@@ -98,7 +81,7 @@ def simulate(
     on_round_start: Callable[[int, int], None] | None = None,
 ) -> SimulationResult:
     """Run `cfg` as a Flower simulation with `federation.num_clients` virtual sites."""
-    prepare_environment()
+    prepare_environment(verbose=verbose)
     os.environ.setdefault("RAY_TMPDIR", str(Path(os.environ.get("TMPDIR", "/tmp")) / "fedft-ray"))
     from flwr.simulation import run_simulation
 

@@ -52,7 +52,7 @@ def test_upload_is_exactly_the_trainable_adapter_and_tiny_next_to_the_base(class
     from peft import PeftModel
 
     from fedft.federation.workload import cached_workload
-    from fedft.model.lora import trainable_state
+    from fedft.model.state import trainable_state
 
     cfg, result = classification_run
     model = cached_workload(cfg).model
@@ -66,7 +66,7 @@ def test_saved_adapters_load_with_plain_peft_and_reproduce_the_global_state(clas
     from peft import PeftModel
     from transformers import AutoModelForSequenceClassification
 
-    from fedft.model.lora import trainable_state
+    from fedft.model.state import trainable_state
 
     cfg, result = classification_run
     adapter_dir = result.run_dir.adapter(2)
