@@ -8,6 +8,7 @@ counters and the running loss is written — never data.
 from __future__ import annotations
 
 import json
+import math
 import time
 from pathlib import Path
 
@@ -22,7 +23,7 @@ class StepReporter:
         self.site = site
         self.server_round = server_round
         self.min_interval_s = min_interval_s
-        self._last = 0.0
+        self._last = -math.inf
 
     def __call__(self, step: int, total: int, loss: float) -> None:
         now = time.monotonic()
