@@ -79,7 +79,9 @@ def run_check(args: argparse.Namespace) -> int:
     print(f"{args.path}: {len(ds)} valid rows, {len(bad)} rejected")
     if loaded.labels is not None:
         counts = collections.Counter(ds["label"])
-        print("labels: " + ", ".join(f"{label} ({counts.get(label, 0)})" for label in loaded.labels))
+        print(
+            "labels: " + ", ".join(f"{label} ({counts.get(label, 0)})" for label in loaded.labels)
+        )
     for row in bad[:_SHOWN_BAD_ROWS]:
         print(str(row), file=sys.stderr)
     if len(bad) > _SHOWN_BAD_ROWS:

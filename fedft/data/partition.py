@@ -50,7 +50,9 @@ def partition_dataset(
         partitioner = IidPartitioner(num_partitions=num_partitions)
         partitioner.dataset = ds.shuffle(seed=seed)
         return [partitioner.load_partition(i) for i in range(num_partitions)]
-    return _dirichlet(ds, num_partitions=num_partitions, alpha=alpha, seed=seed, partition_by=partition_by)
+    return _dirichlet(
+        ds, num_partitions=num_partitions, alpha=alpha, seed=seed, partition_by=partition_by
+    )
 
 
 def _dirichlet(
@@ -69,14 +71,23 @@ def _dirichlet(
     # single example still beats refusing the run. Both tries are seeded, so still deterministic.
     for min_size in dict.fromkeys((preferred, 1)):
         parts = _try_dirichlet(
-            ds, num_partitions=num_partitions, alpha=alpha, seed=seed, partition_by=partition_by, min_size=min_size
+            ds,
+            num_partitions=num_partitions,
+            alpha=alpha,
+            seed=seed,
+            partition_by=partition_by,
+            min_size=min_size,
         )
         if parts is not None:
             if min_size < preferred:
                 log.warning(
-                    "dirichlet split (alpha=%s, %d sites) could not give every site %d examples; "
-                    "smallest site has %d", alpha, num_partitions, preferred, min(len(p) for p in parts),
-                )  # fmt: skip
+                    "dirichlet split (alpha=%s, %d sites) could not give every site %d "
+                    "examples; smallest site has %d",
+                    alpha,
+                    num_partitions,
+                    preferred,
+                    min(len(p) for p in parts),
+                )
             return parts
     # At tiny alpha each label lands on about one site, so more sites than labels cannot all
     # be filled.
@@ -88,7 +99,13 @@ def _dirichlet(
 
 
 def _try_dirichlet(
-    ds: datasets.Dataset, *, num_partitions: int, alpha: float, seed: int, partition_by: str, min_size: int
+    ds: datasets.Dataset,
+    *,
+    num_partitions: int,
+    alpha: float,
+    seed: int,
+    partition_by: str,
+    min_size: int,
 ) -> list[datasets.Dataset] | None:
     """The partitions, or None when flwr-datasets gives up (11 draws below min_size)."""
     partitioner = DirichletPartitioner(
@@ -114,7 +131,11 @@ def _try_dirichlet(
         except ValueError:
             return None
     if caught:
-        log.info("dirichlet split redrawn %d time(s) to give every site >= %d examples", len(caught), min_size)
+        log.info(
+            "dirichlet split redrawn %d time(s) to give every site >= %d examples",
+            len(caught),
+            min_size,
+        )
     return parts
 
 

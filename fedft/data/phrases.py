@@ -176,7 +176,8 @@ CLINICAL_SHARED: Final = (
 # Past history drawn from any specialty: background vocabulary that is not the visit's reason.
 CLINICAL_HISTORY: Final = (
     "hypertension on amlodipine", "a prior myocardial infarction", "type 2 diabetes on metformin",
-    "childhood asthma", "GERD on omeprazole", "migraines in her twenties", "a remote knee arthroscopy",
+    "childhood asthma", "GERD on omeprazole", "migraines in her twenties",
+    "a remote knee arthroscopy",
     "hypothyroidism", "a cholecystectomy in 2015", "a stroke five years ago", "sleep apnea on CPAP",
     "osteoporosis", "atrial fibrillation on warfarin", "a hip replacement", "hyperlipidemia",
     "depression", "smoking 20 pack-years", "chronic kidney disease stage 3",
@@ -194,10 +195,12 @@ BANKING: Final = MappingProxyType({
         "issue": (
             "reports payments they did not make", "received a text asking for a one-time passcode",
             "saw a login from an unrecognized device", "was tricked into paying a fake supplier",
-            "sees small test charges from an unknown merchant", "was called by someone posing as the bank",
+            "sees small test charges from an unknown merchant",
+            "was called by someone posing as the bank",
         ),
         "detail": (
-            "three transfers to a new payee within ten minutes", "device fingerprint does not match",
+            "three transfers to a new payee within ten minutes",
+            "device fingerprint does not match",
             "merchant registered overseas", "password reset shortly before the transfers",
             "SIM swap reported by the carrier", "payee name does not match the account",
         ),

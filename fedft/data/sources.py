@@ -142,14 +142,22 @@ def read_examples(
     if bad:
         if on_bad_rows == "error":
             listed = "; ".join(str(b) for b in bad[:MAX_LISTED_BAD_ROWS])
-            more = f"; ... and {len(bad) - MAX_LISTED_BAD_ROWS} more" if len(bad) > MAX_LISTED_BAD_ROWS else ""
+            more = (
+                f"; ... and {len(bad) - MAX_LISTED_BAD_ROWS} more"
+                if len(bad) > MAX_LISTED_BAD_ROWS
+                else ""
+            )
             raise DataError(
                 f"{shown}: {len(bad)} bad rows: {listed}{more}; fix them, or set "
                 "data.bad_rows: skip to leave them out"
             )
-        log.warning("%s: %d of %d rows rejected (see bad_rows)", shown, len(bad), len(bad) + len(rows))
+        log.warning(
+            "%s: %d of %d rows rejected (see bad_rows)", shown, len(bad), len(bad) + len(rows)
+        )
 
-    columns = ("text", "label") if task == "classification" else ("instruction", "input", "response")
+    columns = (
+        ("text", "label") if task == "classification" else ("instruction", "input", "response")
+    )
     ds = datasets.Dataset.from_dict(
         {c: [r[c] for r in rows] for c in columns},
         features=datasets.Features({c: datasets.Value("string") for c in columns}),
@@ -235,7 +243,9 @@ def _read_text(p: Path) -> str:
     return text
 
 
-def _json_records(p: Path, *, shown: str, fields: _Fields) -> Iterator[tuple[int, dict[str, Any] | str]]:
+def _json_records(
+    p: Path, *, shown: str, fields: _Fields
+) -> Iterator[tuple[int, dict[str, Any] | str]]:
     text = _read_text(p)
     if text.lstrip().startswith("["):
         yield from _json_array_records(text, shown=shown)
@@ -273,7 +283,10 @@ def _json_array_records(text: str, *, shown: str) -> Iterator[tuple[int, dict[st
         except json.JSONDecodeError as exc:
             # Inside one array a syntax error leaves no safe point to resume from.
             raise fail(exc.pos, f"invalid JSON ({exc.msg}, column {exc.colno})") from None
-        yield text.count("\n", 0, start) + 1, value if isinstance(value, dict) else _not_object(value)
+        yield (
+            text.count("\n", 0, start) + 1,
+            value if isinstance(value, dict) else _not_object(value),
+        )
         pos = skip_space(pos)
         if text.startswith("]", pos):
             if text[pos + 1 :].strip():
@@ -296,7 +309,9 @@ def _not_object(value: Any) -> str:
     return f"not a JSON object (got {_type_name(value)})"
 
 
-def _csv_records(p: Path, *, shown: str, fields: _Fields) -> Iterator[tuple[int, dict[str, Any] | str]]:
+def _csv_records(
+    p: Path, *, shown: str, fields: _Fields
+) -> Iterator[tuple[int, dict[str, Any] | str]]:
     text = _read_text(p)
     reader = csv.reader(io.StringIO(text, newline=""))
     try:
@@ -323,17 +338,20 @@ def _csv_records(p: Path, *, shown: str, fields: _Fields) -> Iterator[tuple[int,
             yield line, dict(zip(header, cells, strict=False))
 
 
-def _parquet_records(p: Path, *, shown: str, fields: _Fields) -> Iterator[tuple[int, dict[str, Any] | str]]:
+def _parquet_records(
+    p: Path, *, shown: str, fields: _Fields
+) -> Iterator[tuple[int, dict[str, Any] | str]]:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     try:
         table = pq.read_table(p)
     except (pa.ArrowException, OSError) as exc:
-        raise DataError(f"{shown}: not a readable Parquet file ({exc}); re-export it as Parquet") from None
+        raise DataError(
+            f"{shown}: not a readable Parquet file ({exc}); re-export it as Parquet"
+        ) from None
     _check_columns(table.column_names, shown=shown, fields=fields, where="Parquet schema")
-    for i, record in enumerate(table.to_pylist(), start=1):
-        yield i, record
+    yield from enumerate(table.to_pylist(), start=1)
 
 
 def _check_columns(columns: Sequence[str], *, shown: str, fields: _Fields, where: str) -> None:
@@ -381,7 +399,9 @@ def _text(record: Mapping[str, Any], name: str) -> tuple[str] | str:
     return (value,)
 
 
-def _label(record: Mapping[str, Any], name: str, allowed: frozenset[str] | None) -> tuple[str] | str:
+def _label(
+    record: Mapping[str, Any], name: str, allowed: frozenset[str] | None
+) -> tuple[str] | str:
     if name not in record or record[name] is None:
         return f"field '{name}' missing"
     value = record[name]
@@ -394,11 +414,18 @@ def _label(record: Mapping[str, Any], name: str, allowed: frozenset[str] | None)
         return f"field '{name}' is empty"
     if allowed is not None and label not in allowed:
         quoted = label if len(label) <= _MAX_QUOTED_LABEL else label[:_MAX_QUOTED_LABEL] + "..."
-        return f"label {quoted!r} is not one of the configured labels ({', '.join(sorted(allowed))})"
+        return (
+            f"label {quoted!r} is not one of the configured labels ({', '.join(sorted(allowed))})"
+        )
     return (label,)
 
 
 def _type_name(value: Any) -> str:
     return {
-        bool: "boolean", int: "number", float: "number", str: "string", list: "array", dict: "object"
+        bool: "boolean",
+        int: "number",
+        float: "number",
+        str: "string",
+        list: "array",
+        dict: "object",
     }.get(type(value), type(value).__name__)

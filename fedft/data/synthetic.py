@@ -46,7 +46,9 @@ _AREA_CODES = ("212", "312", "415", "617", "713", "206", "303", "404", "503", "6
 _IBAN_LOCALES = ("de_DE", "nl_NL", "en_GB", "fr_FR", "es_ES")
 
 
-def generate_corpus(*, kind: Kind, n: int, seed: int, task: Task = "classification") -> list[dict[str, Any]]:
+def generate_corpus(
+    *, kind: Kind, n: int, seed: int, task: Task = "classification"
+) -> list[dict[str, Any]]:
     """`n` records, balanced over the labels, in a seeded random order.
 
     classification: {"text", "label", "pii"}; instruction: {"instruction", "input", "response",
@@ -98,7 +100,9 @@ class _Note:
         value = core or rendered
         start = len(self.text) + offset
         self.text += rendered
-        self.pii.append({"entity": entity, "value": value, "start": start, "end": start + len(value)})
+        self.pii.append(
+            {"entity": entity, "value": value, "start": start, "end": start + len(value)}
+        )
 
     def fill(self, template: str, values: Mapping[str, tuple[str, str, str | None]]) -> None:
         """Append `template`, replacing {slot} by a PII value (entity, rendered, core)."""
@@ -131,21 +135,36 @@ class _PiiMaker:
 
     def phone(self) -> tuple[str, str, None]:
         r = self.rng
-        a, b, c = r.choice(_AREA_CODES), f"{r.randint(2, 9)}{r.randint(0, 99):02d}", f"{r.randint(0, 9999):04d}"
+        a, b, c = (
+            r.choice(_AREA_CODES),
+            f"{r.randint(2, 9)}{r.randint(0, 99):02d}",
+            f"{r.randint(0, 9999):04d}",
+        )
         rendered = r.choice((f"({a}) {b}-{c}", f"{a}-{b}-{c}", f"{a}.{b}.{c}", f"+1 {a} {b} {c}"))
         return ("PHONE_NUMBER", rendered, None)
 
     def email(self, first: str, last: str) -> tuple[str, str, None]:
         r = self.rng
         clean = [re.sub(r"[^a-z]", "", x.lower()) or "user" for x in (first, last)]
-        local = r.choice((f"{clean[0]}.{clean[1]}", f"{clean[0][0]}{clean[1]}{r.randint(1, 99)}", f"{clean[1]}{clean[0]}"))
+        local = r.choice(
+            (
+                f"{clean[0]}.{clean[1]}",
+                f"{clean[0][0]}{clean[1]}{r.randint(1, 99)}",
+                f"{clean[1]}{clean[0]}",
+            )
+        )
         return ("EMAIL_ADDRESS", f"{local}@{self.us.free_email_domain()}", None)
 
     def date(self, *, birth: bool) -> tuple[str, str, None]:
         lo, hi = _DOB_RANGE if birth else _VISIT_RANGE
         d = self.us.date_between_dates(lo, hi)
         rendered = self.rng.choice(
-            (f"{d.month:02d}/{d.day:02d}/{d.year}", d.isoformat(), f"{d:%B} {d.day}, {d.year}", f"{d.day} {d:%b} {d.year}")
+            (
+                f"{d.month:02d}/{d.day:02d}/{d.year}",
+                d.isoformat(),
+                f"{d:%B} {d.day}, {d.year}",
+                f"{d.day} {d:%b} {d.year}",
+            )
         )
         return ("DATE_TIME", rendered, None)
 
@@ -156,7 +175,14 @@ class _PiiMaker:
     def mrn(self) -> tuple[str, str, str]:
         digits = f"{self.rng.randint(0, 9_999_999):07d}"
         rendered = self.rng.choice(
-            (f"MRN-{digits}", f"MRN: {digits}", f"MRN {digits}", f"mrn{digits}", f"MRN#{digits}", f"med rec no. {digits}")
+            (
+                f"MRN-{digits}",
+                f"MRN: {digits}",
+                f"MRN {digits}",
+                f"mrn{digits}",
+                f"MRN#{digits}",
+                f"med rec no. {digits}",
+            )
         )
         return ("MEDICAL_RECORD_NUMBER", rendered, digits)
 
@@ -178,7 +204,9 @@ class _PiiMaker:
 
     def account(self) -> tuple[str, str, str]:
         digits = f"{self.rng.randint(10_000_000, 9_999_999_999)}"
-        rendered = self.rng.choice((f"acct {digits}", f"account no. {digits}", f"ACC-{digits}", f"account {digits}"))
+        rendered = self.rng.choice(
+            (f"acct {digits}", f"account no. {digits}", f"ACC-{digits}", f"account {digits}")
+        )
         return ("ACCOUNT_NUMBER", rendered, digits)
 
 
@@ -242,7 +270,10 @@ def _clinical_body(rng: random.Random, label: str) -> list[str]:
     elif rng.random() < 0.5:
         sentences.append(_frame(rng, "shared", _shared_for(rng, phrases.CLINICAL_SHARED, label)))
     if rng.random() < 0.6:
-        sentences.insert(rng.randint(1, len(sentences)), _frame(rng, "history", rng.choice(phrases.CLINICAL_HISTORY)))
+        sentences.insert(
+            rng.randint(1, len(sentences)),
+            _frame(rng, "history", rng.choice(phrases.CLINICAL_HISTORY)),
+        )
     for neutral in rng.sample(phrases.CLINICAL_NEUTRAL, rng.randint(0, 2)):
         sentences.insert(rng.randint(1, len(sentences)), neutral)
     return sentences
@@ -251,9 +282,14 @@ def _clinical_body(rng: random.Random, label: str) -> list[str]:
 def _clinical_note(rng: random.Random, pii: _PiiMaker, label: str) -> dict[str, Any]:
     first, last = pii.name()
     values = {
-        "name": pii.person(first, last), "dob": pii.date(birth=True), "visit": pii.date(birth=False),
-        "mrn": pii.mrn(), "phone": pii.phone(), "email": pii.email(first, last), "ssn": pii.ssn(),
-    }  # fmt: skip
+        "name": pii.person(first, last),
+        "dob": pii.date(birth=True),
+        "visit": pii.date(birth=False),
+        "mrn": pii.mrn(),
+        "phone": pii.phone(),
+        "email": pii.email(first, last),
+        "ssn": pii.ssn(),
+    }
     note = _Note()
     note.fill(rng.choice(_CLINICAL_HEADERS), values)
     note.add(" ".join(_clinical_body(rng, label)))
@@ -268,23 +304,45 @@ def _clinical_note(rng: random.Random, pii: _PiiMaker, label: str) -> dict[str, 
 
 
 _CLINICAL_QUESTIONS = (
-    ("specialty", ("Name the specialty for this note.", "Which department should see this patient?")),
+    (
+        "specialty",
+        ("Name the specialty for this note.", "Which department should see the patient?"),
+    ),
     ("medication", ("Which medication was started?", "Name the drug prescribed in this note.")),
-    ("complaint", ("What is the chief complaint?", "Summarize the presenting problem in a few words.")),
-)  # fmt: skip
+    ("complaint", ("What is the chief complaint?", "Summarize the presenting problem briefly.")),
+)
 
 
 def _clinical_instruction(rng: random.Random, pii: _PiiMaker, label: str) -> dict[str, Any]:
     pools = phrases.CLINICAL[label]
     complaint, finding, med = (rng.choice(pools[p]) for p in ("complaint", "finding", "medication"))
     first, last = pii.name()
-    values = {"name": pii.person(first, last), "mrn": pii.mrn(), "visit": pii.date(birth=False), "phone": pii.phone()}
+    values = {
+        "name": pii.person(first, last),
+        "mrn": pii.mrn(),
+        "visit": pii.date(birth=False),
+        "phone": pii.phone(),
+    }
     note = _Note()
-    note.fill(rng.choice(("{name}, {mrn}, seen {visit}. ", "{mrn}: {name}, tel {phone}. ", "Visit {visit}, {name}. ")), values)
+    note.fill(
+        rng.choice(
+            (
+                "{name}, {mrn}, seen {visit}. ",
+                "{mrn}: {name}, tel {phone}. ",
+                "Visit {visit}, {name}. ",
+            )
+        ),
+        values,
+    )
     note.add(f"Reports {complaint}. {finding[0].upper() + finding[1:]}. Started {med}.")
     kind, questions = rng.choice(_CLINICAL_QUESTIONS)
     response = {"specialty": label, "medication": med, "complaint": complaint}[kind]
-    return {"instruction": rng.choice(questions), "input": note.text, "response": response, "pii": note.pii}
+    return {
+        "instruction": rng.choice(questions),
+        "input": note.text,
+        "response": response,
+        "pii": note.pii,
+    }
 
 
 # ---- banking -------------------------------------------------------------------------------
@@ -314,17 +372,29 @@ def _banking_note(rng: random.Random, pii: _PiiMaker, label: str) -> dict[str, A
     pools = phrases.BANKING[label]
     first, last = pii.name()
     values = {
-        "name": pii.person(first, last), "phone": pii.phone(), "email": pii.email(first, last),
-        "account": pii.account(), "iban": pii.iban(), "card": pii.card(), "date": pii.date(birth=False),
-    }  # fmt: skip
+        "name": pii.person(first, last),
+        "phone": pii.phone(),
+        "email": pii.email(first, last),
+        "account": pii.account(),
+        "iban": pii.iban(),
+        "card": pii.card(),
+        "date": pii.date(birth=False),
+    }
     # Bank notes name products outright more often than clinical notes name specialties, so
     # they carry fewer label phrases and more background to stay comparably hard.
     k = rng.choices((1, 2, 3), weights=(0.45, 0.40, 0.15))[0]
-    chosen = sorted(rng.sample(("issue", "detail", "action"), k), key=("issue", "detail", "action").index)
+    chosen = sorted(
+        rng.sample(("issue", "detail", "action"), k), key=("issue", "detail", "action").index
+    )
     body = [_bframe(rng, pool, rng.choice(pools[pool])) for pool in chosen]
-    body.insert(0 if "issue" not in chosen else len(body), _bframe(rng, "shared", _shared_for(rng, phrases.BANKING_SHARED, label)))
+    body.insert(
+        0 if "issue" not in chosen else len(body),
+        _bframe(rng, "shared", _shared_for(rng, phrases.BANKING_SHARED, label)),
+    )
     if rng.random() < 0.7:
-        body.insert(rng.randint(0, len(body)), _bframe(rng, "history", rng.choice(phrases.BANKING_HISTORY)))
+        body.insert(
+            rng.randint(0, len(body)), _bframe(rng, "history", rng.choice(phrases.BANKING_HISTORY))
+        )
     for neutral in rng.sample(phrases.BANKING_NEUTRAL, rng.randint(0, 2)):
         body.insert(rng.randint(0, len(body)), neutral)
     note = _Note()
@@ -346,10 +416,22 @@ def _banking_instruction(rng: random.Random, pii: _PiiMaker, label: str) -> dict
     pools = phrases.BANKING[label]
     issue, detail, action = (rng.choice(pools[p]) for p in ("issue", "detail", "action"))
     first, last = pii.name()
-    values = {"name": pii.person(first, last), "account": pii.account(), "card": pii.card(), "email": pii.email(first, last)}
+    values = {
+        "name": pii.person(first, last),
+        "account": pii.account(),
+        "card": pii.card(),
+        "email": pii.email(first, last),
+    }
     note = _Note()
-    note.fill(rng.choice(("{name}, {account}. ", "{name} (card {card}). ", "{name}, {email}. ")), values)
+    note.fill(
+        rng.choice(("{name}, {account}. ", "{name} (card {card}). ", "{name}, {email}. ")), values
+    )
     note.add(f"Customer {issue}. {detail[0].upper() + detail[1:]}. Action: {action}.")
     kind, questions = rng.choice(_BANKING_QUESTIONS)
     response = {"category": label, "action": action, "issue": issue}[kind]
-    return {"instruction": rng.choice(questions), "input": note.text, "response": response, "pii": note.pii}
+    return {
+        "instruction": rng.choice(questions),
+        "input": note.text,
+        "response": response,
+        "pii": note.pii,
+    }

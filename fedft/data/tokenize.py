@@ -58,7 +58,9 @@ def tokenize_classification(
     return out.with_format("torch")
 
 
-def tokenize_instruction(ds: datasets.Dataset, tokenizer: Any, *, max_length: int) -> datasets.Dataset:
+def tokenize_instruction(
+    ds: datasets.Dataset, tokenizer: Any, *, max_length: int
+) -> datasets.Dataset:
     """Causal-LM SFT examples: prompt + response + end token, loss on the response only.
 
     `labels` equals `input_ids` with IGNORE_INDEX on the prompt (and on the tokenizer's leading
@@ -109,7 +111,8 @@ def tokenize_instruction(ds: datasets.Dataset, tokenizer: Any, *, max_length: in
             "truncated); raise data.max_length or shorten the responses"
         )
     out = datasets.Dataset.from_dict(
-        rows, features=datasets.Features({"input_ids": _IDS, "attention_mask": _IDS, "labels": _IDS})
+        rows,
+        features=datasets.Features({"input_ids": _IDS, "attention_mask": _IDS, "labels": _IDS}),
     )
     return out.with_format("torch")
 
@@ -179,7 +182,9 @@ class PaddingCollator:
         return batch
 
 
-def make_collator(task: Literal["classification", "instruction"], tokenizer: Any) -> Callable[..., dict[str, torch.Tensor]]:
+def make_collator(
+    task: Literal["classification", "instruction"], tokenizer: Any
+) -> Callable[..., dict[str, torch.Tensor]]:
     """A DataLoader collate_fn for the output of tokenize_classification / tokenize_instruction.
 
     The tokenizer is only read (pad id, padding side), never changed.
@@ -187,4 +192,6 @@ def make_collator(task: Literal["classification", "instruction"], tokenizer: Any
     if task not in ("classification", "instruction"):
         raise ValueError(f"task must be 'classification' or 'instruction', got {task!r}")
     side = getattr(tokenizer, "padding_side", "right")
-    return PaddingCollator(pad_id=pad_token_id(tokenizer), padding_side="left" if side == "left" else "right")
+    return PaddingCollator(
+        pad_id=pad_token_id(tokenizer), padding_side="left" if side == "left" else "right"
+    )

@@ -21,15 +21,32 @@ def _run(argv: list[str]) -> int:
 
 @pytest.mark.parametrize(
     ("kind", "task", "columns"),
-    [("clinical", "classification", {"text", "label", "pii"}),
-     ("banking", "instruction", {"instruction", "input", "response", "pii"})],
-)  # fmt: skip
+    [
+        ("clinical", "classification", {"text", "label", "pii"}),
+        ("banking", "instruction", {"instruction", "input", "response", "pii"}),
+    ],
+)
 def test_synth_writes_a_readable_corpus(tmp_path, capsys, kind, task, columns):
     # Prepare
     out = tmp_path / "notes.jsonl"
 
     # Execute
-    code = _run(["data", "synth", "--kind", kind, "--n", "25", "--task", task, "--seed", "3", "-o", str(out)])
+    code = _run(
+        [
+            "data",
+            "synth",
+            "--kind",
+            kind,
+            "--n",
+            "25",
+            "--task",
+            task,
+            "--seed",
+            "3",
+            "-o",
+            str(out),
+        ]
+    )
 
     # Assert
     assert code == 0
@@ -65,9 +82,13 @@ def test_synth_rejects_a_non_jsonl_name(tmp_path):
 
 @pytest.mark.parametrize(
     "argv",
-    [["data", "synth", "--kind", "legal", "-o", "x.jsonl"], ["data", "synth", "--kind", "clinical", "--n", "0", "-o", "x.jsonl"],
-     ["data", "synth", "--kind", "clinical"], ["data"]],
-)  # fmt: skip
+    [
+        ["data", "synth", "--kind", "legal", "-o", "x.jsonl"],
+        ["data", "synth", "--kind", "clinical", "--n", "0", "-o", "x.jsonl"],
+        ["data", "synth", "--kind", "clinical"],
+        ["data"],
+    ],
+)
 def test_bad_arguments_exit_with_usage(argv, capsys):
     with pytest.raises(SystemExit) as exc:
         _run(argv)
@@ -77,11 +98,26 @@ def test_bad_arguments_exit_with_usage(argv, capsys):
 def test_check_reports_counts_labels_and_bad_rows(tmp_path, capsys):
     # Prepare
     path = tmp_path / "notes.csv"
-    path.write_text("note,specialty\nchest pain,cardiology\nwheeze,pulmonology\n,cardiology\nrash,dermatology\n", encoding="utf-8")
+    path.write_text(
+        "note,specialty\nchest pain,cardiology\nwheeze,pulmonology\n"
+        ",cardiology\nrash,dermatology\n",
+        encoding="utf-8",
+    )
 
     # Execute
-    code = _run(["data", "check", str(path), "--text-field", "note", "--label-field", "specialty",
-                 "--labels", "cardiology,pulmonology"])  # fmt: skip
+    code = _run(
+        [
+            "data",
+            "check",
+            str(path),
+            "--text-field",
+            "note",
+            "--label-field",
+            "specialty",
+            "--labels",
+            "cardiology,pulmonology",
+        ]
+    )
 
     # Assert
     out, err = capsys.readouterr()
@@ -95,7 +131,20 @@ def test_check_reports_counts_labels_and_bad_rows(tmp_path, capsys):
 def test_check_passes_a_clean_synthetic_file(tmp_path, capsys):
     # Prepare
     path = tmp_path / "sft.jsonl"
-    _run(["data", "synth", "--kind", "clinical", "--n", "10", "--task", "instruction", "-o", str(path)])
+    _run(
+        [
+            "data",
+            "synth",
+            "--kind",
+            "clinical",
+            "--n",
+            "10",
+            "--task",
+            "instruction",
+            "-o",
+            str(path),
+        ]
+    )
 
     # Execute
     code = _run(["data", "check", str(path), "--task", "instruction"])

@@ -17,7 +17,9 @@ def _dataset(n: int, *, sorted_by_label: bool = False) -> datasets.Dataset:
     labels = [LABELS[i % 5] for i in range(n)]
     if sorted_by_label:
         labels.sort()
-    return datasets.Dataset.from_dict({"id": list(range(n)), "text": [f"note {i}" for i in range(n)], "label": labels})
+    return datasets.Dataset.from_dict(
+        {"id": list(range(n)), "text": [f"note {i}" for i in range(n)], "label": labels}
+    )
 
 
 def _ids(parts: list[datasets.Dataset]) -> list[list[int]]:
@@ -37,9 +39,15 @@ def _mean_label_distance(parts: list[datasets.Dataset]) -> float:
 
 @pytest.mark.parametrize(
     ("kind", "n", "k", "alpha"),
-    [("iid", 103, 4, 0.5), ("iid", 5, 5, 0.5), ("dirichlet", 500, 4, 0.5), ("dirichlet", 500, 10, 0.1),
-     ("dirichlet", 20, 4, 0.05), ("dirichlet", 1000, 3, 100.0)],
-)  # fmt: skip
+    [
+        ("iid", 103, 4, 0.5),
+        ("iid", 5, 5, 0.5),
+        ("dirichlet", 500, 4, 0.5),
+        ("dirichlet", 500, 10, 0.1),
+        ("dirichlet", 20, 4, 0.05),
+        ("dirichlet", 1000, 3, 100.0),
+    ],
+)
 def test_partitions_cover_every_row_once_and_none_is_empty(kind, n, k, alpha):
     # Prepare
     ds = _dataset(n)
@@ -122,7 +130,10 @@ def test_dirichlet_works_on_integer_and_class_label_columns():
     as_class = ds.cast_column("label", datasets.ClassLabel(names=list(LABELS)))
 
     # Execute
-    parts = [partition_dataset(d, num_partitions=3, kind="dirichlet", alpha=0.5, seed=0) for d in (ds, as_class)]
+    parts = [
+        partition_dataset(d, num_partitions=3, kind="dirichlet", alpha=0.5, seed=0)
+        for d in (ds, as_class)
+    ]
 
     # Assert
     assert _ids(parts[0]) == _ids(parts[1])
@@ -131,16 +142,26 @@ def test_dirichlet_works_on_integer_and_class_label_columns():
 @pytest.mark.parametrize(
     ("ds", "kwargs", "fragment"),
     [
-        (datasets.Dataset.from_dict({"instruction": ["a"] * 10, "response": ["b"] * 10}),
-         {"kind": "dirichlet"}, "lacks (columns: instruction, response); use kind 'iid'"),
-        (_dataset(3), {"num_partitions": 4}, "cannot give 4 sites at least one example each from 3"),
+        (
+            datasets.Dataset.from_dict({"instruction": ["a"] * 10, "response": ["b"] * 10}),
+            {"kind": "dirichlet"},
+            "lacks (columns: instruction, response); use kind 'iid'",
+        ),
+        (
+            _dataset(3),
+            {"num_partitions": 4},
+            "cannot give 4 sites at least one example each from 3",
+        ),
         (_dataset(10), {"num_partitions": 0}, "num_partitions must be >= 1"),
         (_dataset(10), {"kind": "dirichlet", "alpha": 0.0}, "alpha must be > 0"),
         (_dataset(10), {"kind": "shards"}, "kind must be 'iid' or 'dirichlet'"),
-        (_dataset(100), {"kind": "dirichlet", "num_partitions": 20, "alpha": 0.001},
-         "raise alpha (data.partition.alpha), use fewer sites, or add data"),
+        (
+            _dataset(100),
+            {"kind": "dirichlet", "num_partitions": 20, "alpha": 0.001},
+            "raise alpha (data.partition.alpha), use fewer sites, or add data",
+        ),
     ],
-)  # fmt: skip
+)
 def test_impossible_requests_raise_value_error_with_fix(ds, kwargs, fragment):
     # Prepare
     kwargs = {"num_partitions": 2, "kind": "iid", "seed": 0, **kwargs}

@@ -19,60 +19,193 @@ def _jsonl(*rows: object) -> str:
 
 OK = {"text": "chest pain on exertion", "label": "cardiology"}
 OK2 = {"text": "wheezing at night", "label": "pulmonology"}
-INSTR = {"instruction": "Name the specialty.", "input": "Reports chest pain.", "response": "cardiology"}
+INSTR = {
+    "instruction": "Name the specialty.",
+    "input": "Reports chest pain.",
+    "response": "cardiology",
+}
 
 # (case id, file name, content, read kwargs, expected bad rows as (line, reason), valid rows)
 BAD_ROW_CASES = [
-    ("jsonl-missing-label", "notes.jsonl", _jsonl(OK, {"text": "no label here"}, OK2), {},
-     [(2, "field 'label' missing")], 2),
-    ("jsonl-null-label", "notes.jsonl", _jsonl(OK, {"text": "x", "label": None}), {},
-     [(2, "field 'label' missing")], 1),
-    ("jsonl-text-wrong-type", "notes.jsonl", _jsonl(OK, {"text": 42, "label": "cardiology"}), {},
-     [(2, "field 'text' must be a string, got number")], 1),
-    ("jsonl-label-wrong-type", "notes.jsonl", _jsonl(OK, {"text": "x", "label": ["a"]}, {"text": "y", "label": True}), {},
-     [(2, "field 'label' must be a string or an integer, got array"),
-      (3, "field 'label' must be a string or an integer, got boolean")], 1),
-    ("jsonl-empty-text", "notes.jsonl", _jsonl({"text": "   \t", "label": "cardiology"}, OK), {},
-     [(1, "field 'text' is empty")], 1),
-    ("jsonl-empty-label", "notes.jsonl", _jsonl(OK, {"text": "x", "label": " "}), {},
-     [(2, "field 'label' is empty")], 1),
-    ("jsonl-unknown-label", "notes.jsonl", _jsonl(OK, {"text": "x", "label": "dermatology"}, OK2),
-     {"labels": ["cardiology", "pulmonology"]},
-     [(2, "label 'dermatology' is not one of the configured labels (cardiology, pulmonology)")], 2),
-    ("jsonl-malformed-line", "notes.jsonl", _jsonl(OK, '{"text": "x", "label": }', OK2), {},
-     [(2, "invalid JSON (Expecting value, column 24)")], 2),
-    ("jsonl-not-an-object", "notes.jsonl", _jsonl(OK, '["x", "cardiology"]', "7"), {},
-     [(2, "not a JSON object (got array)"), (3, "not a JSON object (got number)")], 1),
-    ("jsonl-blank-lines-keep-physical-numbers", "notes.jsonl", _jsonl(OK, "", "   ", {"text": "x"}), {},
-     [(4, "field 'label' missing")], 1),
-    ("jsonl-custom-field-names", "notes.jsonl",
-     _jsonl({"note": "x", "specialty": "a"}, {"note": "y", "label": "b"}),
-     {"text_field": "note", "label_field": "specialty"}, [(2, "field 'specialty' missing")], 1),
-    ("instruction-missing-response", "sft.jsonl", _jsonl(INSTR, {"instruction": "Summarize.", "input": "x"}),
-     {"task": "instruction"}, [(2, "field 'response' missing")], 1),
-    ("instruction-input-wrong-type", "sft.jsonl", _jsonl(INSTR, {**INSTR, "input": 3}),
-     {"task": "instruction"}, [(2, "field 'input' must be a string, got number")], 1),
-    ("instruction-empty-instruction", "sft.jsonl", _jsonl({**INSTR, "instruction": ""}, INSTR),
-     {"task": "instruction"}, [(1, "field 'instruction' is empty")], 1),
-    ("json-array-element-lines", "notes.json",
-     '[\n  {"text": "a", "label": "x"},\n  {"text": "b"},\n  {"text": "c",\n   "label": 3}, 5\n]\n', {},
-     [(3, "field 'label' missing"), (5, "not a JSON object (got number)")], 2),
-    ("csv-empty-cell", "notes.csv", "text,label\nchest pain,cardiology\n,pulmonology\n", {},
-     [(3, "field 'text' is empty")], 1),
-    ("csv-short-row", "notes.csv", "text,label\nchest pain\nwheeze,pulmonology\n", {},
-     [(2, "field 'label' missing")], 1),
-    ("csv-extra-field", "notes.csv", "text,label\nchest pain,cardiology,oops\nwheeze,pulmonology\n", {},
-     [(2, "row has 3 fields but the header has 2")], 1),
-    ("csv-multiline-note-keeps-physical-lines", "notes.csv",
-     'text,label\n"line one\nline two",cardiology\n,x\n\nwheeze,dermatology\n',
-     {"labels": ["cardiology"]},
-     [(4, "field 'text' is empty"),
-      (6, "label 'dermatology' is not one of the configured labels (cardiology)")], 1),
-    ("parquet-null-text", "notes.parquet", {"text": ["a", None, "c"], "label": ["x", "y", "z"]}, {},
-     [(2, "field 'text' missing")], 2),
-    ("parquet-non-integer-label", "notes.parquet", {"text": ["a", "b", "c"], "label": [1.0, 2.5, None]}, {},
-     [(2, "field 'label' must be a string or an integer, got number"), (3, "field 'label' missing")], 1),
-]  # fmt: skip
+    (
+        "jsonl-missing-label",
+        "notes.jsonl",
+        _jsonl(OK, {"text": "no label here"}, OK2),
+        {},
+        [(2, "field 'label' missing")],
+        2,
+    ),
+    (
+        "jsonl-null-label",
+        "notes.jsonl",
+        _jsonl(OK, {"text": "x", "label": None}),
+        {},
+        [(2, "field 'label' missing")],
+        1,
+    ),
+    (
+        "jsonl-text-wrong-type",
+        "notes.jsonl",
+        _jsonl(OK, {"text": 42, "label": "cardiology"}),
+        {},
+        [(2, "field 'text' must be a string, got number")],
+        1,
+    ),
+    (
+        "jsonl-label-wrong-type",
+        "notes.jsonl",
+        _jsonl(OK, {"text": "x", "label": ["a"]}, {"text": "y", "label": True}),
+        {},
+        [
+            (2, "field 'label' must be a string or an integer, got array"),
+            (3, "field 'label' must be a string or an integer, got boolean"),
+        ],
+        1,
+    ),
+    (
+        "jsonl-empty-text",
+        "notes.jsonl",
+        _jsonl({"text": "   \t", "label": "cardiology"}, OK),
+        {},
+        [(1, "field 'text' is empty")],
+        1,
+    ),
+    (
+        "jsonl-empty-label",
+        "notes.jsonl",
+        _jsonl(OK, {"text": "x", "label": " "}),
+        {},
+        [(2, "field 'label' is empty")],
+        1,
+    ),
+    (
+        "jsonl-unknown-label",
+        "notes.jsonl",
+        _jsonl(OK, {"text": "x", "label": "dermatology"}, OK2),
+        {"labels": ["cardiology", "pulmonology"]},
+        [(2, "label 'dermatology' is not one of the configured labels (cardiology, pulmonology)")],
+        2,
+    ),
+    (
+        "jsonl-malformed-line",
+        "notes.jsonl",
+        _jsonl(OK, '{"text": "x", "label": }', OK2),
+        {},
+        [(2, "invalid JSON (Expecting value, column 24)")],
+        2,
+    ),
+    (
+        "jsonl-not-an-object",
+        "notes.jsonl",
+        _jsonl(OK, '["x", "cardiology"]', "7"),
+        {},
+        [(2, "not a JSON object (got array)"), (3, "not a JSON object (got number)")],
+        1,
+    ),
+    (
+        "jsonl-blank-lines-keep-physical-numbers",
+        "notes.jsonl",
+        _jsonl(OK, "", "   ", {"text": "x"}),
+        {},
+        [(4, "field 'label' missing")],
+        1,
+    ),
+    (
+        "jsonl-custom-field-names",
+        "notes.jsonl",
+        _jsonl({"note": "x", "specialty": "a"}, {"note": "y", "label": "b"}),
+        {"text_field": "note", "label_field": "specialty"},
+        [(2, "field 'specialty' missing")],
+        1,
+    ),
+    (
+        "instruction-missing-response",
+        "sft.jsonl",
+        _jsonl(INSTR, {"instruction": "Summarize.", "input": "x"}),
+        {"task": "instruction"},
+        [(2, "field 'response' missing")],
+        1,
+    ),
+    (
+        "instruction-input-wrong-type",
+        "sft.jsonl",
+        _jsonl(INSTR, {**INSTR, "input": 3}),
+        {"task": "instruction"},
+        [(2, "field 'input' must be a string, got number")],
+        1,
+    ),
+    (
+        "instruction-empty-instruction",
+        "sft.jsonl",
+        _jsonl({**INSTR, "instruction": ""}, INSTR),
+        {"task": "instruction"},
+        [(1, "field 'instruction' is empty")],
+        1,
+    ),
+    (
+        "json-array-element-lines",
+        "notes.json",
+        '[\n  {"text": "a", "label": "x"},\n  {"text": "b"},\n'
+        '  {"text": "c",\n   "label": 3}, 5\n]\n',
+        {},
+        [(3, "field 'label' missing"), (5, "not a JSON object (got number)")],
+        2,
+    ),
+    (
+        "csv-empty-cell",
+        "notes.csv",
+        "text,label\nchest pain,cardiology\n,pulmonology\n",
+        {},
+        [(3, "field 'text' is empty")],
+        1,
+    ),
+    (
+        "csv-short-row",
+        "notes.csv",
+        "text,label\nchest pain\nwheeze,pulmonology\n",
+        {},
+        [(2, "field 'label' missing")],
+        1,
+    ),
+    (
+        "csv-extra-field",
+        "notes.csv",
+        "text,label\nchest pain,cardiology,oops\nwheeze,pulmonology\n",
+        {},
+        [(2, "row has 3 fields but the header has 2")],
+        1,
+    ),
+    (
+        "csv-multiline-note-keeps-physical-lines",
+        "notes.csv",
+        'text,label\n"line one\nline two",cardiology\n,x\n\nwheeze,dermatology\n',
+        {"labels": ["cardiology"]},
+        [
+            (4, "field 'text' is empty"),
+            (6, "label 'dermatology' is not one of the configured labels (cardiology)"),
+        ],
+        1,
+    ),
+    (
+        "parquet-null-text",
+        "notes.parquet",
+        {"text": ["a", None, "c"], "label": ["x", "y", "z"]},
+        {},
+        [(2, "field 'text' missing")],
+        2,
+    ),
+    (
+        "parquet-non-integer-label",
+        "notes.parquet",
+        {"text": ["a", "b", "c"], "label": [1.0, 2.5, None]},
+        {},
+        [
+            (2, "field 'label' must be a string or an integer, got number"),
+            (3, "field 'label' missing"),
+        ],
+        1,
+    ),
+]
 
 
 def _write(path: Path, content: str | dict) -> Path:
@@ -88,7 +221,9 @@ def _write(path: Path, content: str | dict) -> Path:
     [c[1:] for c in BAD_ROW_CASES],
     ids=[c[0] for c in BAD_ROW_CASES],
 )
-def test_bad_rows_are_reported_with_file_line_and_reason(tmp_path, name, content, kwargs, expected, n_valid):
+def test_bad_rows_are_reported_with_file_line_and_reason(
+    tmp_path, name, content, kwargs, expected, n_valid
+):
     # Prepare
     path = _write(tmp_path / name, content)
     kwargs = {"task": "classification", **kwargs}
@@ -105,8 +240,14 @@ def test_bad_rows_are_reported_with_file_line_and_reason(tmp_path, name, content
 @pytest.mark.parametrize(
     ("bad", "expected"),
     [
-        (BadRow(path="notes.jsonl", line=17, reason="field 'label' missing"), "notes.jsonl:17: field 'label' missing"),
-        (BadRow(path="t.parquet", line=3, reason="field 'text' missing", unit="row"), "t.parquet: row 3: field 'text' missing"),
+        (
+            BadRow(path="notes.jsonl", line=17, reason="field 'label' missing"),
+            "notes.jsonl:17: field 'label' missing",
+        ),
+        (
+            BadRow(path="t.parquet", line=3, reason="field 'text' missing", unit="row"),
+            "t.parquet: row 3: field 'text' missing",
+        ),
     ],
 )
 def test_bad_row_str_names_file_and_position(bad, expected):
@@ -119,9 +260,14 @@ def test_bad_row_reasons_never_quote_note_text(tmp_path):
     secret = "Jane Roe SSN 123-45-6789"
     path = _write(
         tmp_path / "n.jsonl",
-        _jsonl(OK, {"text": secret}, {"text": secret, "label": 5.5}, {"text": [secret], "label": "x"},
-               '{"text": "' + secret + '", "label": }'),
-    )  # fmt: skip
+        _jsonl(
+            OK,
+            {"text": secret},
+            {"text": secret, "label": 5.5},
+            {"text": [secret], "label": "x"},
+            '{"text": "' + secret + '", "label": }',
+        ),
+    )
 
     # Execute
     loaded = read_examples(path, task="classification")
@@ -175,27 +321,70 @@ FILE_ERROR_CASES = [
     ("missing-file", "absent.jsonl", None, ["file not found"]),
     ("empty-file", "empty.jsonl", b"", ["file is empty"]),
     ("whitespace-only", "blank.csv", "\n  \n", ["only whitespace"]),
-    ("unsupported-extension", "notes.txt", "text,label\n", ["unsupported file type '.txt'", ".jsonl"]),
+    (
+        "unsupported-extension",
+        "notes.txt",
+        "text,label\n",
+        ["unsupported file type '.txt'", ".jsonl"],
+    ),
     ("no-extension", "notes", "x", ["unsupported file type '(no extension)'"]),
-    ("latin1-jsonl", "latin1.jsonl", _jsonl(OK).encode() + '{"text": "café", "label": "x"}\n'.encode("latin-1"),
-     [":2: not valid UTF-8 (byte 0xe9", "re-save the file as UTF-8"]),
-    ("latin1-csv", "latin1.csv", "text,label\nnaïve,x\n".encode("latin-1"), [":2: not valid UTF-8"]),
-    ("binary-jsonl", "blob.jsonl", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", ["binary file (NUL byte at offset 8)"]),
+    (
+        "latin1-jsonl",
+        "latin1.jsonl",
+        _jsonl(OK).encode() + '{"text": "café", "label": "x"}\n'.encode("latin-1"),
+        [":2: not valid UTF-8 (byte 0xe9", "re-save the file as UTF-8"],
+    ),
+    (
+        "latin1-csv",
+        "latin1.csv",
+        "text,label\nnaïve,x\n".encode("latin-1"),
+        [":2: not valid UTF-8"],
+    ),
+    (
+        "binary-jsonl",
+        "blob.jsonl",
+        b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR",
+        ["binary file (NUL byte at offset 8)"],
+    ),
     ("parquet-bytes-in-csv", "t.csv", b"PAR1\x15\x04\x15\x00\x00\x00", ["binary file"]),
     ("not-parquet", "t.parquet", "text,label\na,b\n", ["not a readable Parquet file"]),
-    ("csv-header-lacks-label", "t.csv", "text,category\na,b\n",
-     ["CSV header has no column 'label' (columns: text, category)", "data.label_field"]),
-    ("parquet-lacks-response", "t.parquet", {"instruction": ["a"], "input": ["b"]}, ["Parquet schema has no column 'response'"]),
-    ("json-array-malformed", "t.json", '[\n {"text": "a", "label": "x"},\n {"text": }\n]', [":3: invalid JSON"]),
-    ("json-array-missing-comma", "t.json", '[{"text": "a", "label": "x"}\n {"text": "b", "label": "y"}]',
-     [":2: expected ',' or ']'"]),
-    ("no-valid-row", "t.jsonl", _jsonl({"body": "a"}, {"body": "b"}),
-     ["no valid row (2 bad rows; first: ", ":1: field 'text' missing", "data.text_field"]),
-]  # fmt: skip
+    (
+        "csv-header-lacks-label",
+        "t.csv",
+        "text,category\na,b\n",
+        ["CSV header has no column 'label' (columns: text, category)", "data.label_field"],
+    ),
+    (
+        "parquet-lacks-response",
+        "t.parquet",
+        {"instruction": ["a"], "input": ["b"]},
+        ["Parquet schema has no column 'response'"],
+    ),
+    (
+        "json-array-malformed",
+        "t.json",
+        '[\n {"text": "a", "label": "x"},\n {"text": }\n]',
+        [":3: invalid JSON"],
+    ),
+    (
+        "json-array-missing-comma",
+        "t.json",
+        '[{"text": "a", "label": "x"}\n {"text": "b", "label": "y"}]',
+        [":2: expected ',' or ']'"],
+    ),
+    (
+        "no-valid-row",
+        "t.jsonl",
+        _jsonl({"body": "a"}, {"body": "b"}),
+        ["no valid row (2 bad rows; first: ", ":1: field 'text' missing", "data.text_field"],
+    ),
+]
 
 
 @pytest.mark.parametrize(
-    ("name", "content", "fragments"), [c[1:] for c in FILE_ERROR_CASES], ids=[c[0] for c in FILE_ERROR_CASES]
+    ("name", "content", "fragments"),
+    [c[1:] for c in FILE_ERROR_CASES],
+    ids=[c[0] for c in FILE_ERROR_CASES],
 )
 def test_unusable_files_raise_data_error_naming_file_and_fix(tmp_path, name, content, fragments):
     # Prepare
@@ -242,7 +431,10 @@ def test_data_error_is_a_value_error():
 )
 def test_labels_are_strings_sorted_or_as_given(tmp_path, labels_in_file, given, expected):
     # Prepare
-    path = _write(tmp_path / "n.jsonl", _jsonl(*[{"text": f"t{i}", "label": y} for i, y in enumerate(labels_in_file)]))
+    path = _write(
+        tmp_path / "n.jsonl",
+        _jsonl(*[{"text": f"t{i}", "label": y} for i, y in enumerate(labels_in_file)]),
+    )
 
     # Execute
     loaded = read_examples(path, task="classification", labels=given)
@@ -269,7 +461,10 @@ def test_instruction_columns_fill_absent_input_with_empty_string(tmp_path):
     # Prepare
     path = _write(
         tmp_path / "sft.jsonl",
-        _jsonl({"q": "Say hi.", "a": "hi"}, {"q": "Name it.", "context": "a note", "a": "x", "input": None}),
+        _jsonl(
+            {"q": "Say hi.", "a": "hi"},
+            {"q": "Name it.", "context": "a note", "a": "x", "input": None},
+        ),
     )
 
     # Execute
@@ -289,9 +484,19 @@ def test_instruction_columns_fill_absent_input_with_empty_string(tmp_path):
 @pytest.mark.parametrize(
     ("name", "raw"),
     [
-        ("bom-crlf.csv", "\ufefftext,label\r\nchest pain,cardiology\r\n\"two\r\nlines\",x\r\n".encode()),
-        ("crlf.jsonl", _jsonl(OK).replace("\n", "\r\n").encode() + b'{"text": "two\\nlines", "label": "x"}\r\n'),
-        ("bom.jsonl", "\ufeff".encode() + _jsonl(OK, {"text": "two\nlines", "label": "x"}).encode()),
+        (
+            "bom-crlf.csv",
+            '\ufefftext,label\r\nchest pain,cardiology\r\n"two\r\nlines",x\r\n'.encode(),
+        ),
+        (
+            "crlf.jsonl",
+            _jsonl(OK).replace("\n", "\r\n").encode()
+            + b'{"text": "two\\nlines", "label": "x"}\r\n',
+        ),
+        (
+            "bom.jsonl",
+            "\ufeff".encode() + _jsonl(OK, {"text": "two\nlines", "label": "x"}).encode(),
+        ),
     ],
 )
 def test_bom_and_crlf_are_accepted(tmp_path, name, raw):
@@ -310,7 +515,10 @@ def test_bom_and_crlf_are_accepted(tmp_path, name, raw):
 
 def test_non_ascii_text_survives(tmp_path):
     # Prepare
-    path = _write(tmp_path / "n.jsonl", _jsonl({"text": "Patientin Jördis klagt über Schwindel 😵", "label": "neuro"}))
+    path = _write(
+        tmp_path / "n.jsonl",
+        _jsonl({"text": "Patientin Jördis klagt über Schwindel 😵", "label": "neuro"}),
+    )
 
     # Execute
     ds = read_examples(path, task="classification").dataset

@@ -12,12 +12,21 @@ from fedft.data.sources import read_examples
 from fedft.data.synthetic import BANKING_LABELS, CLINICAL_LABELS, generate_corpus, write_jsonl
 
 KINDS_TASKS = [(k, t) for k in ("clinical", "banking") for t in ("classification", "instruction")]
-CLINICAL_ALWAYS = {"PERSON", "PHONE_NUMBER", "EMAIL_ADDRESS", "DATE_TIME", "US_SSN", "MEDICAL_RECORD_NUMBER"}
+CLINICAL_ALWAYS = {
+    "PERSON",
+    "PHONE_NUMBER",
+    "EMAIL_ADDRESS",
+    "DATE_TIME",
+    "US_SSN",
+    "MEDICAL_RECORD_NUMBER",
+}
 BANKING_IDS = {"PHONE_NUMBER", "EMAIL_ADDRESS", "IBAN_CODE", "CREDIT_CARD", "ACCOUNT_NUMBER"}
 
 
 @functools.cache
-def _corpus(kind: str, task: str = "classification", n: int = 300, seed: int = 0) -> tuple[dict, ...]:
+def _corpus(
+    kind: str, task: str = "classification", n: int = 300, seed: int = 0
+) -> tuple[dict, ...]:
     """Shared across tests (read-only): generating is the slow part of this file."""
     return tuple(generate_corpus(kind=kind, n=n, seed=seed, task=task))
 
@@ -60,7 +69,11 @@ def test_clinical_notes_carry_every_identifier_kind():
         assert CLINICAL_ALWAYS <= {p["entity"] for p in r["pii"]}
     with_address = sum(any(p["entity"] == "LOCATION" for p in r["pii"]) for r in records)
     assert 0.15 * len(records) < with_address < 0.5 * len(records)  # "sometimes an address"
-    mrn_forms = {re.sub(r"\d", "9", t) for r in records for t in re.findall(r"(?i)(?:MRN|med rec no\.)[-:# ]*\d+", r["text"])}
+    mrn_forms = {
+        re.sub(r"\d", "9", t)
+        for r in records
+        for t in re.findall(r"(?i)(?:MRN|med rec no\.)[-:# ]*\d+", r["text"])
+    }
     assert {"MRN-9999999", "MRN: 9999999", "mrn9999999"} <= mrn_forms
 
 
@@ -78,15 +91,26 @@ def test_banking_notes_carry_financial_identifiers():
 
 def _luhn_ok(number: str) -> bool:
     digits = [int(d) for d in re.sub(r"\D", "", number)][::-1]
-    total = sum(d if i % 2 == 0 else (d * 2 - 9 if d * 2 > 9 else d * 2) for i, d in enumerate(digits))
+    total = sum(
+        d if i % 2 == 0 else (d * 2 - 9 if d * 2 > 9 else d * 2) for i, d in enumerate(digits)
+    )
     return total % 10 == 0
 
 
 @pytest.mark.parametrize(
     ("entity", "valid"),
     [
-        ("CREDIT_CARD", _luhn_ok),  # recognizers check the Luhn digit; fake-looking numbers would not count
-        ("US_SSN", lambda v: re.fullmatch(r"\d{3}[- ]\d{2}[- ]\d{4}", v) and not v.startswith(("000", "666", "9"))),
+        (
+            "CREDIT_CARD",
+            _luhn_ok,
+        ),  # recognizers check the Luhn digit; fake-looking numbers would not count
+        (
+            "US_SSN",
+            lambda v: (
+                re.fullmatch(r"\d{3}[- ]\d{2}[- ]\d{4}", v)
+                and not v.startswith(("000", "666", "9"))
+            ),
+        ),
         ("IBAN_CODE", lambda v: re.fullmatch(r"[A-Z]{2}\d{2}[A-Z0-9 ]{10,40}", v)),
         ("EMAIL_ADDRESS", lambda v: re.fullmatch(r"[a-z0-9.]+@[a-z0-9.-]+\.[a-z]+", v)),
         ("PHONE_NUMBER", lambda v: len(re.sub(r"\D", "", v)) in (10, 11)),
@@ -94,15 +118,22 @@ def _luhn_ok(number: str) -> bool:
 )
 def test_identifiers_are_realistic(entity, valid):
     # Execute
-    values = [p["value"] for kind in ("clinical", "banking") for r in _corpus(kind)
-              for p in r["pii"] if p["entity"] == entity]  # fmt: skip
+    values = [
+        p["value"]
+        for kind in ("clinical", "banking")
+        for r in _corpus(kind)
+        for p in r["pii"]
+        if p["entity"] == entity
+    ]
 
     # Assert
     assert values
     assert all(valid(v) for v in values), [v for v in values if not valid(v)][:3]
 
 
-@pytest.mark.parametrize(("kind", "labels"), [("clinical", CLINICAL_LABELS), ("banking", BANKING_LABELS)])
+@pytest.mark.parametrize(
+    ("kind", "labels"), [("clinical", CLINICAL_LABELS), ("banking", BANKING_LABELS)]
+)
 def test_classification_labels_are_balanced_and_notes_short(kind, labels):
     # Execute
     records = _corpus(kind, n=500)
@@ -129,7 +160,9 @@ def test_no_single_word_gives_the_label_away(kind):
         for i, ws in enumerate(words):
             for w in ws:
                 containing[w].add(i)
-        best[label] = max(2 * len(s & positives) / (len(s) + len(positives)) for s in containing.values())
+        best[label] = max(
+            2 * len(s & positives) / (len(s) + len(positives)) for s in containing.values()
+        )
 
     # Assert
     assert max(best.values()) < 0.7, best  # measured: at most 0.61 ("rate" for mortgage)

@@ -28,7 +28,11 @@ def _classification(rows: list[tuple[str, str]]) -> datasets.Dataset:
 
 def _instruction(rows: list[tuple[str, str, str]]) -> datasets.Dataset:
     return datasets.Dataset.from_dict(
-        {"instruction": [r[0] for r in rows], "input": [r[1] for r in rows], "response": [r[2] for r in rows]}
+        {
+            "instruction": [r[0] for r in rows],
+            "input": [r[1] for r in rows],
+            "response": [r[2] for r in rows],
+        }
     )
 
 
@@ -81,8 +85,12 @@ def test_instruction_labels_mask_exactly_the_prompt(request, tokenizer_name):
         assert ids[n_prompt:] == answer
         assert labels == [IGNORE_INDEX] * n_prompt + answer
         assert row["attention_mask"].tolist() == [1] * len(ids)
-        assert tokenizer.decode(ids[:n_prompt], skip_special_tokens=True).rstrip().endswith(
-            tokenizer.decode(tokenizer("### Response:", add_special_tokens=False)["input_ids"])
+        assert (
+            tokenizer.decode(ids[:n_prompt], skip_special_tokens=True)
+            .rstrip()
+            .endswith(
+                tokenizer.decode(tokenizer("### Response:", add_special_tokens=False)["input_ids"])
+            )
         )
 
 
@@ -94,7 +102,9 @@ def test_instruction_prompt_follows_the_template(bpe_tokenizer):
     for (instruction, input_, response), row in zip(SFT_ROWS, out, strict=True):
         text = bpe_tokenizer.decode(row["input_ids"].tolist())
         assert text == format_prompt(instruction=instruction, input=input_) + response + "</s>"
-    assert "### Input" not in bpe_tokenizer.decode(out[1]["input_ids"].tolist())  # empty input: no block
+    assert "### Input" not in bpe_tokenizer.decode(
+        out[1]["input_ids"].tolist()
+    )  # empty input: no block
 
 
 def test_bert_style_tokenizer_keeps_cls_and_ends_with_sep(bert_tokenizer):
@@ -138,7 +148,9 @@ def test_examples_whose_response_cannot_fit_are_dropped_and_counted(bpe_tokenize
 def test_no_example_fits_is_an_error(bpe_tokenizer):
     # Execute / Assert
     with pytest.raises(ValueError, match="no instruction example fits in max_length=8 tokens"):
-        tokenize_instruction(_instruction([("Write.", "", "word " * 50)]), bpe_tokenizer, max_length=8)
+        tokenize_instruction(
+            _instruction([("Write.", "", "word " * 50)]), bpe_tokenizer, max_length=8
+        )
 
 
 def test_tokenizer_without_eos_or_sep_is_rejected(bpe_tokenizer_without_eos):
@@ -149,7 +161,10 @@ def test_tokenizer_without_eos_or_sep_is_rejected(bpe_tokenizer_without_eos):
 
 @pytest.mark.parametrize(
     ("tokenizer_name", "expected_pad"),
-    [("bert_tokenizer", "pad_token_id"), ("bpe_tokenizer", "eos_token_id")],  # no pad token: eos pads
+    [
+        ("bert_tokenizer", "pad_token_id"),
+        ("bpe_tokenizer", "eos_token_id"),
+    ],  # no pad token: eos pads
 )
 def test_instruction_collator_pads_ids_mask_and_labels(request, tokenizer_name, expected_pad):
     # Prepare
@@ -163,7 +178,12 @@ def test_instruction_collator_pads_ids_mask_and_labels(request, tokenizer_name, 
     # Assert
     pad = getattr(tokenizer, expected_pad)
     width = max(lengths)
-    assert batch["input_ids"].shape == batch["labels"].shape == batch["attention_mask"].shape == (2, width)
+    assert (
+        batch["input_ids"].shape
+        == batch["labels"].shape
+        == batch["attention_mask"].shape
+        == (2, width)
+    )
     short = lengths.index(min(lengths))
     n = lengths[short]
     assert batch["input_ids"][short, n:].eq(pad).all()
@@ -184,9 +204,13 @@ def test_collators_do_not_change_the_tokenizer(bpe_tokenizer):
 def test_classification_collator_stacks_scalar_labels(bert_tokenizer):
     # Prepare
     out = tokenize_classification(
-        _classification([("chest pain", "cardiology"), ("a tremor at rest for months", "neurology")]),
-        bert_tokenizer, max_length=32, label2id=LABEL2ID,
-    )  # fmt: skip
+        _classification(
+            [("chest pain", "cardiology"), ("a tremor at rest for months", "neurology")]
+        ),
+        bert_tokenizer,
+        max_length=32,
+        label2id=LABEL2ID,
+    )
 
     # Execute
     batch = make_collator("classification", bert_tokenizer)([out[0], out[1]])
@@ -195,13 +219,18 @@ def test_classification_collator_stacks_scalar_labels(bert_tokenizer):
     assert batch["labels"].tolist() == [0, 1]
     assert batch["input_ids"].shape[0] == 2
     assert batch["input_ids"][0, -1] == bert_tokenizer.pad_token_id
-    assert batch["attention_mask"].sum(dim=1).tolist() == [len(out[0]["input_ids"]), len(out[1]["input_ids"])]
+    assert batch["attention_mask"].sum(dim=1).tolist() == [
+        len(out[0]["input_ids"]),
+        len(out[1]["input_ids"]),
+    ]
 
 
 def test_left_padding_collator():
     # Prepare
-    examples = [{"input_ids": [5, 6, 7], "attention_mask": [1, 1, 1], "labels": [-100, 6, 7]},
-                {"input_ids": [8], "attention_mask": [1], "labels": [8]}]  # fmt: skip
+    examples = [
+        {"input_ids": [5, 6, 7], "attention_mask": [1, 1, 1], "labels": [-100, 6, 7]},
+        {"input_ids": [8], "attention_mask": [1], "labels": [8]},
+    ]
 
     # Execute
     batch = PaddingCollator(pad_id=0, padding_side="left")(examples)
@@ -222,10 +251,14 @@ def test_collated_batch_trains_a_causal_loss_on_responses_only(bpe_tokenizer):
     counted = (batch["labels"][:, 1:] != IGNORE_INDEX).sum().item()
 
     # Assert
-    expected = sum(len(bpe_tokenizer(r, add_special_tokens=False)["input_ids"]) + 1 for _, _, r in SFT_ROWS)
+    expected = sum(
+        len(bpe_tokenizer(r, add_special_tokens=False)["input_ids"]) + 1 for _, _, r in SFT_ROWS
+    )
     assert counted == expected
     loss = torch.nn.functional.cross_entropy(
-        logits[:, :-1].reshape(-1, logits.shape[-1]), batch["labels"][:, 1:].reshape(-1), ignore_index=IGNORE_INDEX
+        logits[:, :-1].reshape(-1, logits.shape[-1]),
+        batch["labels"][:, 1:].reshape(-1),
+        ignore_index=IGNORE_INDEX,
     )
     assert torch.isclose(loss, torch.log(torch.tensor(float(len(bpe_tokenizer)))))
 
@@ -234,7 +267,14 @@ def test_instruction_is_cut_only_when_the_input_is_gone(bpe_tokenizer):
     # Prepare: room for the markers, the response and a few prompt tokens only.
     rows = [("Name the specialty for this note please.", "chest pain " * 20, "cardiology")]
     full = tokenize_instruction(_instruction(rows), bpe_tokenizer, max_length=1000)[0]
-    n_fixed = len(tokenize_instruction(_instruction([("N", "c", "cardiology")]), bpe_tokenizer, max_length=1000)[0]["input_ids"]) - 2
+    n_fixed = (
+        len(
+            tokenize_instruction(
+                _instruction([("N", "c", "cardiology")]), bpe_tokenizer, max_length=1000
+            )[0]["input_ids"]
+        )
+        - 2
+    )
 
     # Execute
     row = tokenize_instruction(_instruction(rows), bpe_tokenizer, max_length=n_fixed + 5)[0]
@@ -242,5 +282,7 @@ def test_instruction_is_cut_only_when_the_input_is_gone(bpe_tokenizer):
     # Assert
     text = bpe_tokenizer.decode(row["input_ids"].tolist())
     assert len(full["input_ids"]) > n_fixed + 5 == len(row["input_ids"])
-    assert "\n\n### Input:\n\n\n### Response:\ncardiology</s>" in text  # input emptied, markers kept
+    assert (
+        "\n\n### Input:\n\n\n### Response:\ncardiology</s>" in text
+    )  # input emptied, markers kept
     assert text.startswith("### Instruction:\nN") and "please" not in text
