@@ -11,7 +11,6 @@ import warnings
 from typing import Literal
 
 import datasets
-from flwr_datasets.partitioner import DirichletPartitioner, IidPartitioner
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +46,8 @@ def partition_dataset(
             "examples; use fewer sites (federation.num_clients) or more data"
         )
     if kind == "iid":
+        from flwr_datasets.partitioner import IidPartitioner  # see _try_dirichlet
+
         partitioner = IidPartitioner(num_partitions=num_partitions)
         partitioner.dataset = ds.shuffle(seed=seed)
         return [partitioner.load_partition(i) for i in range(num_partitions)]
@@ -108,6 +109,10 @@ def _try_dirichlet(
     min_size: int,
 ) -> list[datasets.Dataset] | None:
     """The partitions, or None when flwr-datasets gives up (11 draws below min_size)."""
+    # Imported here: flwr_datasets pulls in matplotlib and its plotting helpers (seconds of
+    # start-up), which a deployed site reading its own file never needs.
+    from flwr_datasets.partitioner import DirichletPartitioner
+
     partitioner = DirichletPartitioner(
         num_partitions=num_partitions,
         partition_by=partition_by,
