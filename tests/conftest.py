@@ -38,7 +38,9 @@ def _tiny_tokenizer():
         show_progress=False,
     )
     tok.train_from_iterator(_TOKENIZER_TEXT, trainer=trainer)
-    return PreTrainedTokenizerFast(tokenizer_object=tok, bos_token="<s>", eos_token="</s>", unk_token="<unk>")
+    return PreTrainedTokenizerFast(
+        tokenizer_object=tok, bos_token="<s>", eos_token="</s>", unk_token="<unk>"
+    )
 
 
 @pytest.fixture(scope="session")
@@ -108,16 +110,29 @@ def build_model(minilm_path: Path, tiny_llama_path: Path):
 
     def build(kind: str, *, seed: int = 0, mode: str = "ffa", r: int = 4, num_labels: int = 2):
         if kind == "minilm":
-            resolved = ResolvedModel(path=str(minilm_path), public_id="sentence-transformers/all-MiniLM-L6-v2")
+            resolved = ResolvedModel(
+                path=str(minilm_path), public_id="sentence-transformers/all-MiniLM-L6-v2"
+            )
             task = "classification"
         else:
             resolved = ResolvedModel(path=str(tiny_llama_path), public_id=str(tiny_llama_path))
             task = "instruction"
         model, tokenizer = load_base_model(
-            resolved, task=task, num_labels=num_labels if task == "classification" else None, seed=seed, device="cpu"
+            resolved,
+            task=task,
+            num_labels=num_labels if task == "classification" else None,
+            seed=seed,
+            device="cpu",
         )
         model = attach_lora(
-            model, task=task, r=r, alpha=2.0 * r, dropout=0.0, target_modules=None, mode=mode, seed=seed
+            model,
+            task=task,
+            r=r,
+            alpha=2.0 * r,
+            dropout=0.0,
+            target_modules=None,
+            mode=mode,
+            seed=seed,
         )
         return model, tokenizer
 
@@ -153,7 +168,11 @@ def _instruction_batches(tokenizer, *, batch_size: int = 2) -> list[dict]:
         labels = [y + [-100] * (width - len(y)) for _, y in chunk]
         mask = [[1] * len(x) + [0] * (width - len(x)) for x, _ in chunk]
         batches.append(
-            {"input_ids": torch.tensor(ids), "attention_mask": torch.tensor(mask), "labels": torch.tensor(labels)}
+            {
+                "input_ids": torch.tensor(ids),
+                "attention_mask": torch.tensor(mask),
+                "labels": torch.tensor(labels),
+            }
         )
     return batches
 

@@ -61,7 +61,9 @@ def adapter_base_id(adapter_dir: str | Path) -> str:
         )
     base = json.loads(config_path.read_text(encoding="utf-8")).get("base_model_name_or_path")
     if not base:
-        raise ValueError(f"{config_path}: base_model_name_or_path is empty; the adapter names no base model")
+        raise ValueError(
+            f"{config_path}: base_model_name_or_path is empty; the adapter names no base model"
+        )
     return str(base)
 
 
@@ -92,7 +94,9 @@ def load_adapter_for_inference(
     if task == "classification" and num_labels is None:
         num_labels = _saved_num_labels(adapter_dir)
     # The seed only fills the head before the adapter's saved head replaces it.
-    base, tokenizer = load_base_model(resolved, task=task, num_labels=num_labels, seed=0, device=device)
+    base, tokenizer = load_base_model(
+        resolved, task=task, num_labels=num_labels, seed=0, device=device
+    )
     model = PeftModel.from_pretrained(base, str(adapter_dir))
     model.eval()
     return model, tokenizer
@@ -115,7 +119,10 @@ def merge_and_save(
     merged = model.merge_and_unload()
     if labels is not None:
         if len(labels) != merged.config.num_labels:
-            raise ValueError(f"{len(labels)} labels given, the model's head has {merged.config.num_labels} outputs")
+            raise ValueError(
+                f"{len(labels)} labels given, the model's head has "
+                f"{merged.config.num_labels} outputs; pass one label per output"
+            )
         merged.config.id2label = dict(enumerate(labels))
         merged.config.label2id = {label: i for i, label in enumerate(labels)}
     out = Path(out_dir)

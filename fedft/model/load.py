@@ -81,7 +81,8 @@ def resolve_model_path(path: str | None, *, cache_dir: str | Path | None = None)
     if not _looks_like_hub_id(path):
         raise ValueError(
             f"model.path '{path}' does not exist; give an existing model folder, a Hugging Face "
-            f"model id that is in the local cache, or leave model.path empty for {DEFAULT_PUBLIC_ID}"
+            "model id that is in the local cache, or leave model.path empty for "
+            f"{DEFAULT_PUBLIC_ID}"
         )
 
     from huggingface_hub import snapshot_download
@@ -151,7 +152,12 @@ def load_base_model(
                 resolved.path, num_labels=num_labels, dtype=torch.float32, output_loading_info=True
             )
             fresh = sorted(info["missing_keys"])
-            log.info("classification head of %s initialised from seed %d: %s", resolved.public_id, seed, fresh)
+            log.info(
+                "classification head of %s initialised from seed %d: %s",
+                resolved.public_id,
+                seed,
+                fresh,
+            )
         elif task == "instruction":
             model, info = AutoModelForCausalLM.from_pretrained(
                 resolved.path, dtype=torch.float32, output_loading_info=True

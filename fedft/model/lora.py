@@ -99,7 +99,9 @@ def attach_lora(
         raise ValueError(f"task '{task}' is not one of {sorted(_TASK_TYPES)}")
     if mode not in ("standard", "ffa"):
         raise ValueError(f"lora.mode '{mode}' is not one of 'standard', 'ffa'")
-    targets = list(target_modules) if target_modules else default_target_modules(model.config.model_type)
+    targets = (
+        list(target_modules) if target_modules else default_target_modules(model.config.model_type)
+    )
     config = LoraConfig(
         task_type=_TASK_TYPES[task],
         r=r,
@@ -127,6 +129,11 @@ def attach_lora(
     total = sum(p.numel() for p in peft_model.parameters())
     log.info(
         "LoRA %s r=%d on %s: %d of %d parameters trainable (%.3f%%)",
-        mode, r, targets, trainable, total, 100.0 * trainable / total,
+        mode,
+        r,
+        targets,
+        trainable,
+        total,
+        100.0 * trainable / total,
     )
     return peft_model

@@ -42,7 +42,9 @@ def _names(names: set[str]) -> str:
     return ", ".join(shown) + (f" (+{more} more)" if more > 0 else "")
 
 
-def _check_same_names(*, expected: Mapping[str, object], got: Mapping[str, object], what: str) -> None:
+def _check_same_names(
+    *, expected: Mapping[str, object], got: Mapping[str, object], what: str
+) -> None:
     missing = set(expected) - set(got)
     extra = set(got) - set(expected)
     if missing or extra:
@@ -94,7 +96,10 @@ def _check_layout(*, a: Mapping[str, np.ndarray], b: Mapping[str, np.ndarray], w
 def state_delta(*, new: Mapping[str, np.ndarray], old: Mapping[str, np.ndarray]) -> State:
     """`new - old` per tensor, in `new`'s order."""
     _check_layout(a=new, b=old, what="old state")
-    return {name: (np.asarray(x, np.float32) - np.asarray(old[name], np.float32)) for name, x in new.items()}
+    return {
+        name: (np.asarray(x, np.float32) - np.asarray(old[name], np.float32))
+        for name, x in new.items()
+    }
 
 
 def apply_delta(
@@ -122,8 +127,9 @@ def weighted_mean(*, states: Sequence[Mapping[str, np.ndarray]], weights: Sequen
         _check_layout(a=first, b=s, what=f"states[{i}]")
     total = w.sum()
     return {
-        name: (sum(wi * np.asarray(s[name], np.float64) for wi, s in zip(w, states, strict=True)) / total).astype(
-            np.float32
-        )
+        name: (
+            sum(wi * np.asarray(s[name], np.float64) for wi, s in zip(w, states, strict=True))
+            / total
+        ).astype(np.float32)
         for name in first
     }

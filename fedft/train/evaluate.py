@@ -55,7 +55,11 @@ def evaluate(
             labels = batch["labels"].to(device)
             if labels.numel() == 0:
                 continue
-            inputs = {k: v.to(device) for k, v in batch.items() if k != "labels" and isinstance(v, torch.Tensor)}
+            inputs = {
+                k: v.to(device)
+                for k, v in batch.items()
+                if k != "labels" and isinstance(v, torch.Tensor)
+            }
             logits = model(**inputs).logits
             batch_loss, batch_count, batch_correct = _sums(logits, labels, task=task)
             loss_sum += batch_loss

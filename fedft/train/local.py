@@ -27,7 +27,9 @@ class TrainResult:
     examples: int  # examples seen, counting repeats across epochs
 
 
-def make_optimizer(model: torch.nn.Module, *, learning_rate: float, weight_decay: float) -> torch.optim.AdamW:
+def make_optimizer(
+    model: torch.nn.Module, *, learning_rate: float, weight_decay: float
+) -> torch.optim.AdamW:
     """AdamW over the trainable parameters only (LoRA and head; the frozen base is skipped)."""
     params = [p for p in model.parameters() if p.requires_grad]
     if not params:
@@ -101,13 +103,17 @@ def train_local(
     if epochs < 1:
         raise ValueError(f"epochs is {epochs}; train at least 1 epoch")
     if max_steps is not None and max_steps < 1:
-        raise ValueError(f"max_steps is {max_steps}; give a positive number or None for full epochs")
+        raise ValueError(
+            f"max_steps is {max_steps}; give a positive number or None for full epochs"
+        )
     if proximal_mu < 0:
         raise ValueError(f"proximal_mu is {proximal_mu}; it must be >= 0 (0 disables FedProx)")
     anchors: list[tuple[torch.nn.Parameter, torch.Tensor]] = []
     if proximal_mu > 0:
         if global_state is None:
-            raise ValueError("proximal_mu > 0 needs global_state (the adapter the round started from)")
+            raise ValueError(
+                "proximal_mu > 0 needs global_state (the adapter the round started from)"
+            )
         anchors = _proximal_anchors(model, global_state, device)
 
     if optimizer is None:
@@ -124,7 +130,9 @@ def train_local(
             n = _batch_size(batch)
             if n == 0:
                 continue
-            inputs = {k: v.to(device) if isinstance(v, torch.Tensor) else v for k, v in batch.items()}
+            inputs = {
+                k: v.to(device) if isinstance(v, torch.Tensor) else v for k, v in batch.items()
+            }
             out = model(**inputs)
             loss = out.loss
             if loss is None:

@@ -19,7 +19,10 @@ from fedft.model.state import load_trainable_state, trainable_state
 def _as_if_trained(model: torch.nn.Module) -> None:
     """Move every trainable tensor away from its init (B starts at 0 and would hide bugs)."""
     rng = np.random.default_rng(1)
-    state = {n: a + rng.normal(0.0, 0.05, a.shape).astype(np.float32) for n, a in trainable_state(model).items()}
+    state = {
+        n: a + rng.normal(0.0, 0.05, a.shape).astype(np.float32)
+        for n, a in trainable_state(model).items()
+    }
     load_trainable_state(model, state)
     model.eval()
 
@@ -28,7 +31,9 @@ def _minilm_inputs(tokenizer) -> dict:
     return tokenizer(["the patient is stable", "refund please"], padding=True, return_tensors="pt")
 
 
-def test_saved_adapter_loads_with_plain_peft_and_names_the_public_base(build_model, tmp_path: Path) -> None:
+def test_saved_adapter_loads_with_plain_peft_and_names_the_public_base(
+    build_model, tmp_path: Path
+) -> None:
     # Prepare
     model, tokenizer = build_model("minilm", num_labels=3)
     _as_if_trained(model)
@@ -38,7 +43,9 @@ def test_saved_adapter_loads_with_plain_peft_and_names_the_public_base(build_mod
 
     # Execute
     save_adapter(model, tmp_path / "adapter", public_base_id=DEFAULT_PUBLIC_ID)
-    base, _ = load_base_model(resolve_model_path(None), task="classification", num_labels=3, seed=99, device="cpu")
+    base, _ = load_base_model(
+        resolve_model_path(None), task="classification", num_labels=3, seed=99, device="cpu"
+    )
     loaded = PeftModel.from_pretrained(base, str(tmp_path / "adapter")).eval()
 
     # Assert
@@ -78,7 +85,9 @@ def test_merged_classifier_matches_adapter(build_model, tmp_path: Path) -> None:
     save_adapter(model, tmp_path / "adapter", public_base_id=DEFAULT_PUBLIC_ID)
 
     # Execute
-    merge_and_save(tmp_path / "adapter", tmp_path / "merged", task="classification", labels=["neg", "pos"])
+    merge_and_save(
+        tmp_path / "adapter", tmp_path / "merged", task="classification", labels=["neg", "pos"]
+    )
     merged = AutoModelForSequenceClassification.from_pretrained(tmp_path / "merged").eval()
 
     # Assert
@@ -88,7 +97,9 @@ def test_merged_classifier_matches_adapter(build_model, tmp_path: Path) -> None:
         torch.testing.assert_close(merged(**inputs).logits, expected, rtol=0, atol=1e-5)
 
 
-def test_merged_causal_lm_matches_adapter(build_model, tiny_llama_path: Path, tmp_path: Path) -> None:
+def test_merged_causal_lm_matches_adapter(
+    build_model, tiny_llama_path: Path, tmp_path: Path
+) -> None:
     # Prepare
     model, tokenizer = build_model("llama")
     _as_if_trained(model)
@@ -109,7 +120,11 @@ def test_merged_causal_lm_matches_adapter(build_model, tiny_llama_path: Path, tm
 @pytest.mark.parametrize(
     ("files", "call", "message"),
     [
-        ({}, lambda d: load_adapter_for_inference(d, task="classification"), "has no adapter_config.json"),
+        (
+            {},
+            lambda d: load_adapter_for_inference(d, task="classification"),
+            "has no adapter_config.json",
+        ),
         (
             {"adapter_config.json": "{}"},
             lambda d: load_adapter_for_inference(d, task="classification"),
@@ -135,12 +150,16 @@ def test_merge_rejects_wrong_label_count(build_model, tmp_path: Path) -> None:
 
     # Execute / Assert
     with pytest.raises(ValueError, match="3 labels given, the model's head has 2 outputs"):
-        merge_and_save(tmp_path / "adapter", tmp_path / "merged", task="classification", labels=["a", "b", "c"])
+        merge_and_save(
+            tmp_path / "adapter", tmp_path / "merged", task="classification", labels=["a", "b", "c"]
+        )
 
 
 def test_resolved_model_of_unknown_base_in_adapter_fails_clearly(tmp_path: Path) -> None:
     # Prepare
-    (tmp_path / "adapter_config.json").write_text(json.dumps({"base_model_name_or_path": "acme/gone"}))
+    (tmp_path / "adapter_config.json").write_text(
+        json.dumps({"base_model_name_or_path": "acme/gone"})
+    )
 
     # Execute / Assert
     with pytest.raises(ValueError, match="not in the Hugging Face cache"):

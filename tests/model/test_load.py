@@ -18,7 +18,9 @@ from fedft.model.load import (
 
 
 @pytest.mark.parametrize("given", [None, DEFAULT_PUBLIC_ID])
-def test_default_and_public_id_resolve_to_bundled_folder(given: str | None, minilm_path: Path) -> None:
+def test_default_and_public_id_resolve_to_bundled_folder(
+    given: str | None, minilm_path: Path
+) -> None:
     # Execute
     resolved = resolve_model_path(given)
 
@@ -40,7 +42,9 @@ def test_local_folder_resolves_to_itself(tiny_llama_path: Path) -> None:
     resolved = resolve_model_path(str(tiny_llama_path))
 
     # Assert
-    assert resolved == ResolvedModel(path=str(tiny_llama_path.resolve()), public_id=str(tiny_llama_path.resolve()))
+    assert resolved == ResolvedModel(
+        path=str(tiny_llama_path.resolve()), public_id=str(tiny_llama_path.resolve())
+    )
 
 
 @pytest.mark.parametrize(
@@ -67,7 +71,10 @@ def test_hub_id_missing_from_cache_says_how_to_fix(tmp_path: Path) -> None:
     with pytest.raises(ValueError) as err:
         resolve_model_path("acme/not-downloaded", cache_dir=tmp_path)
     text = str(err.value)
-    assert "model 'acme/not-downloaded' is not a local folder and not in the Hugging Face cache" in text
+    assert (
+        "model 'acme/not-downloaded' is not a local folder and not in the Hugging Face cache"
+        in text
+    )
     assert "give model.path as a folder" in text
 
 
@@ -106,7 +113,9 @@ def test_classification_head_is_seeded(minilm_path: Path) -> None:
 
     # Execute
     heads = [
-        load_base_model(resolved, task="classification", num_labels=3, seed=s, device="cpu")[0].classifier.weight
+        load_base_model(resolved, task="classification", num_labels=3, seed=s, device="cpu")[
+            0
+        ].classifier.weight
         for s in (7, 7, 8)
     ]
 
@@ -123,7 +132,13 @@ def test_seeding_leaves_the_global_rng_alone(tiny_llama_path: Path) -> None:
     torch.manual_seed(123)
 
     # Execute
-    load_base_model(ResolvedModel(str(tiny_llama_path), "tiny"), task="instruction", num_labels=None, seed=5, device="cpu")
+    load_base_model(
+        ResolvedModel(str(tiny_llama_path), "tiny"),
+        task="instruction",
+        num_labels=None,
+        seed=5,
+        device="cpu",
+    )
 
     # Assert
     assert torch.equal(torch.rand(3), expected)
@@ -132,7 +147,11 @@ def test_seeding_leaves_the_global_rng_alone(tiny_llama_path: Path) -> None:
 def test_causal_lm_gets_pad_token_from_eos(tiny_llama_path: Path) -> None:
     # Execute
     model, tokenizer = load_base_model(
-        ResolvedModel(str(tiny_llama_path), "tiny"), task="instruction", num_labels=None, seed=0, device="cpu"
+        ResolvedModel(str(tiny_llama_path), "tiny"),
+        task="instruction",
+        num_labels=None,
+        seed=0,
+        device="cpu",
     )
 
     # Assert
@@ -151,4 +170,6 @@ def test_causal_lm_gets_pad_token_from_eos(tiny_llama_path: Path) -> None:
 )
 def test_load_base_model_errors(task: str, num_labels: int | None, message: str) -> None:
     with pytest.raises(ValueError, match=message):
-        load_base_model(resolve_model_path(None), task=task, num_labels=num_labels, seed=0, device="cpu")
+        load_base_model(
+            resolve_model_path(None), task=task, num_labels=num_labels, seed=0, device="cpu"
+        )

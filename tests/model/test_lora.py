@@ -27,7 +27,9 @@ def _lora_tensors(model: torch.nn.Module) -> dict[str, torch.Tensor]:
         ("llama", "ffa", {"lora_B"}),
     ],
 )
-def test_only_lora_and_head_train(build_model, kind: str, mode: str, expected_kinds: set[str]) -> None:
+def test_only_lora_and_head_train(
+    build_model, kind: str, mode: str, expected_kinds: set[str]
+) -> None:
     # Execute
     model, _ = build_model(kind, mode=mode)
 
@@ -79,12 +81,18 @@ def _fedavg_error(model: torch.nn.Module, weights: list[float]) -> float:
     start = trainable_state(model)
     rng = np.random.default_rng(0)
     # Simulated local training: every trainable tensor moves, differently at each site.
-    sites = [{n: a + rng.normal(0.0, 0.1, a.shape).astype(np.float32) for n, a in start.items()} for _ in weights]
+    sites = [
+        {n: a + rng.normal(0.0, 0.1, a.shape).astype(np.float32) for n, a in start.items()}
+        for _ in weights
+    ]
     per_site = []
     for state in sites:
         load_trainable_state(model, state)
         per_site.append(_delta_weights(model))
-    expected = {name: sum(w * d[name] for w, d in zip(weights, per_site)) / sum(weights) for name in per_site[0]}
+    expected = {
+        name: sum(w * d[name] for w, d in zip(weights, per_site, strict=True)) / sum(weights)
+        for name in per_site[0]
+    }
 
     load_trainable_state(model, weighted_mean(states=sites, weights=weights))
     got = _delta_weights(model)
@@ -114,11 +122,22 @@ def test_unknown_architecture_needs_target_modules() -> None:
 def test_target_modules_that_match_nothing_are_rejected(tiny_llama_path: Path) -> None:
     # Prepare
     model, _ = load_base_model(
-        ResolvedModel(str(tiny_llama_path), "tiny"), task="instruction", num_labels=None, seed=0, device="cpu"
+        ResolvedModel(str(tiny_llama_path), "tiny"),
+        task="instruction",
+        num_labels=None,
+        seed=0,
+        device="cpu",
     )
 
     # Execute / Assert
     with pytest.raises(ValueError, match=r"lora.target_modules \['query'\] do not match"):
         attach_lora(
-            model, task="instruction", r=2, alpha=4, dropout=0.0, target_modules=["query"], mode="ffa", seed=0
+            model,
+            task="instruction",
+            r=2,
+            alpha=4,
+            dropout=0.0,
+            target_modules=["query"],
+            mode="ffa",
+            seed=0,
         )

@@ -44,7 +44,10 @@ def test_trainable_state_holds_only_trainable_float32_copies() -> None:
 def test_load_roundtrip() -> None:
     # Prepare
     model = _model()
-    wanted = {"1.weight": np.arange(4, dtype=np.float32).reshape(2, 2), "1.bias": np.array([5.0, 6.0], np.float32)}
+    wanted = {
+        "1.weight": np.arange(4, dtype=np.float32).reshape(2, 2),
+        "1.bias": np.array([5.0, 6.0], np.float32),
+    }
 
     # Execute
     load_trainable_state(model, wanted)
@@ -76,7 +79,9 @@ def test_load_is_strict_and_all_or_nothing(edit, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         load_trainable_state(model, state)
     after = trainable_state(model)
-    assert all(np.array_equal(before[n], after[n]) for n in before), "nothing may be written on error"
+    assert all(np.array_equal(before[n], after[n]) for n in before), (
+        "nothing may be written on error"
+    )
 
 
 A = {"w": np.array([1.0, 2.0], np.float32), "b": np.array([[3.0]], np.float32)}
@@ -91,7 +96,11 @@ B = {"w": np.array([3.0, 6.0], np.float32), "b": np.array([[-1.0]], np.float32)}
         (apply_delta, {"base": A, "delta": B, "scale": 0.5}, {"w": [2.5, 5.0], "b": [[2.5]]}),
         (weighted_mean, {"states": [A, B], "weights": [1.0, 1.0]}, {"w": [2.0, 4.0], "b": [[1.0]]}),
         (weighted_mean, {"states": [A, B], "weights": [3.0, 1.0]}, {"w": [1.5, 3.0], "b": [[2.0]]}),
-        (weighted_mean, {"states": [A, B], "weights": [0.0, 5.0]}, {"w": [3.0, 6.0], "b": [[-1.0]]}),
+        (
+            weighted_mean,
+            {"states": [A, B], "weights": [0.0, 5.0]},
+            {"w": [3.0, 6.0], "b": [[-1.0]]},
+        ),
     ],
     ids=["delta", "apply", "apply-scaled", "mean", "mean-weighted", "mean-zero-weight"],
 )
@@ -111,7 +120,11 @@ def test_state_math_against_hand_computed_values(fn, kwargs: dict, expected: dic
         if isinstance(value, dict):
             assert all(np.array_equal(value[n], kwargs[key][n]) for n in value)
         elif key == "states":
-            assert all(np.array_equal(s[n], t[n]) for s, t in zip(value, kwargs[key]) for n in s)
+            assert all(
+                np.array_equal(s[n], t[n])
+                for s, t in zip(value, kwargs[key], strict=True)
+                for n in s
+            )
 
 
 @pytest.mark.parametrize(
@@ -125,7 +138,15 @@ def test_state_math_against_hand_computed_values(fn, kwargs: dict, expected: dic
         (lambda: weighted_mean(states=[A, B], weights=[1.0, -1.0]), ">= 0"),
         (lambda: weighted_mean(states=[A, {"w": B["w"]}], weights=[1.0, 1.0]), r"states\[1\]"),
     ],
-    ids=["delta-names", "apply-shape", "mean-empty", "mean-lengths", "mean-zero", "mean-negative", "mean-names"],
+    ids=[
+        "delta-names",
+        "apply-shape",
+        "mean-empty",
+        "mean-lengths",
+        "mean-zero",
+        "mean-negative",
+        "mean-names",
+    ],
 )
 def test_state_math_errors(call, message: str) -> None:
     with pytest.raises(ValueError, match=message):

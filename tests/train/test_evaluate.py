@@ -16,7 +16,9 @@ def test_classification_loss_and_accuracy(build_model, minilm_batches) -> None:
     model, _ = build_model("minilm", num_labels=2)
     model.eval()
     with torch.inference_mode():
-        logits = torch.cat([model(**{k: v for k, v in b.items() if k != "labels"}).logits for b in minilm_batches])
+        logits = torch.cat(
+            [model(**{k: v for k, v in b.items() if k != "labels"}).logits for b in minilm_batches]
+        )
     labels = torch.cat([b["labels"] for b in minilm_batches])
     model.train()
 
@@ -40,7 +42,9 @@ def test_instruction_loss_is_token_weighted_over_responses(build_model, llama_ba
             tokens = int((b["labels"][:, 1:] != -100).sum())
             per_batch.append((model(**b).loss.item(), tokens))
     expected = sum(loss * n for loss, n in per_batch) / sum(n for _, n in per_batch)
-    assert per_batch[0][1] != per_batch[1][1], "batches must differ in tokens for this test to mean anything"
+    assert per_batch[0][1] != per_batch[1][1], (
+        "batches must differ in tokens for this test to mean anything"
+    )
 
     # Execute
     metrics = evaluate(model, llama_batches, task="instruction", device="cpu")

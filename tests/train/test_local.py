@@ -20,7 +20,9 @@ TRAIN = {"max_steps": None, "weight_decay": 0.0, "max_grad_norm": 1.0, "device":
         ("llama", "instruction", "llama_batches", 3e-2, 5),
     ],
 )
-def test_training_lowers_the_loss(build_model, request, kind: str, task: str, batches: str, lr: float, epochs: int) -> None:
+def test_training_lowers_the_loss(
+    build_model, request, kind: str, task: str, batches: str, lr: float, epochs: int
+) -> None:
     # Prepare
     model, _ = build_model(kind, mode="standard", r=4)
     loader = request.getfixturevalue(batches)
@@ -32,7 +34,9 @@ def test_training_lowers_the_loss(build_model, request, kind: str, task: str, ba
     # Assert
     after = evaluate(model, loader, task=task, device="cpu")["loss"]
     n_examples = sum(len(b["labels"]) for b in loader)
-    assert result == TrainResult(loss=result.loss, steps=epochs * len(loader), examples=epochs * n_examples)
+    assert result == TrainResult(
+        loss=result.loss, steps=epochs * len(loader), examples=epochs * n_examples
+    )
     assert after < 0.8 * before, (before, after)
     assert np.isfinite(result.loss)
 
@@ -65,7 +69,13 @@ def test_fedprox_term_pulls_weights_toward_global(build_model, llama_batches) ->
 
         # Execute
         train_local(
-            model, llama_batches, epochs=5, learning_rate=1e-2, proximal_mu=mu, global_state=global_state, **TRAIN
+            model,
+            llama_batches,
+            epochs=5,
+            learning_rate=1e-2,
+            proximal_mu=mu,
+            global_state=global_state,
+            **TRAIN,
         )
         distances[mu] = _distance(trainable_state(model), global_state)
 
@@ -82,7 +92,12 @@ def test_empty_batches_are_skipped_and_max_steps_caps(build_model, llama_batches
 
     # Execute
     result = train_local(
-        model, loader, epochs=5, learning_rate=1e-3, on_step=lambda *a: calls.append(a), **{**TRAIN, "max_steps": 3}
+        model,
+        loader,
+        epochs=5,
+        learning_rate=1e-3,
+        on_step=lambda *a: calls.append(a),
+        **{**TRAIN, "max_steps": 3},
     )
 
     # Assert
@@ -98,7 +113,9 @@ def test_prebuilt_optimizer_is_used(build_model, llama_batches) -> None:
     optimizer = torch.optim.SGD([p for p in model.parameters() if p.requires_grad], lr=0.0)
 
     # Execute
-    result = train_local(model, llama_batches, epochs=1, learning_rate=1.0, optimizer=optimizer, **TRAIN)
+    result = train_local(
+        model, llama_batches, epochs=1, learning_rate=1.0, optimizer=optimizer, **TRAIN
+    )
 
     # Assert
     assert result.steps == 2
@@ -113,7 +130,9 @@ def test_non_finite_loss_fails_clearly(build_model, llama_batches) -> None:
     load_trainable_state(model, {n: np.full_like(a, np.nan) for n, a in state.items()})
 
     # Execute / Assert
-    with pytest.raises(FloatingPointError, match="training loss is nan at step 1; lower training.learning_rate"):
+    with pytest.raises(
+        FloatingPointError, match="training loss is nan at step 1; lower training.learning_rate"
+    ):
         train_local(model, llama_batches, epochs=1, learning_rate=1e-3, **TRAIN)
 
 
@@ -139,4 +158,6 @@ def test_argument_errors(build_model, llama_batches, kwargs: dict, message: str)
 
 def test_make_optimizer_needs_trainable_parameters() -> None:
     with pytest.raises(ValueError, match="no trainable parameters"):
-        make_optimizer(torch.nn.Linear(2, 2).requires_grad_(False), learning_rate=1e-3, weight_decay=0.0)
+        make_optimizer(
+            torch.nn.Linear(2, 2).requires_grad_(False), learning_rate=1e-3, weight_decay=0.0
+        )
