@@ -174,17 +174,31 @@ def main(argv: list[str] | None = None) -> int:
         epilog="\n".join(__doc__.splitlines()[2:]),
     )
     parser.add_argument("--out", type=Path, required=True, help="output folder")
-    parser.add_argument("--hostname", action="append", default=[], help="DNS name of the SuperLink (repeatable)")
-    parser.add_argument("--ip", action="append", default=[], help="IP address of the SuperLink (repeatable)")
-    parser.add_argument("--site", action="append", default=[], help="site to create a SuperNode key pair for (repeatable)")
-    parser.add_argument("--no-server", action="store_true", help="only create site keys (no CA, no server certificate)")
+    parser.add_argument(
+        "--hostname", action="append", default=[], help="DNS name of the SuperLink (repeatable)"
+    )
+    parser.add_argument(
+        "--ip", action="append", default=[], help="IP address of the SuperLink (repeatable)"
+    )
+    parser.add_argument(
+        "--site", action="append", default=[],
+        help="site to create a SuperNode key pair for (repeatable)",
+    )
+    parser.add_argument(
+        "--no-server", action="store_true",
+        help="only create site keys (no CA, no server certificate)",
+    )
     parser.add_argument("--ca-days", type=int, default=1825)
     parser.add_argument("--server-days", type=int, default=397)
     parser.add_argument("--force", action="store_true", help="overwrite existing files")
     args = parser.parse_args(argv)
 
     out: Path = args.out
-    problems = [f"--site {s!r}: use letters, digits, '.', '_' or '-' (max 63)" for s in args.site if not SITE_NAME.match(s)]
+    problems = [
+        f"--site {s!r}: use letters, digits, '.', '_' or '-' (max 63)"
+        for s in args.site
+        if not SITE_NAME.match(s)
+    ]
     for ip in args.ip:
         try:
             ipaddress.ip_address(ip)
@@ -212,13 +226,16 @@ def main(argv: list[str] | None = None) -> int:
         else:
             ca_key, ca_cert = make_ca(days=args.ca_days)
             _write(out / "ca.key", _pem_key(ca_key), private=True, force=args.force)
-            _write(out / "ca.crt", ca_cert.public_bytes(serialization.Encoding.PEM), private=False, force=args.force)
+            ca_pem = ca_cert.public_bytes(serialization.Encoding.PEM)
+            _write(out / "ca.crt", ca_pem, private=False, force=args.force)
         server_key, server_cert = make_server_cert(
-            ca_key=ca_key, ca_cert=ca_cert, hostnames=args.hostname, ips=args.ip, days=args.server_days
+            ca_key=ca_key, ca_cert=ca_cert, hostnames=args.hostname, ips=args.ip,
+            days=args.server_days,
         )
         # The server certificate is re-issued on every run (e.g. to add a name); the key too.
         _write(out / "server.key", _pem_key(server_key), private=True, force=True)
-        _write(out / "server.crt", server_cert.public_bytes(serialization.Encoding.PEM), private=False, force=True)
+        server_pem = server_cert.public_bytes(serialization.Encoding.PEM)
+        _write(out / "server.crt", server_pem, private=False, force=True)
         ca_cert_pem = ca_cert.public_bytes(serialization.Encoding.PEM)
         sans = server_cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
         print(f"server certificate for {', '.join(str(n.value) for n in sans)}")

@@ -48,10 +48,13 @@ class SecureAggregationConfig(StrictModel):
 
     enabled: bool = True
     num_shares: int | float = Field(
-        1.0, description="Shares per site's secrets: a count (odd, >= 3) or a fraction of the sampled sites"
+        1.0,
+        description="Shares of each site's secrets: a count (odd, >= 3) or a fraction of the "
+        "sampled sites",
     )
     reconstruction_threshold: int | float = Field(
-        0.7, description="Shares needed to rebuild a secret: a count (>= 2) or a fraction of num_shares"
+        0.7,
+        description="Shares needed to rebuild a secret: a count (>= 2) or a fraction of num_shares",
     )
     delta_clip_norm: float = Field(
         10.0, gt=0.0, allow_inf_nan=False,
@@ -59,7 +62,8 @@ class SecureAggregationConfig(StrictModel):
     )
     max_weight: float = Field(
         1000.0, gt=0.0, allow_inf_nan=False,
-        description="Largest per-round example count a site may report; keep it close to the real one",
+        description="Largest per-round example count a site may report; keep it close to the "
+        "real one",
     )
     clipping_range: float | None = Field(
         None, gt=0.0, allow_inf_nan=False,
@@ -70,7 +74,8 @@ class SecureAggregationConfig(StrictModel):
     )
     timeout: float = Field(
         600.0, gt=0.0, le=86_400.0, allow_inf_nan=False,
-        description="Seconds the server waits for replies in each SecAgg+ stage (includes local training)",
+        description="Seconds the server waits for replies in each SecAgg+ stage (the masking "
+        "stage includes local training)",
     )
 
     @field_validator("num_shares", mode="before")

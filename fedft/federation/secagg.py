@@ -150,9 +150,6 @@ def secure_pseudo_rand_gen(
     return out
 
 
-secure_pseudo_rand_gen.__fedft_secure_prg__ = True  # type: ignore[attr-defined]
-
-
 def _module(name: str) -> Any:
     # importlib, not `import a.b.secaggplus_mod as m`: the package re-exports the *function*
     # `secaggplus_mod` under the submodule's name, so that form yields the function.
@@ -167,7 +164,8 @@ def _capture_flower_prg() -> Callable[..., list[NDArray[np.int64]]]:
 
 flower_pseudo_rand_gen = _capture_flower_prg()
 """Flower's original 32-bit-seeded PRG, kept for the benchmark and the tests only."""
-secure_pseudo_rand_gen.__fedft_flower_original__ = flower_pseudo_rand_gen  # type: ignore[attr-defined]
+# Lets a reloaded copy of this module find Flower's original (see _capture_flower_prg).
+setattr(secure_pseudo_rand_gen, "__fedft_flower_original__", flower_pseudo_rand_gen)
 
 
 _flower_ndarray_to_bytes = _module("flwr.common").ndarray_to_bytes  # what the mod imports
@@ -206,7 +204,9 @@ def install_secure_prg(*, compact_uploads: bool = True) -> None:
     if compact_uploads:
         client = _module(_CLIENT_MOD)
         if not hasattr(client, _SERIALIZER):
-            raise RuntimeError(f"{_CLIENT_MOD} has no {_SERIALIZER}; re-check fedft.federation.secagg")
+            raise RuntimeError(
+                f"{_CLIENT_MOD} has no {_SERIALIZER}; re-check fedft.federation.secagg"
+            )
         setattr(client, _SERIALIZER, _compact_ndarray_to_bytes)
     if replaced:
         log.debug("SecAgg+ mask PRG replaced (AES-256-CTR, full secret) in %s", replaced)

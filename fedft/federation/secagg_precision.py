@@ -157,9 +157,9 @@ def check_delta(
     if not norm <= max_norm:
         largest = max(range(len(arrays)), key=lambda i: delta_norm([arrays[i]]))
         raise ValueError(
-            f"delta L2 norm {norm:.6g} exceeds the bound {max_norm:.6g} (largest: {label(largest)}, "
-            f"norm {delta_norm([arrays[largest]]):.6g}); clip it with clip_delta_norm or raise "
-            "secure_aggregation.delta_clip_norm"
+            f"delta L2 norm {norm:.6g} exceeds the bound {max_norm:.6g} "
+            f"(largest: {label(largest)}, norm {delta_norm([arrays[largest]]):.6g}); "
+            "clip it with clip_delta_norm or raise secure_aggregation.delta_clip_norm"
         )
 
 

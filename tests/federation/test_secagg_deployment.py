@@ -22,8 +22,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-pytestmark = pytest.mark.integration
-
 REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 SITES = ("site-a", "site-b", "site-c")
@@ -217,6 +215,34 @@ def env(tmp_path):
     return e
 
 
+def test_setup_tls_writes_what_flower_accepts(tmp_path):
+    # Execute
+    subprocess.run(
+        [sys.executable, str(REPO / "server/setup_tls.py"), "--out", str(tmp_path),
+         "--hostname", "fl.example.org", "--ip", "10.1.2.3", "--site", "h-a"],
+        check=True, capture_output=True,
+    )
+    # Assert: private keys 0600; the certificate chains to the CA and names the SuperLink.
+    from cryptography import x509
+    from cryptography.hazmat.primitives.serialization import load_ssh_private_key
+    from flwr.cli.supernode.register import try_load_public_key
+
+    for key in ("ca.key", "server.key", "sites/h-a/supernode.key"):
+        assert (tmp_path / key).stat().st_mode & 0o777 == 0o600, key
+    ca = x509.load_pem_x509_certificate((tmp_path / "ca.crt").read_bytes())
+    server = x509.load_pem_x509_certificate((tmp_path / "server.crt").read_bytes())
+    server.verify_directly_issued_by(ca)
+    san = server.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    assert {str(v) for v in san.get_values_for_type(x509.DNSName)} == {"fl.example.org", "localhost"}
+    assert {str(v) for v in san.get_values_for_type(x509.IPAddress)} == {"10.1.2.3", "127.0.0.1"}
+    # The key formats flower-supernode and `flwr supernode register` load (flwr 1.41).
+    private = load_ssh_private_key((tmp_path / "sites/h-a/supernode.key").read_bytes(), None)
+    assert private.curve.name == "secp384r1"
+    assert try_load_public_key(tmp_path / "sites/h-a/supernode.pub")
+    assert "h-a" in (tmp_path / "sites.csv").read_text()
+
+
+@pytest.mark.integration
 def test_tls_node_auth_secagg_run_with_a_dropout(tmp_path, env):
     procs: list[subprocess.Popen] = []
     logs: list[Path] = []
