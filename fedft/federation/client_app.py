@@ -22,7 +22,7 @@ from flwr.client import Client, ClientApp, NumPyClient
 from fedft.config import Config, load_config
 from fedft.federation.strategy import state_sha256
 from fedft.federation.workload import cached_workload, collator, site_training_data, tokenize
-from fedft.model.state import load_trainable_state, state_delta, state_nbytes, trainable_state
+from fedft.model.state import frozen_adapter_sha256, load_trainable_state, state_delta, state_nbytes, trainable_state
 from fedft.run.progress import StepReporter
 from fedft.train.local import train_local
 
@@ -84,6 +84,12 @@ class SiteClient(NumPyClient):
         if expected and state_sha256(parameters) != expected:
             raise ValueError(f"{site.site_id}: global adapter hash mismatch in round {server_round}")
         workload = cached_workload(cfg)
+        frozen = config.get("frozen_sha256")
+        if frozen and frozen_adapter_sha256(workload.model) != frozen:
+            raise ValueError(
+                f"{site.site_id}: this site's frozen LoRA matrices differ from the server's; "
+                "use the same config (run.seed, lora.*) and the same torch version everywhere"
+            )
         names = list(trainable_state(workload.model).keys())
         if len(parameters) != len(names):
             raise ValueError(

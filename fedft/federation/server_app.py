@@ -19,6 +19,7 @@ from fedft.config import Config, config_to_yaml, load_config
 from fedft.federation.central import Coordinator
 from fedft.federation.strategy import DeltaStrategy, build_inner_strategy
 from fedft.federation.workload import cached_workload
+from fedft.model.state import frozen_adapter_sha256
 from fedft.run.rundir import RunDir, atomic_write_text, create_run_dir, new_run_id
 
 log = logging.getLogger(__name__)
@@ -42,6 +43,7 @@ def run_rounds(
         evaluate_fn=coordinator.evaluate,
         on_round_end=coordinator.end_round,
         on_round_start=on_round_start,
+        fit_config={"frozen_sha256": frozen_adapter_sha256(coordinator.workload.model)},
     )
     legacy = LegacyContext(
         context=context, config=ServerConfig(num_rounds=cfg.federation.rounds), strategy=strategy

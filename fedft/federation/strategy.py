@@ -70,7 +70,8 @@ class DeltaStrategy(Strategy):
     """Wraps a Flower strategy so sites can send deltas; records what each round saw.
 
     `evaluate_fn(round, arrays)` runs central evaluation and returns (loss, metrics);
-    `on_round_end(summary, loss, metrics, arrays)` persists the round (metrics, adapter).
+    `on_round_end(summary, loss, metrics, arrays)` persists the round (metrics, adapter);
+    `fit_config` is added to every site's instructions (e.g. the frozen adapter's hash).
     """
 
     def __init__(
@@ -81,8 +82,10 @@ class DeltaStrategy(Strategy):
         evaluate_fn: Callable[[int, list[np.ndarray]], tuple[float, dict[str, Scalar]]] | None,
         on_round_end: Callable[[FitSummary, float | None, dict[str, Scalar], list[np.ndarray]], None],
         on_round_start: Callable[[int, int], None] | None = None,
+        fit_config: dict[str, Scalar] | None = None,
     ) -> None:
         self.inner = inner
+        self.fit_config = dict(fit_config or {})
         self.global_arrays = [np.asarray(a, dtype=np.float32) for a in initial]
         self.evaluate_fn = evaluate_fn
         self.on_round_end = on_round_end
@@ -104,7 +107,13 @@ class DeltaStrategy(Strategy):
         instructions = self.inner.configure_fit(server_round, parameters, client_manager)
         # Copy each FitIns: never write into the inner strategy's (shared) config dicts.
         out = [
-            (proxy, FitIns(ins.parameters, {**ins.config, "server_round": server_round, "global_sha256": digest}))
+            (
+                proxy,
+                FitIns(
+                    ins.parameters,
+                    {**ins.config, **self.fit_config, "server_round": server_round, "global_sha256": digest},
+                ),
+            )
             for proxy, ins in instructions
         ]
         self.fit_summary = FitSummary(

@@ -149,6 +149,12 @@ def _partitions(cfg: Config) -> tuple[datasets.Dataset, ...]:
 def site_training_data(cfg: Config, *, partition_id: int | None, data_path: str | None) -> LoadedData:
     """A site's own rows: its file in a deployment, its partition in a simulation."""
     if data_path:
+        if cfg.data.task == "classification" and not cfg.data.labels:
+            # Labels inferred from each site's own file could order the head differently per site.
+            raise ValueError(
+                "data.labels: a deployment must list the class labels in the run config, so every "
+                "site and the server build the same classifier head"
+            )
         return _read(cfg, Path(data_path), resolve_labels(cfg))
     if partition_id is None:
         raise ValueError(

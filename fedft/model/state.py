@@ -10,6 +10,7 @@ The arithmetic below is pure: inputs are never modified and new arrays are retur
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Mapping, Sequence
 
@@ -34,6 +35,20 @@ def trainable_state(model: torch.nn.Module) -> State:
         name: p.detach().to(device="cpu", dtype=torch.float32).numpy().copy()
         for name, p in _trainable(model).items()
     }
+
+
+def frozen_adapter_sha256(model: torch.nn.Module) -> str:
+    """Hash of the adapter tensors that never travel (FFA-LoRA's frozen A).
+
+    Every party rebuilds them from the seed; a different seed or torch version would change
+    them silently, so the server sends this hash and each site checks it before training.
+    """
+    h = hashlib.sha256()
+    for name, p in model.named_parameters():
+        if "lora_" in name and not p.requires_grad:
+            h.update(name.encode())
+            h.update(p.detach().to(device="cpu", dtype=torch.float32).numpy().tobytes())
+    return h.hexdigest()
 
 
 def _names(names: set[str]) -> str:

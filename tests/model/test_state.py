@@ -151,3 +151,15 @@ def test_state_math_against_hand_computed_values(fn, kwargs: dict, expected: dic
 def test_state_math_errors(call, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         call()
+
+
+def test_frozen_adapter_hash_detects_a_different_shared_init(build_model):
+    from fedft.model.state import frozen_adapter_sha256
+
+    # Prepare
+    a, _ = build_model("llama", seed=0, mode="ffa")
+    b, _ = build_model("llama", seed=0, mode="ffa")
+    c, _ = build_model("llama", seed=1, mode="ffa")
+    # Execute / Assert: same seed, same frozen A; another seed is caught
+    assert frozen_adapter_sha256(a) == frozen_adapter_sha256(b)
+    assert frozen_adapter_sha256(a) != frozen_adapter_sha256(c)
