@@ -9,6 +9,7 @@ from fedft.privacy.names import (
     english_lexicon,
     extend_names,
     propagate_names,
+    trim_person_edges,
     variant_person_spans,
 )
 from fedft.privacy.spans import (
@@ -68,6 +69,7 @@ class Detector:
         for text, spans, allowed_here in zip(texts, raw, allowed, strict=True):
             spans = drop_allowed(spans, allowed_here)
             if "PERSON" in self.entities:
+                spans = trim_person_edges(text, spans, stop_words=self.stop_words)
                 spans = extend_names(
                     text, spans, stop_words=self.stop_words, lexicon=self.lexicon, allowed=allowed_here
                 )

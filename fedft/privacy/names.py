@@ -32,6 +32,7 @@ __all__ = [
     "cue_names",
     "extend_names",
     "propagate_names",
+    "trim_person_edges",
     "variant_person_spans",
 ]
 
@@ -47,6 +48,7 @@ _ABBREVIATIONS = frozenset(
 _NAME_TAGS = frozenset({"NNP", "NNPS", "FW"})
 _OPEN_TAGS = frozenset({"NN", "NNS", "JJ", "RB", "XX", "ADD"})
 _PIPES_FOR_NER = ("tok2vec", "ner")
+_LONG_CAPS = regex.compile(r"\b\p{Lu}{5,}\b")
 _PIPES_FOR_TAGS = ("tok2vec", "tagger", "attribute_ruler", "lemmatizer")
 
 
@@ -185,6 +187,8 @@ def cue_names(
         word, low = tok.text, tok.text.lower()
         if len(word) < 2 or not word.isalpha() or low in stop_words or low in lexicon:
             return False
+        if info[k].lemma_.lower() in lexicon:  # an inflected English word ("reports")
+            return False
         if low in _ABBREVIATIONS or low in _CUES or low in PARTICLES:
             return False
         if any(a <= tok.idx < b for a, b in allowed):
@@ -196,15 +200,35 @@ def cue_names(
     def short_upper(k: int) -> bool:
         return case == "mixed" and doc[k].text.isupper() and len(doc[k].text) <= 4
 
+    def capitalized_word(k: int) -> bool:
+        # In ordinary text a capitalized word mid-sentence (not an acronym, not allow-listed)
+        # is a proper noun even when the lexicon knows it ("Paul", "Abate", "Dawn").
+        tok = doc[k]
+        word, low = tok.text, tok.text.lower()
+        if case != "mixed" or len(word) < 2 or not word.isalpha() or word.islower():
+            return False
+        if short_upper(k) or low in stop_words or low in _ABBREVIATIONS or low in _CUES:
+            return False
+        if k == 0 or doc[k - 1].is_sent_start is True or doc[k - 1].text in (".", ":", "\n"):
+            return False  # capitalized because it starts a sentence or a field
+        return not any(a <= tok.idx < b for a, b in allowed)
+
     for a in range(n - 1):
         b = a + 1
         if doc[b].text == "," and not doc[a].whitespace_ and doc[b].whitespace_ == " ":
             b += 1  # "Last, First"
         elif doc[a].whitespace_ != " ":
             continue
-        if b >= n or not (flags[a] and flags[b]):
+        if b >= n or _case_style(doc[a].text) != _case_style(doc[b].text):
             continue
-        if _case_style(doc[a].text) != _case_style(doc[b].text):
+        both_unknown = flags[a] and flags[b]
+        # Mid-sentence capitalized pair in ordinary text, one of them no English word.
+        proper_pair = (
+            capitalized_word(a)
+            and capitalized_word(b)
+            and ((flags[a] and not short_upper(a)) or (flags[b] and not short_upper(b)))
+        )
+        if not (both_unknown or proper_pair):
             continue
         # A short ALL-CAPS word in ordinary text is an acronym (COPD, KYC); next to a long
         # unknown ALL-CAPS word it is a short name ("VERA BRUMLEVE").
@@ -279,7 +303,11 @@ def variant_person_spans(
     """PERSON spans found only by fedft's name passes (case variant, cues, unknown pairs)."""
     allowed = allowed if allowed is not None else [() for _ in docs]
     texts = [d.text for d in docs]
-    needs_lower = [i for i, t in enumerate(texts) if regex.search(r"\b\p{Lu}{2,}\b", t)]
+    # Tags of a lowercased copy are needed only where ALL-CAPS words may be names: ALL-CAPS
+    # notes, and words of 5+ capitals elsewhere (shorter ones are acronyms there).
+    needs_lower = [
+        i for i, t in enumerate(texts) if _doc_case(t) == "upper" or _LONG_CAPS.search(t)
+    ]
     lower_docs: dict[int, object] = {}
     if needs_lower:
         disable = [p for p in nlp.pipe_names if p not in _PIPES_FOR_TAGS]
@@ -360,6 +388,15 @@ def extend_names(
             out.append(s)
             continue
         start, end = s.start, s.end
+        # Hyphenated names are one name ("Karl-Otto", "Wieloch-Bolnbach").
+        while start > 1 and text[start - 1] == "-" and text[start - 2].isalpha():
+            start -= 2
+            while start > 0 and text[start - 1].isalpha():
+                start -= 1
+        while end + 1 < len(text) and text[end] == "-" and text[end + 1].isalpha():
+            end += 2
+            while end < len(text) and text[end].isalpha():
+                end += 1
         inner = text[start:end]
         m = _NEXT.match(text, end)
         if m and (_TRAILING_P.search(inner) or m.group(1).strip()):
@@ -387,6 +424,35 @@ def extend_names(
     return out
 
 
+_EDGE = regex.compile(r"[^\W\d_][\p{L}'’]*\.?")
+
+
+def trim_person_edges(text: str, spans: Sequence[Span], *, stop_words: frozenset[str]) -> list[Span]:
+    """PERSON spans without leading/trailing cue words, honorifics and function words
+    ("Daughter", "Dr.", "the"); spans left empty are dropped. Other spans pass unchanged."""
+    out = []
+    for s in spans:
+        if s.entity != "PERSON":
+            out.append(s)
+            continue
+        words = [m for m in _EDGE.finditer(text, s.start, s.end)]
+
+        def noise(m) -> bool:
+            w = m.group().rstrip(".").lower()
+            return w in _CUES or w in stop_words
+
+        while words and noise(words[0]):
+            words.pop(0)
+        while words and noise(words[-1]):
+            words.pop()
+        if not words:
+            continue
+        start = max(s.start, words[0].start())
+        end = min(s.end, words[-1].end()) if len(words) < len(list(_EDGE.finditer(text, s.start, s.end))) else s.end
+        out.append(Span(s.entity, start, end, s.score, s.source))
+    return out
+
+
 def _parts(text: str, spans: Iterable[Span], stop_words: frozenset[str]) -> set[str]:
     parts = set()
     for s in spans:
@@ -402,13 +468,14 @@ def propagate_names(text: str, spans: Sequence[Span], *, stop_words: frozenset[s
     parts = _parts(text, (s for s in spans if s.entity == "PERSON"), stop_words)
     if not parts:
         return []
-    pattern = regex.compile(
-        r"(?<![\p{L}\d])(?:" + "|".join(map(regex.escape, sorted(parts))) + r")(?![\p{L}\d])",
-        flags=regex.IGNORECASE,
-    )
+    # One pass over the words instead of a regex compiled per text.
     covered = [(s.start, s.end) for s in spans]
     extra = []
-    for m in pattern.finditer(text):
-        if not any(a <= m.start() and m.end() <= b for a, b in covered):
-            extra.append(Span("PERSON", m.start(), m.end(), 0.5, "propagation"))
+    for m in _WORD.finditer(text):
+        word = m.group().rstrip("'’")
+        if word.lower() not in parts:
+            continue
+        a, b = m.start(), m.start() + len(word)
+        if not any(x <= a and b <= y for x, y in covered):
+            extra.append(Span("PERSON", a, b, 0.5, "propagation"))
     return extra

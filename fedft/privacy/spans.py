@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 import regex
 
@@ -66,17 +67,21 @@ def merge_spans(spans: Sequence[Span], *, text: str) -> list[Span]:
     return merged
 
 
-def allowed_ranges(text: str, allow_list: Sequence[str]) -> list[tuple[int, int]]:
-    """Where allow-listed terms occur in `text` (whole words, case-insensitive)."""
-    if not allow_list:
-        return []
-    pattern = regex.compile(
+@lru_cache(maxsize=16)
+def _allow_pattern(allow_list: tuple[str, ...]) -> regex.Pattern:
+    return regex.compile(
         r"(?<![\p{L}\d])(?:"
         + "|".join(regex.escape(t) for t in sorted(allow_list, key=len, reverse=True))
         + r")(?![\p{L}\d])",
         flags=regex.IGNORECASE,
     )
-    return [(m.start(), m.end()) for m in pattern.finditer(text)]
+
+
+def allowed_ranges(text: str, allow_list: Sequence[str]) -> list[tuple[int, int]]:
+    """Where allow-listed terms occur in `text` (whole words, case-insensitive)."""
+    if not allow_list:
+        return []
+    return [(m.start(), m.end()) for m in _allow_pattern(tuple(allow_list)).finditer(text)]
 
 
 def drop_allowed(spans: Sequence[Span], ranges: Sequence[tuple[int, int]]) -> list[Span]:
@@ -86,14 +91,28 @@ def drop_allowed(spans: Sequence[Span], ranges: Sequence[tuple[int, int]]) -> li
 
 _MONTH_OR_DAY = regex.compile(
     r"\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec|mon|tue|wed|thu|fri|sat|sun)[a-z]*\b"
-    r"|\b(?:1[89]|20)\d\d\b|\d{1,4}[/.-]\d{1,2}|\d{1,2}:\d{2}|\b\d{1,2}(?:st|nd|rd|th)\b",
+    r"|\b(?:1[89]|20)\d\d\b|\d{1,2}:\d{2}|\b\d{1,2}(?:st|nd|rd|th)\b",
     flags=regex.IGNORECASE,
+)
+# d/m, m/d (optionally with a year), y-m-d: parts within calendar ranges, so "132/84" (a
+# blood pressure) or "3-4" (a range) are not dates.
+_NUMERIC_DATE = regex.compile(
+    r"(?<!\d)(\d{1,2})[/.-](\d{1,2})(?:[/.-](\d{2}|\d{4}))?(?!\d)|(?<!\d)\d{4}[/.-]\d{1,2}[/.-]\d{1,2}(?!\d)"
 )
 
 
 def is_date_like(fragment: str) -> bool:
-    """A calendar date or time, not a duration or frequency ("3 days", "twice daily")."""
-    return _MONTH_OR_DAY.search(fragment) is not None
+    """A calendar date or time, not a duration, frequency, range or measurement
+    ("3 days", "twice daily", "132/84")."""
+    if _MONTH_OR_DAY.search(fragment):
+        return True
+    for m in _NUMERIC_DATE.finditer(fragment):
+        if m.group(1) is None:
+            return True
+        a, b = int(m.group(1)), int(m.group(2))
+        if 1 <= min(a, b) <= 12 and max(a, b) <= 31 and (m.group(3) or max(a, b) > 12 or "/" in m.group()):
+            return True
+    return False
 
 
 def clip_to_line(span: Span, text: str) -> Span:
