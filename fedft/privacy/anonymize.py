@@ -101,8 +101,12 @@ def _caps_noise(fragment: str, source: str, lexicon: frozenset[str]) -> bool:
     only of English words in capitals is not counted (it would drop the row for nothing)."""
     if source != "SpacyRecognizer" or not fragment.isupper():
         return False
-    words = regex.findall(r"\p{L}+", fragment)
-    return bool(words) and all(w.lower() in lexicon for w in words)
+    words = [w.lower() for w in regex.findall(r"\p{L}+", fragment)]
+    # Crude stemming is enough here: the lexicon holds base forms ("witness" for WITNESSED).
+    stems = ("", "s", "es", "d", "ed", "ing")
+    return bool(words) and all(
+        any(w.endswith(x) and w[: len(w) - len(x)] in lexicon for x in stems) for w in words
+    )
 
 
 class Anonymizer:

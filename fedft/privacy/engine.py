@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib.metadata
 import logging
 import os
+from functools import lru_cache
 from pathlib import Path
 
 from fedft.config.anonymization import AnonymizationConfig
@@ -52,8 +53,11 @@ def model_version(name: str) -> str:
     return f"{meta.get('lang', '?')}_{meta.get('name', '?')}=={meta.get('version', '?')}"
 
 
+@lru_cache(maxsize=4)
 def load_spacy(name: str):  # -> spacy.language.Language
-    """Load an installed spaCy model; never download. Raises ValueError naming the fix."""
+    """Load an installed spaCy model; never download. Raises ValueError naming the fix.
+
+    Cached per process: simulated sites in one process share the (read-only) model."""
     import spacy
 
     if not (spacy.util.is_package(name) or (Path(name) / "meta.json").is_file()):

@@ -1,0 +1,149 @@
+"""`fedft anonymize`: a data steward previews exactly what training will see at the site.
+
+    fedft anonymize INPUT.jsonl -o OUTPUT.jsonl --policy POLICY.yaml [--report REPORT.json]
+                    [--field text ...] [--cache-dir DIR]
+    fedft anonymize --preview "some text" [--policy POLICY.yaml]
+
+Same code path as the clients (`Anonymizer.from_config(...).anonymize_texts(...)`). The
+policy and the engine are checked before the input is opened. Rows the residual policy drops
+are left out of OUTPUT and counted in the report. Fields not named with --field are copied
+unchanged: name every free-text field.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from fedft.config.anonymization import AnonymizationConfig, PolicyError, load_policy
+
+# Exit codes: 0 done; 1 bad policy or input; 3 residual PII with `residual: fail`.
+EXIT_OK, EXIT_INVALID, EXIT_RESIDUAL = 0, 1, 3
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "anonymize",
+        help="anonymize a JSONL file (or --preview a text) with a site's privacy policy",
+        description=__doc__.split("\n\n")[0],
+    )
+    p.add_argument("input", nargs="?", type=Path, help="JSONL file, one JSON object per line")
+    p.add_argument("-o", "--output", type=Path, help="anonymized JSONL to write")
+    p.add_argument("--policy", type=Path, help="policy YAML (top-level `anonymization:`); default: built-in defaults")
+    p.add_argument("--report", type=Path, help="write the counts-only report here (JSON)")
+    p.add_argument(
+        "--field", dest="fields", action="append", metavar="NAME",
+        help="text field to anonymize (repeat for several; default: text)",
+    )  # fmt: skip
+    p.add_argument("--cache-dir", type=Path, help="anonymized-corpus cache folder (kept at the site)")
+    p.add_argument("--preview", metavar="TEXT", help="anonymize TEXT and print it; no files")
+    p.add_argument("-v", "--verbose", action="store_true", help="tracebacks on errors")
+    p.set_defaults(func=run)
+
+
+def _policy(path: Path | None) -> AnonymizationConfig:
+    return load_policy(path) if path is not None else AnonymizationConfig()
+
+
+def _read_rows(path: Path, fields: list[str]) -> list[dict[str, Any]]:
+    rows, problems = [], []
+    with path.open(encoding="utf-8") as fh:
+        for n, line in enumerate(fh, start=1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as exc:
+                problems.append(f"line {n}: not JSON ({exc.msg})")
+                continue
+            if not isinstance(row, dict):
+                problems.append(f"line {n}: expected a JSON object, got {type(row).__name__}")
+                continue
+            for field in fields:
+                if not isinstance(row.get(field), str):
+                    got = "missing" if field not in row else type(row[field]).__name__
+                    problems.append(f"line {n}: field {field!r} must be a string ({got}); see --field")
+            rows.append(row)
+    if problems:
+        shown = "\n".join(f"  - {p}" for p in problems[:20])
+        more = f"\n  ... and {len(problems) - 20} more" if len(problems) > 20 else ""
+        raise ValueError(f"{path}: {len(problems)} problem(s)\n{shown}{more}")
+    return rows
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def run(args: argparse.Namespace) -> int:
+    from fedft.privacy.anonymize import Anonymizer, ResidualPIIError
+
+    if args.preview is None and (args.input is None or args.output is None):
+        print("fedft anonymize: give INPUT.jsonl -o OUTPUT.jsonl, or --preview TEXT", file=sys.stderr)
+        return EXIT_INVALID
+    if args.preview is None and args.input.resolve() == args.output.resolve():
+        print("fedft anonymize: -o must differ from INPUT (the raw file is kept)", file=sys.stderr)
+        return EXIT_INVALID
+    fields = args.fields or ["text"]
+    try:
+        cfg = _policy(args.policy)
+        # Everything the policy needs (model, secret) is checked before any data is read.
+        anonymizer = Anonymizer.from_config(cfg, cache_dir=args.cache_dir)
+    except ValueError as exc:  # PolicyError included: every line names key path and fix
+        print(str(exc) if isinstance(exc, PolicyError) else f"fedft anonymize: {exc}", file=sys.stderr)
+        return EXIT_INVALID
+
+    if args.preview is not None:
+        text, report = anonymizer.preview(args.preview)
+        print(text)
+        found = {k: v for k, v in report.entities.items() if v}
+        print(f"# {report.entities_total} span(s) {found}; residual {report.residual_total}; "
+              f"policy {report.policy_hash[:12]}", file=sys.stderr)  # fmt: skip
+        return EXIT_OK
+
+    try:
+        rows = _read_rows(args.input, fields)
+    except ValueError as exc:
+        print(str(exc), file=sys.stderr)
+        return EXIT_INVALID
+    kept = [True] * len(rows)
+    reports = {}
+    try:
+        for field in fields:
+            result = anonymizer.anonymize_texts([row[field] for row in rows])
+            for row, text, keep_i in zip(rows, result.texts, result.kept, strict=True):
+                row[field] = text
+            kept = [a and b for a, b in zip(kept, result.kept, strict=True)]
+            reports[field] = result.report.to_dict()
+    except ResidualPIIError as exc:
+        print(f"fedft anonymize: {exc}", file=sys.stderr)
+        return EXIT_RESIDUAL
+    out_rows = [json.dumps(row, ensure_ascii=False) for row, k in zip(rows, kept, strict=True) if k]
+    _write_atomic(args.output, "".join(line + "\n" for line in out_rows))
+    summary = {
+        "input_rows": len(rows),
+        "output_rows": len(out_rows),
+        "rows_dropped": len(rows) - len(out_rows),
+        "fields": reports,
+    }
+    if args.report is not None:
+        _write_atomic(args.report, json.dumps(summary, indent=2, sort_keys=True) + "\n")
+    print(
+        f"# {args.output}: {len(out_rows)} of {len(rows)} rows written, "
+        f"{sum(r['entities_total'] for r in reports.values())} span(s) anonymized",
+        file=sys.stderr,
+    )
+    return EXIT_OK
