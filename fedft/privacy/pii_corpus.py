@@ -131,7 +131,9 @@ class CorpusDoc:
 def name_parts(value: str) -> list[str]:
     """Identifying parts of a name: particles, initials and punctuation removed."""
     parts = re.split(r"[\s,\-]+", value)
-    return [p.strip(".") for p in parts if len(p.strip(".")) > 1 and p.lower() not in NAME_PARTICLES]
+    return [
+        p.strip(".") for p in parts if len(p.strip(".")) > 1 and p.lower() not in NAME_PARTICLES
+    ]
 
 
 class _Slots:
@@ -232,13 +234,23 @@ class _Slots:
     def ssn(self) -> tuple[str, str]:
         s = self.us.ssn()
         return self._pick(
-            {"dashed": lambda: s, "bare": lambda: s.replace("-", ""), "spaced": lambda: s.replace("-", " ")}
+            {
+                "dashed": lambda: s,
+                "bare": lambda: s.replace("-", ""),
+                "spaced": lambda: s.replace("-", " "),
+            }
         )
 
     def card(self) -> tuple[str, str]:
         n = self.us.credit_card_number(card_type=self.rng.choice(("visa16", "mastercard", "amex")))
         groups = " ".join(n[i : i + 4] for i in range(0, len(n), 4))
-        return self._pick({"plain": lambda: n, "spaced": lambda: groups, "dashed": lambda: groups.replace(" ", "-")})
+        return self._pick(
+            {
+                "plain": lambda: n,
+                "spaced": lambda: groups,
+                "dashed": lambda: groups.replace(" ", "-"),
+            }
+        )
 
     def iban(self) -> tuple[str, str]:
         i = self.fakers[self.rng.choice(("de_DE", "nl_NL", "en_GB", "fr_FR", "es_ES"))].iban()
@@ -266,13 +278,21 @@ class _Slots:
     def ward(self) -> tuple[str, str]:
         code = f"W{self.rng.randint(1, 40):02d}{self.rng.choice('ABCDEFGH')}"
         return self._pick(
-            {"code": lambda: code, "code_lower": lambda: code.lower(), "words": lambda: f"ward {code[1:]}"}
+            {
+                "code": lambda: code,
+                "code_lower": lambda: code.lower(),
+                "words": lambda: f"ward {code[1:]}",
+            }
         )
 
     def account(self) -> tuple[str, str]:
         n = f"{self.rng.randint(0, 9_999_999_999):010d}"
         return self._pick(
-            {"bare": lambda: n, "dashed": lambda: f"{n[:2]}-{n[2:8]}-{n[8:]}", "prefixed": lambda: f"ACC-{n}"}
+            {
+                "bare": lambda: n,
+                "dashed": lambda: f"{n[:2]}-{n[2:8]}-{n[8:]}",
+                "prefixed": lambda: f"ACC-{n}",
+            }
         )
 
 
@@ -329,7 +349,9 @@ def generate_pii_corpus(*, n_docs: int, seed: int, domain: Domain = "mixed") -> 
     for i in range(n_docs):
         kind = domain if domain != "mixed" else ("banking" if i % 3 == 2 else "clinical")
         templates, pool = (
-            (BANKING_TEMPLATES, KEEP_BANKING) if kind == "banking" else (CLINICAL_TEMPLATES, KEEP_CLINICAL)
+            (BANKING_TEMPLATES, KEEP_BANKING)
+            if kind == "banking"
+            else (CLINICAL_TEMPLATES, KEEP_CLINICAL)
         )
         case = rng.choices(("as_is", "lower", "upper"), weights=(8, 1, 1))[0]
         # Cycle through templates so every format appears in small corpora too.

@@ -69,7 +69,11 @@ def _alnum(s: str) -> str:
 
 
 def _word_count(word: str, text: str) -> int:
-    return len(regex.findall(rf"(?<![\p{{L}}\d]){regex.escape(word)}(?![\p{{L}}\d])", text, flags=regex.IGNORECASE))
+    return len(
+        regex.findall(
+            rf"(?<![\p{{L}}\d]){regex.escape(word)}(?![\p{{L}}\d])", text, flags=regex.IGNORECASE
+        )
+    )
 
 
 def _covered(doc: CorpusDoc, start: int, end: int, entity: str, covered: set[int]) -> bool:
@@ -80,9 +84,7 @@ def _covered(doc: CorpusDoc, start: int, end: int, entity: str, covered: set[int
             word = m.group()
             if word.lower() in NAME_PARTICLES or len(word) < 2:
                 skip.update(range(start + m.start(), start + m.end()))
-    return all(
-        i in covered for i in range(start, end) if doc.text[i].isalnum() and i not in skip
-    )
+    return all(i in covered for i in range(start, end) if doc.text[i].isalnum() and i not in skip)
 
 
 def _survives(doc: CorpusDoc, entity: str, value: str, output: str, skeleton: str) -> bool:
@@ -105,8 +107,11 @@ def score_corpus(
     docs: Sequence[CorpusDoc], detections: Sequence[Sequence[Span]], outputs: Sequence[str]
 ) -> CorpusScore:
     """Score detections (on the original texts) and outputs (anonymized texts) of `docs`."""
-    planted, caught, missed_style = Counter(), Counter(), Counter()
-    found, true_found = Counter(), Counter()
+    planted: Counter[str] = Counter()
+    caught: Counter[str] = Counter()
+    missed_style: Counter[str] = Counter()
+    found: Counter[str] = Counter()
+    true_found: Counter[str] = Counter()
     keep_total = keep_survived = structured_leaks = 0
     for doc, spans, output in zip(docs, detections, outputs, strict=True):
         covered = {i for s in spans for i in range(s.start, s.end)}

@@ -115,7 +115,9 @@ class FedftLongNumberRecognizer(PatternRecognizer):
 class FedftCardRecognizer(PatternRecognizer):
     """Payment cards the default misses (Mastercard 2-series, 13-19 digits), Luhn-checked."""
 
-    PATTERNS = [Pattern("card", r"(?<![\w-])\d{4}(?:[ -]?\d{3,4}){2,3}(?:[ -]?\d{1,4})?(?![\w-])", 0.5)]
+    PATTERNS = [
+        Pattern("card", r"(?<![\w-])\d{4}(?:[ -]?\d{3,4}){2,3}(?:[ -]?\d{1,4})?(?![\w-])", 0.5)
+    ]
     CONTEXT = ["card", "credit", "debit", "visa", "mastercard", "amex", "cc"]
 
     def __init__(self, supported_language: str = "en"):
@@ -193,7 +195,9 @@ class FedftEmailObfuscatedRecognizer(PatternRecognizer):
 
     def invalidate_result(self, pattern_text: str) -> bool:
         # Plain prose ("seen at home. it was") must show bracketed markers or a "dot" word.
-        return not regex.search(r"\[at\]|\(at\)|\{at\}|\bdot\b|\[dot\]|\(dot\)", pattern_text, flags=_FLAGS)
+        return not regex.search(
+            r"\[at\]|\(at\)|\{at\}|\bdot\b|\[dot\]|\(dot\)", pattern_text, flags=_FLAGS
+        )
 
 
 # USPS Publication 28 street suffixes (the common ones) and unit designators.
@@ -246,7 +250,8 @@ class FedftIbanRecognizer(LocalRecognizer):
     def analyze(self, text: str, entities, nlp_artifacts=None) -> list[RecognizerResult]:
         results = []
         for start in self._START.finditer(text):
-            ends, pos = [], start.end()
+            ends: list[int] = []
+            pos = start.end()
             while len(ends) < 8:
                 group = self._GROUP.match(text, pos)
                 if not group:
@@ -365,12 +370,14 @@ _FUNCTION_WORDS = frozenset(
 def custom_recognizer(spec: CustomRecognizerSpec, *, language: str) -> PatternRecognizer:
     """A policy's site-specific recognizer as a Presidio PatternRecognizer."""
     flags = regex.DOTALL | regex.MULTILINE | (0 if spec.case_sensitive else regex.IGNORECASE)
+    patterns = [Pattern(f"{spec.name}_{i}", p.regex, p.score) for i, p in enumerate(spec.patterns)]
+    # Presidio takes None for "none given" (its stubs say list; its code checks for None).
     return PatternRecognizer(
         supported_entity=spec.entity,
         name=spec.name,
-        patterns=[Pattern(f"{spec.name}_{i}", p.regex, p.score) for i, p in enumerate(spec.patterns)] or None,
-        deny_list=list(spec.deny_list) or None,
-        context=list(spec.context) or None,
+        patterns=patterns or None,  # type: ignore[arg-type]
+        deny_list=list(spec.deny_list) or None,  # type: ignore[arg-type]
+        context=list(spec.context) or None,  # type: ignore[arg-type]
         supported_language=language,
         global_regex_flags=flags,
     )

@@ -110,7 +110,11 @@ def is_date_like(fragment: str) -> bool:
         if m.group(1) is None:
             return True
         a, b = int(m.group(1)), int(m.group(2))
-        if 1 <= min(a, b) <= 12 and max(a, b) <= 31 and (m.group(3) or max(a, b) > 12 or "/" in m.group()):
+        if (
+            1 <= min(a, b) <= 12
+            and max(a, b) <= 31
+            and (m.group(3) or max(a, b) > 12 or "/" in m.group())
+        ):
             return True
     return False
 

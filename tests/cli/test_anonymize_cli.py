@@ -28,11 +28,27 @@ def test_file_to_file_with_report(tmp_path, capsys):
         {"text": "Seen on ward 07C; metformin 500 mg twice daily.", "label": "b", "note": "x"},
     ]
     src.write_text("".join(json.dumps(r) + "\n" for r in rows))
-    code = _run([str(src), "-o", str(dst), "--policy", str(POLICIES / "clinical.yaml"), "--report", str(rep)])
+    code = _run(
+        [
+            str(src),
+            "-o",
+            str(dst),
+            "--policy",
+            str(POLICIES / "clinical.yaml"),
+            "--report",
+            str(rep),
+        ]
+    )
     assert code == 0
     out = [json.loads(line) for line in dst.read_text().splitlines()]
-    assert out[0] == {"text": "Patient: <PERSON>, <MEDICAL_RECORD_NUMBER>, phone <PHONE_NUMBER>.", "label": "a"}
-    assert out[1]["text"] == "Seen on ward <WARD_CODE>; metformin 500 mg twice daily." and out[1]["note"] == "x"
+    assert out[0] == {
+        "text": "Patient: <PERSON>, <MEDICAL_RECORD_NUMBER>, phone <PHONE_NUMBER>.",
+        "label": "a",
+    }
+    assert (
+        out[1]["text"] == "Seen on ward <WARD_CODE>; metformin 500 mg twice daily."
+        and out[1]["note"] == "x"
+    )
     report = json.loads(rep.read_text())
     assert report["input_rows"] == 2 and report["output_rows"] == 2
     assert report["fields"]["text"]["entities"]["PERSON"] == 1
@@ -42,7 +58,9 @@ def test_file_to_file_with_report(tmp_path, capsys):
 
 def test_several_fields(tmp_path):
     src, dst = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
-    src.write_text(json.dumps({"instruction": "Call Maria Gonzalez", "response": "Dial 212-555-0147"}) + "\n")
+    src.write_text(
+        json.dumps({"instruction": "Call Maria Gonzalez", "response": "Dial 212-555-0147"}) + "\n"
+    )
     assert _run([str(src), "-o", str(dst), "--field", "instruction", "--field", "response"]) == 0
     row = json.loads(dst.read_text())
     assert row == {"instruction": "Call <PERSON>", "response": "Dial <PHONE_NUMBER>"}
@@ -74,7 +92,10 @@ def test_missing_secret_for_pseudonyms(tmp_path, capsys, monkeypatch):
 
 @pytest.mark.parametrize(
     ("content", "needle"),
-    [("not json\n", "line 1: not JSON"), ('{"label": 1}\n', "field 'text' must be a string (missing)")],
+    [
+        ("not json\n", "line 1: not JSON"),
+        ('{"label": 1}\n', "field 'text' must be a string (missing)"),
+    ],
 )
 def test_bad_input_rows(tmp_path, capsys, content, needle):
     src = tmp_path / "in.jsonl"

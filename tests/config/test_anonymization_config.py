@@ -31,7 +31,10 @@ def test_defaults_are_valid_and_on():
     ("tree", "needle"),
     [
         ({"entities": ["PERSN"]}, "anonymization.entities: unknown entity 'PERSN'"),
-        ({"operator": "hash"}, "anonymization.operator: Input should be 'replace', 'pseudonymize', 'mask' or 'redact'"),
+        (
+            {"operator": "hash"},
+            "anonymization.operator: Input should be 'replace', 'pseudonymize', 'mask' or 'redact'",
+        ),
         ({"entity_operators": {"PERSON": "encrypt"}}, "anonymization.entity_operators.PERSON"),
         ({"entity_operators": {"MRN": "mask"}}, "entity_operators: ['MRN'] are not detected"),
         ({"score_threshold": 1.5}, "anonymization.score_threshold"),
@@ -50,7 +53,8 @@ def test_invalid_regex_names_recognizer_and_pattern():
         {
             "custom_recognizers": [
                 {"name": "ward_code", "entity": "WARD_CODE",
-                 "patterns": [{"regex": r"\bW\d{2}", "score": 0.8}, {"regex": r"(W\d+", "score": 0.5}]},
+                 "patterns": [{"regex": r"\bW\d{2}", "score": 0.8},
+                              {"regex": r"(W\d+", "score": 0.5}]},
             ]
         }
     )  # fmt: skip
@@ -59,14 +63,22 @@ def test_invalid_regex_names_recognizer_and_pattern():
 
 
 def test_every_problem_reported_at_once():
-    msg = _errors({"operator": "hash", "score_threshold": -1, "custom_recognizers": [{"name": "x", "entity": "X"}]})
+    msg = _errors(
+        {
+            "operator": "hash",
+            "score_threshold": -1,
+            "custom_recognizers": [{"name": "x", "entity": "X"}],
+        }
+    )
     assert "3 problem(s)" in msg and "at least one pattern or deny_list" in msg
 
 
 def test_custom_entities_are_detected_and_overridable():
     cfg = parse_policy(
         {
-            "custom_recognizers": [{"name": "mrn", "entity": "MRN", "patterns": [{"regex": r"\d{7}"}]}],
+            "custom_recognizers": [
+                {"name": "mrn", "entity": "MRN", "patterns": [{"regex": r"\d{7}"}]}
+            ],
             "entity_operators": {"MRN": "pseudonymize"},
         }
     )

@@ -58,7 +58,9 @@ def test_report_counts_and_metrics(default_anonymizer):
 # A recognizer that only fires after anonymization ("<PERSON> codeword"): a residual hit on
 # demand, to exercise the residual policy deterministically.
 _AFTER_TAG = CustomRecognizerSpec(
-    name="after_tag", entity="CODEWORD", patterns=[PatternSpec(regex=r"(?<=>\W{1,3})codeword", score=0.9)]
+    name="after_tag",
+    entity="CODEWORD",
+    patterns=[PatternSpec(regex=r"(?<=>\W{1,3})codeword", score=0.9)],
 )
 
 
@@ -78,7 +80,9 @@ def test_residual_policy(action, default_anonymizer):  # noqa: ARG001
         assert result.kept == [False, True] and result.texts[0] == ""
         assert result.report.rows_dropped == 1
     else:
-        assert result.kept == [True, True] and result.texts[0] == "Patient <PERSON>; codeword noted."
+        assert (
+            result.kept == [True, True] and result.texts[0] == "Patient <PERSON>; codeword noted."
+        )
 
 
 def test_cache_hit_is_fast_and_identical(tmp_path, default_anonymizer):  # noqa: ARG001

@@ -36,7 +36,9 @@ def site_b(clinical):  # noqa: ARG001
 
 def test_token_is_hmac_of_normalized_value():
     token = pseudonym(secret=SECRET_A, entity="PERSON", value="John Smith")
-    assert token.startswith("<PERSON_") and token.endswith(">") and len(token) == len("<PERSON_>") + 10
+    assert (
+        token.startswith("<PERSON_") and token.endswith(">") and len(token) == len("<PERSON_>") + 10
+    )
     # Case, order ("Last, First") and spacing do not change who it is.
     assert pseudonym(secret=SECRET_A, entity="PERSON", value="SMITH,  john") == token
     assert pseudonym(secret=SECRET_A, entity="PHONE_NUMBER", value="(212) 555-0147") == pseudonym(
@@ -125,4 +127,7 @@ def test_secret_file_wins_over_env_and_is_private(tmp_path, monkeypatch):
     assert resolve_site_secret(cfg) == created
     with pytest.raises(ValueError, match="does not exist"):
         resolve_site_secret(AnonymizationConfig(secret_file=tmp_path / "nope.key"))
-    assert resolve_site_secret(AnonymizationConfig(), environ={"FEDFT_SITE_SECRET": "y" * 32}) == b"y" * 32
+    assert (
+        resolve_site_secret(AnonymizationConfig(), environ={"FEDFT_SITE_SECRET": "y" * 32})
+        == b"y" * 32
+    )

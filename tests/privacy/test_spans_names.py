@@ -5,7 +5,14 @@ from __future__ import annotations
 import pytest
 
 from fedft.privacy.names import extend_names, propagate_names
-from fedft.privacy.spans import Span, allowed_ranges, clip_to_line, drop_allowed, is_date_like, merge_spans
+from fedft.privacy.spans import (
+    Span,
+    allowed_ranges,
+    clip_to_line,
+    drop_allowed,
+    is_date_like,
+    merge_spans,
+)
 
 STOP = frozenset({"the", "and", "at", "on", "was"})
 
@@ -63,7 +70,9 @@ def test_clip_to_line_keeps_the_longest_line():
     ],
 )
 def test_extend_names(text, span, expected):
-    [out] = extend_names(text, [Span("PERSON", *span, 0.8)], stop_words=STOP, lexicon=frozenset({"lives"}))
+    [out] = extend_names(
+        text, [Span("PERSON", *span, 0.8)], stop_words=STOP, lexicon=frozenset({"lives"})
+    )
     assert text[out.start : out.end] == expected
 
 
