@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import Field, PositiveInt
 
 from fedft.config.base import StrictModel
+from fedft.config.secure_aggregation import SecureAggregationConfig, check_against_clients
 
 class RunConfig(StrictModel):
     name: str = Field("fedft", pattern=r"^[A-Za-z0-9._-]+$")
@@ -100,6 +101,7 @@ class Config(StrictModel):
     training: TrainingConfig = TrainingConfig()
     federation: FederationConfig = FederationConfig()
     strategy: StrategyConfig = StrategyConfig()
+    secure_aggregation: SecureAggregationConfig = SecureAggregationConfig()
 
 
 def cross_section_errors(cfg: Config) -> list[str]:
@@ -125,4 +127,10 @@ def cross_section_errors(cfg: Config) -> list[str]:
         errors.append(
             "data.eval: give both data.train and data.eval, or neither (the synthetic demo corpus)"
         )
+    errors += check_against_clients(
+        cfg.secure_aggregation,
+        num_clients=fed.num_clients,
+        min_fit_clients=fed.min_fit_clients,
+        fraction_fit=fed.fraction_fit,
+    )
     return errors

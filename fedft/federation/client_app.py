@@ -18,8 +18,16 @@ import numpy as np
 import torch
 from flwr.app import Context
 from flwr.client import Client, ClientApp, NumPyClient
+from flwr.client.mod import secaggplus_mod
 
 from fedft.config import Config, load_config
+from fedft.federation.secagg import (
+    check_delta,
+    check_weight,
+    client_mods,
+    clip_delta_norm,
+    install_secure_prg,
+)
 from fedft.federation.strategy import state_sha256
 from fedft.federation.workload import cached_workload, collator, site_training_data, tokenize
 from fedft.model.state import frozen_adapter_sha256, load_trainable_state, state_delta, state_nbytes, trainable_state
@@ -27,6 +35,9 @@ from fedft.run.progress import StepReporter
 from fedft.train.local import train_local
 
 log = logging.getLogger(__name__)
+
+# On import, so every Ray worker and SuperNode process that loads the app masks with it.
+install_secure_prg()
 
 # The only values a site reports besides its masked delta: declared, scalar, per round.
 DECLARED_FIT_METRICS = ("train_loss", "steps", "bytes_up")
@@ -126,9 +137,31 @@ class SiteClient(NumPyClient):
             else None,
         )
         delta = state_delta(new=trainable_state(workload.model), old=global_state)
+        arrays = _checked_for_secure_aggregation(cfg, site, delta, num_examples=len(train_set))
         values = (float(result.loss), int(result.steps), int(state_nbytes(delta)))
         metrics = dict(zip(DECLARED_FIT_METRICS, values, strict=True))
-        return list(delta.values()), len(train_set), metrics
+        return arrays, len(train_set), metrics
+
+
+def _checked_for_secure_aggregation(
+    cfg: Config, site: SiteIdentity, delta: dict[str, np.ndarray], *, num_examples: int
+) -> list[np.ndarray]:
+    """Clip and check the delta before it is masked: under SecAgg+ the server cannot check it."""
+    sa = cfg.secure_aggregation
+    arrays = list(delta.values())
+    if not sa.enabled:
+        return arrays
+    arrays, norm = clip_delta_norm(arrays=arrays, max_norm=sa.delta_clip_norm)
+    if norm > sa.delta_clip_norm:
+        log.info("%s: delta norm %.4g clipped to %.4g", site.site_id, norm, sa.delta_clip_norm)
+    check_delta(
+        arrays=arrays,
+        expected_shapes=[a.shape for a in delta.values()],
+        max_norm=sa.delta_clip_norm,
+        names=list(delta),
+    )
+    check_weight(num_examples=num_examples, max_weight=sa.max_weight)
+    return arrays
 
 
 def build_client_app(cfg: Config, *, progress_dir: Path | None = None) -> ClientApp:
@@ -138,12 +171,23 @@ def build_client_app(cfg: Config, *, progress_dir: Path | None = None) -> Client
         site = SiteIdentity.from_node_config(dict(context.node_config))
         return SiteClient(cfg, site, progress_dir).to_client()
 
-    return ClientApp(client_fn=client_fn)
+    return ClientApp(client_fn=client_fn, mods=client_mods(cfg.secure_aggregation))
+
+
+def _config_from_run_config(context: Context) -> Config:
+    return load_config(str(context.run_config.get("config", "configs/default.yaml")))
 
 
 def _client_fn_from_run_config(context: Context) -> Client:
-    cfg = load_config(str(context.run_config.get("config", "configs/default.yaml")))
-    return SiteClient(cfg, SiteIdentity.from_node_config(dict(context.node_config))).to_client()
+    site = SiteIdentity.from_node_config(dict(context.node_config))
+    return SiteClient(_config_from_run_config(context), site).to_client()
 
 
-app = ClientApp(client_fn=_client_fn_from_run_config)
+def _secure_aggregation_from_run_config(msg, context: Context, call_next):
+    """SecAgg+ when the run's config enables it; a site then refuses unmasked training rounds."""
+    if not _config_from_run_config(context).secure_aggregation.enabled:
+        return call_next(msg, context)
+    return secaggplus_mod(msg, context, call_next)
+
+
+app = ClientApp(client_fn=_client_fn_from_run_config, mods=[_secure_aggregation_from_run_config])

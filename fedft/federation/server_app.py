@@ -8,21 +8,48 @@ the module-level `app` reads them from Flower's run config (`flwr run`, deployme
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Callable
 from pathlib import Path
 
 from flwr.app import Context
 from flwr.server import Grid, LegacyContext, ServerApp, ServerConfig
 from flwr.server.workflow import DefaultWorkflow
+from flwr.server.workflow.default_workflows import default_fit_workflow
 
 from fedft.config import Config, config_to_yaml, load_config
 from fedft.federation.central import Coordinator
+from fedft.federation.secagg import aggregate_error_bound, build_secaggplus_workflow, install_secure_prg
 from fedft.federation.strategy import DeltaStrategy, build_inner_strategy
 from fedft.federation.workload import cached_workload
 from fedft.model.state import frozen_adapter_sha256
 from fedft.run.rundir import RunDir, atomic_write_text, create_run_dir, new_run_id
 
 log = logging.getLogger(__name__)
+
+# On import: the server unmasks with the same PRG the sites mask with.
+install_secure_prg()
+
+
+def delta_norm_bound(cfg: Config, *, num_values: int) -> Callable[[list[int]], float] | None:
+    """Largest L2 norm an honest update can have (sites clip to delta_clip_norm; the weighted
+    mean of clipped deltas stays within it, plus SecAgg+'s quantization error). An aggregate
+    beyond it means masks did not cancel (e.g. a PRG mismatch) and is rejected."""
+    sa = cfg.secure_aggregation
+    if not sa.enabled:
+        return None
+
+    def bound(num_examples: list[int]) -> float:
+        per_coordinate = aggregate_error_bound(
+            clip_norm=sa.delta_clip_norm,
+            clipping_range=sa.effective_clipping_range,
+            quantization_range=sa.quantization_range,
+            max_weight=sa.max_weight,
+            num_examples=num_examples,
+        )
+        return sa.delta_clip_norm + per_coordinate * math.sqrt(num_values)
+
+    return bound
 
 
 def run_rounds(
@@ -44,11 +71,14 @@ def run_rounds(
         on_round_end=coordinator.end_round,
         on_round_start=on_round_start,
         fit_config={"frozen_sha256": frozen_adapter_sha256(coordinator.workload.model)},
+        delta_norm_bound=delta_norm_bound(cfg, num_values=sum(a.size for a in initial)),
     )
     legacy = LegacyContext(
         context=context, config=ServerConfig(num_rounds=cfg.federation.rounds), strategy=strategy
     )
-    DefaultWorkflow()(grid, legacy)
+    sa = cfg.secure_aggregation
+    fit_workflow = build_secaggplus_workflow(sa) if sa.enabled else default_fit_workflow
+    DefaultWorkflow(fit_workflow=fit_workflow)(grid, legacy)
     if strategy.error is not None:
         raise strategy.error
     return coordinator

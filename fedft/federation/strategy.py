@@ -71,7 +71,9 @@ class DeltaStrategy(Strategy):
 
     `evaluate_fn(round, arrays)` runs central evaluation and returns (loss, metrics);
     `on_round_end(summary, loss, metrics, arrays)` persists the round (metrics, adapter);
-    `fit_config` is added to every site's instructions (e.g. the frozen adapter's hash).
+    `fit_config` is added to every site's instructions (e.g. the frozen adapter's hash);
+    `delta_norm_bound(num_examples)`: updates above it are rejected (under SecAgg+ the one
+    update is the aggregate, whose norm exposes masks that did not cancel).
     """
 
     def __init__(
@@ -83,9 +85,11 @@ class DeltaStrategy(Strategy):
         on_round_end: Callable[[FitSummary, float | None, dict[str, Scalar], list[np.ndarray]], None],
         on_round_start: Callable[[int, int], None] | None = None,
         fit_config: dict[str, Scalar] | None = None,
+        delta_norm_bound: Callable[[list[int]], float] | None = None,
     ) -> None:
         self.inner = inner
         self.fit_config = dict(fit_config or {})
+        self.delta_norm_bound = delta_norm_bound
         self.global_arrays = [np.asarray(a, dtype=np.float32) for a in initial]
         self.evaluate_fn = evaluate_fn
         self.on_round_end = on_round_end
@@ -132,6 +136,8 @@ class DeltaStrategy(Strategy):
         failures: list[tuple[ClientProxy, FitRes] | BaseException],
     ) -> tuple[Parameters | None, dict[str, Scalar]]:
         summary = self.fit_summary
+        failures = list(failures)
+        results = self._within_norm_bound(server_round, results, failures)
         summary.finished = len(results)
         summary.failures = [_describe_failure(f) for f in failures]
         for reason in summary.failures:
@@ -160,6 +166,30 @@ class DeltaStrategy(Strategy):
             raise self.error
         self.global_arrays = [a.astype(np.float32) for a in parameters_to_ndarrays(params)]
         return ndarrays_to_parameters(self.global_arrays), metrics
+
+    def _within_norm_bound(
+        self,
+        server_round: int,
+        results: list[tuple[ClientProxy, FitRes]],
+        failures: list[tuple[ClientProxy, FitRes] | BaseException],
+    ) -> list[tuple[ClientProxy, FitRes]]:
+        if self.delta_norm_bound is None or not results:
+            return results
+        bound = self.delta_norm_bound([r.num_examples for _, r in results])
+        kept = []
+        for proxy, res in results:
+            arrays = parameters_to_ndarrays(res.parameters)
+            norm = float(np.sqrt(sum(float(np.sum(np.square(a, dtype=np.float64))) for a in arrays)))
+            if np.isfinite(norm) and norm <= bound:
+                kept.append((proxy, res))
+            else:
+                failures.append(
+                    RoundFailedError(
+                        f"round {server_round}: update rejected, L2 norm {norm:.4g} exceeds the bound "
+                        f"{bound:.4g} (under SecAgg+: masks did not cancel; are all parties on the same fedft?)"
+                    )
+                )
+        return kept
 
     def configure_evaluate(
         self, server_round: int, parameters: Parameters, client_manager: ClientManager
