@@ -1,7 +1,10 @@
 """Real Flower simulations (Ray), end to end: the classification default path on the bundled
 MiniLM and the causal-LM instruction path on a tiny Llama."""
 
+import contextlib
+import io
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -12,7 +15,7 @@ from fedft.cli import main as fedft_main
 from fedft.config import load_config
 from fedft.federation.simulation import simulate
 from fedft.run.metrics import read_metrics
-from fedft.run.rundir import create_run_dir
+from fedft.run.rundir import RunDir, create_run_dir
 
 pytestmark = pytest.mark.integration
 REPO = Path(__file__).resolve().parents[2]
@@ -29,11 +32,35 @@ SMALL = [
 ]
 
 
+@dataclass(frozen=True)
+class CliRun:
+    run_dir: RunDir
+    summary: dict
+    output: str
+
+
 @pytest.fixture(scope="module")
 def classification_run(tmp_path_factory):
-    cfg = load_config(REPO / "configs" / "default.yaml", SMALL)
-    run_dir = create_run_dir(tmp_path_factory.mktemp("run") / "cls")
-    return cfg, simulate(cfg, run_dir)
+    """The default config, shrunk, through the real `fedft simulate` command."""
+    root = tmp_path_factory.mktemp("run") / "cls"
+    argv = ["simulate", str(REPO / "configs" / "default.yaml"), "-o", str(root)]
+    for override in SMALL:
+        argv += ["--set", override]
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        assert fedft_main(argv) == 0
+    run_dir = RunDir(root.resolve())
+    cfg = load_config(run_dir.config)
+    return cfg, CliRun(run_dir, json.loads(run_dir.summary.read_text()), out.getvalue())
+
+
+def test_the_terminal_shows_every_round_and_the_summary(classification_run):
+    _, result = classification_run
+    for n in range(3):
+        assert f"round   {n}  accuracy" in result.output
+    assert "held-out accuracy: round 0" in result.output
+    assert "of the 90.9 MB base model" in result.output
+    assert "Traceback" not in result.output
 
 
 def test_metrics_have_one_record_per_round_with_the_declared_keys(classification_run):

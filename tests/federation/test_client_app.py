@@ -1,0 +1,79 @@
+"""A site's fit step, called directly (the same object Flower calls): what it checks and sends."""
+
+import numpy as np
+import pytest
+
+from fedft.config import load_config
+from fedft.federation.client_app import DECLARED_FIT_METRICS, SiteClient, SiteIdentity
+from fedft.federation.strategy import state_sha256
+from fedft.federation.workload import cached_workload
+from fedft.model.state import frozen_adapter_sha256, trainable_state
+
+SMALL = [
+    "federation.num_clients=2",
+    "data.synthetic.n_train=40",
+    "data.synthetic.n_eval=8",
+    "data.max_length=32",
+    "training.max_steps=2",
+    "training.batch_size=4",
+    "training.learning_rate=0.5",  # large on purpose: the delta must exceed the clip bound
+    "secure_aggregation.delta_clip_norm=0.01",
+]
+
+
+@pytest.fixture(scope="module")
+def site():
+    cfg = load_config(None, SMALL)
+    client = SiteClient(cfg, SiteIdentity(site_id="site-0", partition_id=0, data_path=None))
+    params = list(trainable_state(cached_workload(cfg).model).values())
+    return cfg, client, params
+
+
+def _config(cfg, params, **extra):
+    return {
+        "server_round": 1,
+        "global_sha256": state_sha256(params),
+        "frozen_sha256": frozen_adapter_sha256(cached_workload(cfg).model),
+        **extra,
+    }
+
+
+def test_fit_sends_a_clipped_delta_and_only_declared_scalars(site):
+    cfg, client, params = site
+    # Execute
+    delta, num_examples, metrics = client.fit(params, _config(cfg, params))
+    # Assert
+    assert set(metrics) == set(DECLARED_FIT_METRICS)
+    assert all(isinstance(v, int | float) for v in metrics.values())
+    assert [d.shape for d in delta] == [p.shape for p in params]
+    norm = float(np.sqrt(sum(np.sum(d.astype(np.float64) ** 2) for d in delta)))
+    assert norm == pytest.approx(cfg.secure_aggregation.delta_clip_norm, rel=1e-4)
+    assert num_examples == 20
+    assert metrics["bytes_up"] == sum(p.nbytes for p in params)
+
+
+def test_fit_refuses_a_global_adapter_that_does_not_match_its_hash(site):
+    cfg, client, params = site
+    tampered = [p.copy() for p in params]
+    tampered[0].flat[0] += 1.0
+    with pytest.raises(ValueError, match="global adapter hash mismatch"):
+        client.fit(tampered, _config(cfg, params))
+
+
+def test_fit_refuses_a_different_frozen_init(site):
+    cfg, client, params = site
+    with pytest.raises(ValueError, match="frozen LoRA matrices differ"):
+        client.fit(params, _config(cfg, params, frozen_sha256="0" * 64))
+
+
+def test_fit_refuses_parameters_of_another_layout(site):
+    cfg, client, params = site
+    with pytest.raises(ValueError, match="different configs"):
+        client.fit(params[:-1], {"server_round": 1})
+
+
+def test_site_identity_comes_from_the_node_config():
+    assert SiteIdentity.from_node_config({"partition-id": 3, "num-partitions": 4}) == SiteIdentity("site-3", 3, None)
+    assert SiteIdentity.from_node_config({"site-id": "st-marys", "data-path": "/d/train.jsonl"}) == SiteIdentity(
+        "st-marys", None, "/d/train.jsonl"
+    )
