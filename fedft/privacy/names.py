@@ -414,7 +414,9 @@ def extend_names(
 
     def acceptable(word: str, at: int, *, strict: bool) -> bool:
         low = word.lower()
-        if low in stop_words or low in _CUES or any(a <= at < b for a, b in allowed):
+        if low in stop_words or low in _CUES or low in _ABBREVIATIONS:
+            return False
+        if any(a <= at < b for a, b in allowed):
             return False
         return not strict or low not in lexicon
 
@@ -483,11 +485,14 @@ def trim_person_edges(
     text: str, spans: Sequence[Span], *, stop_words: frozenset[str]
 ) -> list[Span]:
     """PERSON spans without leading/trailing cue words, honorifics and function words
-    ("Daughter", "Dr.", "the"); spans left empty are dropped. Other spans pass unchanged."""
+    ("Daughter", "Dr.", "the"); spans left empty, or holding digits (NER calls
+    "MRN-1234567" a person), are dropped. Other spans pass unchanged."""
     out = []
     for s in spans:
         if s.entity != "PERSON":
             out.append(s)
+            continue
+        if any(ch.isdigit() for ch in text[s.start : s.end]):
             continue
         words = [m for m in _EDGE.finditer(text, s.start, s.end)]
 

@@ -56,6 +56,7 @@ def merge_spans(spans: Sequence[Span], *, text: str) -> list[Span]:
                 last.entity == span.entity == "PERSON"
                 and span.start >= last.end
                 and _PARTICLE_GAP.match(text[last.end : span.start]) is not None
+                and not any(ch.isdigit() for ch in text[last.start : span.end])
             )
             if overlaps or joins_name:
                 best = max(last, span, key=_label_rank)

@@ -25,6 +25,11 @@ def test_policy_validates(path):
 def test_clinical_and_banking_engines(clinical, banking):
     [c] = clinical.anonymize_texts(["MRN-1234567 admitted to W07C, ward 12B."]).texts
     assert c == "<MEDICAL_RECORD_NUMBER> admitted to <WARD_CODE>, ward <WARD_CODE>."
+    # Labels stay apart: NER calls "MRN-1234567" a person; the name is not merged into it.
+    [c] = clinical.anonymize_texts(
+        ["Pt JOHN SMITH, MRN-1234567, called from +44 20 7946 0958"]
+    ).texts
+    assert c == "Pt <PERSON>, <MEDICAL_RECORD_NUMBER>, called from <PHONE_NUMBER>"
     [b] = banking.anonymize_texts(["Statement for ACC-0123456789, sort code 12-34-56."]).texts
     assert b.startswith("Statement for <ACCOUNT_NUMBER_") and "<SORT_CODE>" in b
 
