@@ -7,6 +7,7 @@ from typing import Literal
 
 from pydantic import Field, PositiveInt
 
+from fedft.config.anonymization import AnonymizationConfig
 from fedft.config.base import StrictModel
 from fedft.config.secure_aggregation import SecureAggregationConfig, check_against_clients
 
@@ -101,6 +102,7 @@ class Config(StrictModel):
     training: TrainingConfig = TrainingConfig()
     federation: FederationConfig = FederationConfig()
     strategy: StrategyConfig = StrategyConfig()
+    anonymization: AnonymizationConfig = AnonymizationConfig()
     secure_aggregation: SecureAggregationConfig = SecureAggregationConfig()
 
 

@@ -14,7 +14,8 @@ from torch.utils.data import DataLoader
 
 from fedft.config import Config
 from fedft.federation.strategy import FitSummary
-from fedft.federation.workload import Workload, collator, eval_set, tokenize
+from fedft.federation.prepare import prepare
+from fedft.federation.workload import Workload, collator, eval_set
 from fedft.model.adapter import save_adapter
 from fedft.model.state import load_trainable_state, trainable_state
 from fedft.run.metrics import append_metrics
@@ -50,7 +51,15 @@ class Coordinator:
         self.history: list[dict] = []
         if workload.labels:
             atomic_write_text(run_dir.labels, json.dumps(list(workload.labels)))
-        held_out = tokenize(cfg, workload, eval_set(cfg).dataset)
+        # Sites train on anonymized text; the held-out set goes through the same policy.
+        held_out = prepare(
+            cfg,
+            workload,
+            eval_set(cfg).dataset,
+            policy=cfg.anonymization,
+            state_dir=run_dir.root / "server",
+            create_secret=True,
+        ).tokenized
         self.eval_loader = DataLoader(
             held_out,
             batch_size=cfg.training.eval_batch_size,

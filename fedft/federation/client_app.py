@@ -21,6 +21,8 @@ from flwr.client import Client, ClientApp, NumPyClient
 from flwr.client.mod import secaggplus_mod
 
 from fedft.config import Config, load_config
+from fedft.config.anonymization import load_policy
+from fedft.federation.prepare import PreparedData, prepare
 from fedft.federation.secagg import (
     check_delta,
     check_weight,
@@ -29,7 +31,7 @@ from fedft.federation.secagg import (
     install_secure_prg,
 )
 from fedft.federation.strategy import state_sha256
-from fedft.federation.workload import cached_workload, collator, site_training_data, tokenize
+from fedft.federation.workload import cached_workload, collator, site_training_data
 from fedft.model.state import frozen_adapter_sha256, load_trainable_state, state_delta, state_nbytes, trainable_state
 from fedft.run.progress import StepReporter
 from fedft.train.local import train_local
@@ -39,22 +41,39 @@ log = logging.getLogger(__name__)
 # On import, so every Ray worker and SuperNode process that loads the app masks with it.
 install_secure_prg()
 
-# The only values a site reports besides its masked delta: declared, scalar, per round.
+# The only values a site reports besides its masked delta: declared, scalar, per round —
+# these, plus the anonymization counts (`anon_*`, see AnonymizationReport.as_metrics).
 DECLARED_FIT_METRICS = ("train_loss", "steps", "bytes_up")
+ANONYMIZATION_METRIC_PREFIX = "anon_"
 
 
 @dataclass(frozen=True)
 class SiteIdentity:
+    """Who a site is and where its private things live (from the SuperNode's node config)."""
+
     site_id: str
     partition_id: int | None
     data_path: str | None
+    policy_path: str | None = None
+    state_dir: str | None = None
 
     @classmethod
     def from_node_config(cls, node_config: dict) -> SiteIdentity:
         pid = node_config.get("partition-id")
-        data_path = node_config.get("data-path")
         site = node_config.get("site-id") or (f"site-{int(pid)}" if pid is not None else "site")
-        return cls(str(site), None if pid is None else int(pid), str(data_path) if data_path else None)
+        return cls(
+            site_id=str(site),
+            partition_id=None if pid is None else int(pid),
+            data_path=str(node_config["data-path"]) if node_config.get("data-path") else None,
+            policy_path=str(node_config["policy-path"]) if node_config.get("policy-path") else None,
+            state_dir=str(node_config["state-dir"]) if node_config.get("state-dir") else None,
+        )
+
+    def resolved_state_dir(self, sites_root: Path | None) -> Path:
+        """Site-private folder: caches, keys, reports. Never sent anywhere."""
+        if self.state_dir:
+            return Path(self.state_dir).expanduser()
+        return (sites_root or Path.cwd() / "fedft-site-state") / self.site_id
 
 
 def _round_seed(seed: int, server_round: int, site_id: str) -> int:
@@ -63,27 +82,45 @@ def _round_seed(seed: int, server_round: int, site_id: str) -> int:
     return int.from_bytes(digest[:8], "big") >> 1
 
 
-_site_data_cache: dict[tuple[str, SiteIdentity], object] = {}
+_prepared: dict[tuple[str, SiteIdentity], PreparedData] = {}
 
 
-def _site_dataset(cfg: Config, site: SiteIdentity):
-    """Tokenized local training set, built once per process and config."""
+def _site_data(cfg: Config, site: SiteIdentity, state_dir: Path) -> PreparedData:
+    """Anonymized, tokenized local training set, built once per process and config."""
     key = (cfg.model_dump_json(), site)
-    if key not in _site_data_cache:
+    if key not in _prepared:
         workload = cached_workload(cfg)
         loaded = site_training_data(cfg, partition_id=site.partition_id, data_path=site.data_path)
         if loaded.bad_rows:
             log.warning("%s: skipped %d bad rows, first: %s", site.site_id, len(loaded.bad_rows), loaded.bad_rows[0])
-        _site_data_cache.clear()  # one config per process at a time; free the old one
-        _site_data_cache[key] = tokenize(cfg, workload, loaded.dataset)
-    return _site_data_cache[key]
+        # The site's data steward owns its policy; a simulation shares the config's.
+        policy = load_policy(site.policy_path) if site.policy_path else cfg.anonymization
+        prepared = prepare(
+            cfg,
+            workload,
+            loaded.dataset,
+            policy=policy,
+            state_dir=state_dir,
+            create_secret=site.partition_id is not None,
+        )
+        _prepared.clear()  # one config per process at a time; free the old one
+        _prepared[key] = prepared
+    return _prepared[key]
 
 
 class SiteClient(NumPyClient):
-    def __init__(self, cfg: Config, site: SiteIdentity, progress_dir: Path | None = None):
+    def __init__(
+        self,
+        cfg: Config,
+        site: SiteIdentity,
+        *,
+        progress_dir: Path | None = None,
+        sites_root: Path | None = None,
+    ):
         self.cfg = cfg
         self.site = site
         self.progress_dir = progress_dir
+        self.state_dir = site.resolved_state_dir(sites_root)
 
     def get_parameters(self, config):
         return list(trainable_state(cached_workload(self.cfg).model).values())
@@ -110,7 +147,8 @@ class SiteClient(NumPyClient):
         global_state = dict(zip(names, (np.asarray(p, dtype=np.float32) for p in parameters), strict=True))
         load_trainable_state(workload.model, global_state)
 
-        train_set = _site_dataset(cfg, site)
+        prepared = _site_data(cfg, site, self.state_dir)
+        train_set = prepared.tokenized
         # A fresh, explicit seed per (run, round, site): reproducible, and different per round.
         generator = torch.Generator().manual_seed(_round_seed(cfg.run.seed, server_round, site.site_id))
         loader = torch.utils.data.DataLoader(
@@ -139,7 +177,7 @@ class SiteClient(NumPyClient):
         delta = state_delta(new=trainable_state(workload.model), old=global_state)
         arrays = _checked_for_secure_aggregation(cfg, site, delta, num_examples=len(train_set))
         values = (float(result.loss), int(result.steps), int(state_nbytes(delta)))
-        metrics = dict(zip(DECLARED_FIT_METRICS, values, strict=True))
+        metrics = {**dict(zip(DECLARED_FIT_METRICS, values, strict=True)), **prepared.anonymization_metrics}
         return arrays, len(train_set), metrics
 
 
@@ -164,12 +202,15 @@ def _checked_for_secure_aggregation(
     return arrays
 
 
-def build_client_app(cfg: Config, *, progress_dir: Path | None = None) -> ClientApp:
-    """`progress_dir`: where simulated sites report local steps for the terminal."""
+def build_client_app(
+    cfg: Config, *, progress_dir: Path | None = None, sites_root: Path | None = None
+) -> ClientApp:
+    """`progress_dir`: where simulated sites report local steps for the terminal;
+    `sites_root`: parent of the simulated sites' private folders."""
 
     def client_fn(context: Context) -> Client:
         site = SiteIdentity.from_node_config(dict(context.node_config))
-        return SiteClient(cfg, site, progress_dir).to_client()
+        return SiteClient(cfg, site, progress_dir=progress_dir, sites_root=sites_root).to_client()
 
     return ClientApp(client_fn=client_fn, mods=client_mods(cfg.secure_aggregation))
 

@@ -94,7 +94,7 @@ def simulate(
     server_app = build_server_app(
         cfg, run_dir, on_progress=on_progress, on_round_start=on_round_start, outcome=outcome
     )
-    client_app = build_client_app(cfg, progress_dir=run_dir.progress)
+    client_app = build_client_app(cfg, progress_dir=run_dir.progress, sites_root=run_dir.root / "sites")
     backend_config = {
         "client_resources": {"num_cpus": cfg.federation.client_cpus, "num_gpus": cfg.federation.client_gpus},
         "init_args": {"logging_level": logging.DEBUG if verbose else logging.ERROR, "log_to_driver": verbose},

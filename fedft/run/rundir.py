@@ -9,7 +9,8 @@ runs/<id>/
   fedft.log            Flower/Ray logs (the terminal shows them with --verbose)
   progress/<site>.json latest local step of each simulated site (for the terminal)
   rounds/round-NNN/    global adapter after round NNN, PEFT format
-  sites/<site>/        site-private state in a simulation (caches, accountant)
+  sites/<site>/        site-private state in a simulation (caches, keys, anonymization report)
+  server/              the coordinator's anonymization report of its held-out set
 """
 
 from __future__ import annotations

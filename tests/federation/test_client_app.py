@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from fedft.config import load_config
-from fedft.federation.client_app import DECLARED_FIT_METRICS, SiteClient, SiteIdentity
+from fedft.federation.client_app import ANONYMIZATION_METRIC_PREFIX, DECLARED_FIT_METRICS, SiteClient, SiteIdentity
 from fedft.federation.strategy import state_sha256
 from fedft.federation.workload import cached_workload
 from fedft.model.state import frozen_adapter_sha256, trainable_state
@@ -22,9 +22,10 @@ SMALL = [
 
 
 @pytest.fixture(scope="module")
-def site():
+def site(tmp_path_factory):
     cfg = load_config(None, SMALL)
-    client = SiteClient(cfg, SiteIdentity(site_id="site-0", partition_id=0, data_path=None))
+    sites_root = tmp_path_factory.mktemp("sites")
+    client = SiteClient(cfg, SiteIdentity(site_id="site-0", partition_id=0, data_path=None), sites_root=sites_root)
     params = list(trainable_state(cached_workload(cfg).model).values())
     return cfg, client, params
 
@@ -43,8 +44,12 @@ def test_fit_sends_a_clipped_delta_and_only_declared_scalars(site):
     # Execute
     delta, num_examples, metrics = client.fit(params, _config(cfg, params))
     # Assert
-    assert set(metrics) == set(DECLARED_FIT_METRICS)
-    assert all(isinstance(v, int | float) for v in metrics.values())
+    declared = set(DECLARED_FIT_METRICS)
+    assert declared <= set(metrics)
+    assert all(k in declared or k.startswith(ANONYMIZATION_METRIC_PREFIX) for k in metrics)
+    assert all(isinstance(v, int | float) and not isinstance(v, bool) for v in metrics.values())
+    assert metrics["anon_rows"] == 20 and metrics["anon_entities"] > 0
+    assert (client.state_dir / "anonymization_report.json").is_file()
     assert [d.shape for d in delta] == [p.shape for p in params]
     norm = float(np.sqrt(sum(np.sum(d.astype(np.float64) ** 2) for d in delta)))
     assert norm == pytest.approx(cfg.secure_aggregation.delta_clip_norm, rel=1e-4)
@@ -74,6 +79,5 @@ def test_fit_refuses_parameters_of_another_layout(site):
 
 def test_site_identity_comes_from_the_node_config():
     assert SiteIdentity.from_node_config({"partition-id": 3, "num-partitions": 4}) == SiteIdentity("site-3", 3, None)
-    assert SiteIdentity.from_node_config({"site-id": "st-marys", "data-path": "/d/train.jsonl"}) == SiteIdentity(
-        "st-marys", None, "/d/train.jsonl"
-    )
+    node = {"site-id": "st-marys", "data-path": "/d/train.jsonl", "policy-path": "/d/p.yaml", "state-dir": "/s"}
+    assert SiteIdentity.from_node_config(node) == SiteIdentity("st-marys", None, "/d/train.jsonl", "/d/p.yaml", "/s")
