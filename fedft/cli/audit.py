@@ -1,0 +1,76 @@
+"""`fedft audit RUN_DIR [--format json|md|html] [-o FILE]` and `fedft audit RUN_DIR --verify`.
+
+Reads only the run folder. `--verify` exits 0 only when the privacy ledger is intact (and,
+with --require-closed, the run's closing entry is present); 1 otherwise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "audit",
+        help="privacy audit of a run (JSON, Markdown or HTML) or verification of its ledger",
+        description="Report the differential-privacy guarantees of a run, or verify its "
+        "signed privacy ledger.",
+    )
+    p.add_argument("run_dir", type=Path, help="a fedft run folder")
+    p.add_argument(
+        "--format", choices=("json", "md", "html"), default="md", help="report format (default md)"
+    )
+    p.add_argument("-o", "--output", type=Path, default=None, help="write the report here (default: stdout)")
+    p.add_argument("--verify", action="store_true", help="only verify the ledger; exit 0 when intact")
+    p.add_argument(
+        "--public-key", type=Path, default=None,
+        help="trusted server public key (PEM) to verify against, instead of the one in the run folder",
+    )
+    p.add_argument("--fingerprint", default=None, help="published sha256 fingerprint the signing key must have")
+    p.add_argument(
+        "--require-closed", action="store_true",
+        help="with --verify: also fail when the run's closing entry is missing",
+    )
+    p.add_argument("-v", "--verbose", action="store_true", help="show tracebacks")
+    p.set_defaults(func=run)
+
+
+def _verify(args: argparse.Namespace) -> int:
+    from fedft.run.ledger import verify_ledger
+
+    if not args.run_dir.is_dir():
+        raise ValueError(f"{args.run_dir}: not a folder; give a fedft run folder")
+    result = verify_ledger(args.run_dir, public_key=args.public_key, fingerprint=args.fingerprint)
+    print(result.summary())
+    if result.ok and args.require_closed and not result.closed:
+        print("--require-closed: the ledger has no run_end entry (run unfinished or cut short)")
+        return 1
+    return 0 if result.ok else 1
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.verify:
+        return _verify(args)
+    from fedft.privacy.accounting import epsilon_spent
+    from fedft.run.report import audit_to_dict, build_audit
+
+    audit = build_audit(
+        args.run_dir, public_key=args.public_key, fingerprint=args.fingerprint, recompute=epsilon_spent
+    )
+    if args.format == "json":
+        text = json.dumps(audit_to_dict(audit), indent=2, ensure_ascii=False) + "\n"
+    else:
+        from fedft.run.report_render import render_html, render_markdown
+
+        text = render_html(audit) if args.format == "html" else render_markdown(audit)
+    if args.output is None:
+        sys.stdout.write(text)
+    else:
+        args.output.parent.mkdir(parents=True, exist_ok=True)
+        args.output.write_text(text, encoding="utf-8")
+        state = "intact" if audit.verification.ok else "NOT intact"
+        print(f"wrote {args.output} ({args.format}); ledger {state}", file=sys.stderr)
+    return 0
