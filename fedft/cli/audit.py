@@ -23,15 +23,24 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--format", choices=("json", "md", "html"), default="md", help="report format (default md)"
     )
-    p.add_argument("-o", "--output", type=Path, default=None, help="write the report here (default: stdout)")
-    p.add_argument("--verify", action="store_true", help="only verify the ledger; exit 0 when intact")
     p.add_argument(
-        "--public-key", type=Path, default=None,
-        help="trusted server public key (PEM) to verify against, instead of the one in the run folder",
+        "-o", "--output", type=Path, default=None, help="write the report here (default: stdout)"
     )
-    p.add_argument("--fingerprint", default=None, help="published sha256 fingerprint the signing key must have")
     p.add_argument(
-        "--require-closed", action="store_true",
+        "--verify", action="store_true", help="only verify the ledger; exit 0 when intact"
+    )
+    p.add_argument(
+        "--public-key",
+        type=Path,
+        default=None,
+        help="trusted server public key (PEM) to verify against, instead of the run folder's",
+    )
+    p.add_argument(
+        "--fingerprint", default=None, help="published sha256 fingerprint the signing key must have"
+    )
+    p.add_argument(
+        "--require-closed",
+        action="store_true",
         help="with --verify: also fail when the run's closing entry is missing",
     )
     p.add_argument("-v", "--verbose", action="store_true", help="show tracebacks")
@@ -58,7 +67,10 @@ def run(args: argparse.Namespace) -> int:
     from fedft.run.report import audit_to_dict, build_audit
 
     audit = build_audit(
-        args.run_dir, public_key=args.public_key, fingerprint=args.fingerprint, recompute=epsilon_spent
+        args.run_dir,
+        public_key=args.public_key,
+        fingerprint=args.fingerprint,
+        recompute=epsilon_spent,
     )
     if args.format == "json":
         text = json.dumps(audit_to_dict(audit), indent=2, ensure_ascii=False) + "\n"

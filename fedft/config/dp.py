@@ -75,7 +75,9 @@ class DPConfig(StrictModel):
     @classmethod
     def _delta(cls, v: Any) -> Any:
         return _positive(
-            v, key="dp.target_delta", below_one=True,
+            v,
+            key="dp.target_delta",
+            below_one=True,
             fix="leave it unset for 1/(10 n), or give e.g. 1e-5 (below 1/records)",
         )
 
@@ -133,7 +135,9 @@ class SiteDPConfig(StrictModel):
     @classmethod
     def _delta(cls, v: Any) -> Any:
         return _positive(
-            v, key="site_dp.target_delta", below_one=True,
+            v,
+            key="site_dp.target_delta",
+            below_one=True,
             fix="leave it unset for 1/(10 N), or give a value below 1/N",
         )
 

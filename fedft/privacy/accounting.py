@@ -19,7 +19,6 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import get_args
 
 import numpy as np
-
 from opacus.accountants import create_accountant
 from opacus.accountants.utils import get_noise_multiplier
 

@@ -19,7 +19,7 @@ import json
 import logging
 import math
 from dataclasses import asdict, dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -96,8 +96,12 @@ class SiteBudget:
             raise ValueError(f"max_epsilon is {max_epsilon!r}; give a number > 0 or None")
         if not path.is_file():
             return cls(
-                path, accountant=accountant, delta=delta, max_epsilon=max_epsilon,
-                records=[], declines=[],
+                path,
+                accountant=accountant,
+                delta=delta,
+                max_epsilon=max_epsilon,
+                records=[],
+                declines=[],
             )
         try:
             state = json.loads(path.read_text(encoding="utf-8"))
@@ -118,8 +122,12 @@ class SiteBudget:
                 "dp.target_delta and dp.accountant fixed for the data, or use a new state file"
             )
         return cls(
-            path, accountant=accountant, delta=delta, max_epsilon=max_epsilon,
-            records=records, declines=declines,
+            path,
+            accountant=accountant,
+            delta=delta,
+            max_epsilon=max_epsilon,
+            records=records,
+            declines=declines,
         )
 
     @property
@@ -146,7 +154,11 @@ class SiteBudget:
         return (self.max_epsilon is not None and projected > self.max_epsilon), projected
 
     def record(
-        self, round: int, noise_multiplier: float, sample_rate: float, steps: int  # noqa: A002
+        self,
+        round: int,
+        noise_multiplier: float,
+        sample_rate: float,
+        steps: int,  # noqa: A002
     ) -> float:
         """Add a round's spend and persist it; returns ε in total after it.
 
@@ -177,7 +189,11 @@ class SiteBudget:
         )
 
     def check_round(
-        self, round: int, noise_multiplier: float, sample_rate: float, steps: int  # noqa: A002
+        self,
+        round: int,
+        noise_multiplier: float,
+        sample_rate: float,
+        steps: int,  # noqa: A002
     ) -> float:
         """Projected ε after the round; raises BudgetExhausted (and logs the decline) if over."""
         exceed, projected = self.would_exceed(noise_multiplier, sample_rate, steps)
@@ -206,4 +222,4 @@ class SiteBudget:
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return datetime.now(UTC).isoformat(timespec="seconds")

@@ -140,7 +140,12 @@ def plan_dp(
     )
     log.info(
         "DP plan: noise %.4g, rate %.4g, %d steps/round, δ %.3g, clip %.3g, %s",
-        noise, rate, steps, delta, dp.max_grad_norm, dp.accountant,
+        noise,
+        rate,
+        steps,
+        delta,
+        dp.max_grad_norm,
+        dp.accountant,
     )
     return plan
 
@@ -240,7 +245,7 @@ class PrivateTraining:
     hooks: Any  # opacus GradSampleHooks
 
     def history(self) -> list[Step]:
-        """Steps taken so far, as (noise_multiplier, sample_rate, steps), from Opacus's accountant."""
+        """Steps so far as (noise_multiplier, sample_rate, steps), from Opacus's accountant."""
         return [(float(s), float(q), int(n)) for s, q, n in self.engine.accountant.history]
 
     def close(self) -> None:
@@ -282,9 +287,7 @@ def make_private(
         raise ValueError(f"noise_multiplier is {noise_multiplier!r}; it must be > 0")
     if not (math.isfinite(max_grad_norm) and max_grad_norm > 0):
         raise ValueError(f"max_grad_norm is {max_grad_norm!r}; it must be > 0")
-    frozen = [
-        p for group in optimizer.param_groups for p in group["params"] if not p.requires_grad
-    ]
+    frozen = [p for group in optimizer.param_groups for p in group["params"] if not p.requires_grad]
     if frozen:
         raise ValueError(
             f"the optimizer holds {len(frozen)} frozen parameters; build it over the trainable "
@@ -457,7 +460,9 @@ def train_round_private(
         # Cannot happen with the step-budgeted loader; if it did, the record over-counts.
         raise RuntimeError(f"DP steps taken {spent} differ from the plan {mechanism}")
     if empty:
-        log.info("%d of %d DP steps had an empty Poisson batch (noise-only steps)", empty, plan.steps)
+        log.info(
+            "%d of %d DP steps had an empty Poisson batch (noise-only steps)", empty, plan.steps
+        )
     account = RoundAccount(
         noise_multiplier=plan.noise_multiplier,
         sample_rate=plan.sample_rate,
@@ -470,6 +475,10 @@ def train_round_private(
     )
     log.info(
         "DP round %d: ε %.4g this round, %.4g in total (δ %.3g, %s)",
-        server_round, account.epsilon_round, epsilon_total, plan.delta, plan.accountant,
+        server_round,
+        account.epsilon_round,
+        epsilon_total,
+        plan.delta,
+        plan.accountant,
     )
     return PrivateRound(train=result, account=account)

@@ -31,7 +31,7 @@ import os
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
@@ -70,8 +70,14 @@ SiteStatus = Literal["trained", "declined", "failed"]
 
 # What a site's DP entry must state (fedft.privacy.dp.RoundAccount's fields).
 DP_FIELDS = (
-    "noise_multiplier", "sample_rate", "steps", "delta", "max_grad_norm", "accountant",
-    "epsilon_round", "epsilon_total",
+    "noise_multiplier",
+    "sample_rate",
+    "steps",
+    "delta",
+    "max_grad_norm",
+    "accountant",
+    "epsilon_round",
+    "epsilon_total",
 )
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _MAX_PROBLEMS = 50
@@ -101,7 +107,9 @@ def ledger_paths(run_dir: Path) -> LedgerPaths:
 
 def canonical_json(obj: Any) -> str:
     """The one byte form entries are hashed, signed and stored in."""
-    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False)
+    return json.dumps(
+        obj, sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False
+    )
 
 
 def _entry_hash(entry: Mapping[str, Any]) -> str:
@@ -168,7 +176,9 @@ class SiteRound:
 
     def to_dict(self) -> dict[str, Any]:
         if self.status not in ("trained", "declined", "failed"):
-            raise ValueError(f"site {self.site}: status {self.status!r} is not trained/declined/failed")
+            raise ValueError(
+                f"site {self.site}: status {self.status!r} is not trained/declined/failed"
+            )
         if self.dp is not None:
             missing = [f for f in DP_FIELDS if f not in self.dp]
             if missing:
@@ -184,7 +194,7 @@ class SiteRound:
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 def _check_finite(obj: Any, where: str = "body") -> None:
@@ -381,9 +391,7 @@ def verify_ledger(
         except ValueError:
             beside = b""
         if beside != _public_bytes(key):
-            problems.append(
-                f"{paths.public_key.name}: differs from the trusted key (replaced?)"
-            )
+            problems.append(f"{paths.public_key.name}: differs from the trusted key (replaced?)")
     if fingerprint is not None and fp != fingerprint.lower():
         problems.append(
             f"key fingerprint {fp} is not the published {fingerprint.lower()} (another key)"
@@ -416,7 +424,9 @@ def verify_ledger(
                 "(entries deleted, inserted or reordered)"
             )
         if entry.get("prev_hash") != prev_hash:
-            problems.append(f"line {n}: prev_hash does not match the entry before it (chain broken)")
+            problems.append(
+                f"line {n}: prev_hash does not match the entry before it (chain broken)"
+            )
         if not _verify_signature(key, entry.get("signature"), ENTRY_CONTEXT + digest.encode()):
             problems.append(f"line {n}: signature invalid (edited, or signed with another key)")
         prev_hash, last_kind = digest, entry.get("kind")

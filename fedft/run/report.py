@@ -82,6 +82,11 @@ class Audit:
     findings: list[str]  # inconsistencies an auditor must look at
     notes: list[str]  # missing pieces
 
+    def section(self, name: str) -> dict[str, Any]:
+        """A settings section (e.g. "dp") as a dict; empty when absent."""
+        value = self.settings.get(name)
+        return dict(value) if isinstance(value, Mapping) else {}
+
     @property
     def utility_metric(self) -> str | None:
         for name in ("eval_accuracy", "eval_perplexity"):
@@ -146,21 +151,32 @@ def _site_mechanisms(
         trained = [(r, p) for r, p in parts if p.get("status") == "trained"]
         dps = [(r, p["dp"]) for r, p in trained if isinstance(p.get("dp"), Mapping)]
         declined = [
-            {"round": r, "reason": p.get("reason")} for r, p in parts if p.get("status") == "declined"
+            {"round": r, "reason": p.get("reason")}
+            for r, p in parts
+            if p.get("status") == "declined"
         ]
         failed = [r for r, p in parts if p.get("status") == "failed"]
         if not dps:
             out.append(
                 Mechanism(
-                    name=site, epsilon=None, delta=None, noise_multiplier=None, sample_rate=None,
-                    steps=0, max_grad_norm=None, accountant=None, rounds_trained=len(trained),
-                    declined=declined, failed_rounds=failed,
+                    name=site,
+                    epsilon=None,
+                    delta=None,
+                    noise_multiplier=None,
+                    sample_rate=None,
+                    steps=0,
+                    max_grad_norm=None,
+                    accountant=None,
+                    rounds_trained=len(trained),
+                    declined=declined,
+                    failed_rounds=failed,
                 )
             )
             continue
         series = {k: [d[k] for _, d in dps] for k in dps[0][1]}
         varied = sorted(
-            k for k in ("noise_multiplier", "sample_rate", "delta", "max_grad_norm", "accountant")
+            k
+            for k in ("noise_multiplier", "sample_rate", "delta", "max_grad_norm", "accountant")
             if len(set(series[k])) > 1
         )
         delta, accountant = _latest(series["delta"]), _latest(series["accountant"])
@@ -204,7 +220,9 @@ def _site_mechanisms(
 def _site_level(
     rounds: Sequence[Mapping[str, Any]], recompute: Recompute | None, findings: list[str]
 ) -> Mechanism | None:
-    mech = [(int(b["round"]), b["site_dp"]) for b in rounds if isinstance(b.get("site_dp"), Mapping)]
+    mech = [
+        (int(b["round"]), b["site_dp"]) for b in rounds if isinstance(b.get("site_dp"), Mapping)
+    ]
     if not mech:
         return None
     last = mech[-1][1]
@@ -236,7 +254,9 @@ def _site_level(
     )
 
 
-def _anonymization(rounds: Sequence[Mapping[str, Any]], settings: Mapping[str, Any]) -> dict[str, Any]:
+def _anonymization(
+    rounds: Sequence[Mapping[str, Any]], settings: Mapping[str, Any]
+) -> dict[str, Any]:
     hashes: set[str] = set()
     if isinstance(settings.get("anonymization_policy_hash"), str):
         hashes.add(settings["anonymization_policy_hash"])
@@ -295,8 +315,10 @@ def build_audit(
         notes.append("metrics.jsonl absent: no utility figures")
     settings, source = _settings(entries, config)
     rounds = [
-        e["body"] for e in entries
-        if e.get("kind") == "round" and isinstance(e.get("body"), Mapping)
+        e["body"]
+        for e in entries
+        if e.get("kind") == "round"
+        and isinstance(e.get("body"), Mapping)
         and isinstance(e["body"].get("round"), int)
     ]
     if not verification.ok:

@@ -41,8 +41,11 @@ def epsilon_plot(audit: Audit) -> bytes | None:
     ax = fig.subplots()
     for name, points, style in series:
         ax.plot([r for r, _ in points], [e for _, e in points], style, marker="o", label=name)
-    dp = audit.settings.get("dp") if isinstance(audit.settings.get("dp"), dict) else {}
-    for key, label, color in (("max_epsilon", "budget cap", "tab:red"), ("target_epsilon", "target", "tab:gray")):
+    dp = audit.section("dp")
+    for key, label, color in (
+        ("max_epsilon", "budget cap", "tab:red"),
+        ("target_epsilon", "target", "tab:gray"),
+    ):
         value = dp.get(key)
         if isinstance(value, int | float):
             ax.axhline(value, linestyle=":", color=color, label=f"{label} ε = {value:g}")
@@ -71,7 +74,13 @@ def utility_plot(audit: Audit) -> bytes | None:
     losses = [(r["round"], r["eval_loss"]) for r in rows if r.get("eval_loss") is not None]
     if losses:
         ax2 = ax.twinx() if metric is not None else ax
-        ax2.plot([x for x, _ in losses], [y for _, y in losses], "--s", color="tab:orange", label="eval_loss")
+        ax2.plot(
+            [x for x, _ in losses],
+            [y for _, y in losses],
+            "--s",
+            color="tab:orange",
+            label="eval_loss",
+        )
         ax2.set_ylabel("held-out loss", color="tab:orange")
         if ax2 is not ax:
             handles = ax.get_legend_handles_labels()[0] + ax2.get_legend_handles_labels()[0]

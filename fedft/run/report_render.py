@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import html
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from fedft import __version__
 from fedft.run.report import Audit
@@ -32,7 +32,8 @@ _READING = [
 _CSS = """
 body{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;margin:2em auto;max-width:1100px;
 color:#1d1d1f;line-height:1.45;padding:0 1em}
-h1{font-size:1.6em;margin-bottom:.2em}h2{font-size:1.2em;margin-top:1.6em;border-bottom:1px solid #ddd}
+h1{font-size:1.6em;margin-bottom:.2em}
+h2{font-size:1.2em;margin-top:1.6em;border-bottom:1px solid #ddd}
 .banner{padding:.8em 1em;border-radius:6px;font-weight:600;margin:1em 0}
 .ok{background:#e6f4ea;border:1px solid #34a853}.bad{background:#fce8e6;border:1px solid #d93025}
 table{border-collapse:collapse;margin:.6em 0;font-size:.9em}
@@ -46,9 +47,12 @@ li{margin:.3em 0}img{max-width:100%;border:1px solid #eee}.muted{color:#666;font
 def _table(headers: list[str], rows: list[list[str]], *, hash_col: int | None = None) -> str:
     head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
     body = "".join(
-        "<tr>" + "".join(
-            f"<td{' class=hash' if i == hash_col else ''}>{html.escape(c)}</td>" for i, c in enumerate(r)
-        ) + "</tr>"
+        "<tr>"
+        + "".join(
+            f"<td{' class=hash' if i == hash_col else ''}>{html.escape(c)}</td>"
+            for i, c in enumerate(r)
+        )
+        + "</tr>"
         for r in rows
     )
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
@@ -63,20 +67,27 @@ def _anonymization_table(audit: Audit) -> tuple[list[str], list[list[str]]] | No
     if not sites:
         return None
     keys = ("rows_processed", "entities_total", "residual_total", "rows_dropped", "policy_hash")
-    headers = ["site", "rows processed", "entities anonymized", "residual detections",
-               "rows dropped", "policy hash"]
+    headers = [
+        "site",
+        "rows processed",
+        "entities anonymized",
+        "residual detections",
+        "rows dropped",
+        "policy hash",
+    ]
     return headers, [[site, *(str(c.get(k, "—")) for k in keys)] for site, c in sites.items()]
 
 
 def _stamp() -> str:
-    return f"fedft {__version__}, {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC"
+    return f"fedft {__version__}, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC"
 
 
 def render_html(audit: Audit) -> str:
     v = audit.verification
     parts = [
         "<!DOCTYPE html><html lang=en><head><meta charset=utf-8>",
-        f"<title>Privacy audit — {html.escape(audit.run_name)}</title><style>{_CSS}</style></head><body>",
+        f"<title>Privacy audit — {html.escape(audit.run_name)}</title>",
+        f"<style>{_CSS}</style></head><body>",
         f"<h1>Privacy audit — {html.escape(audit.run_name)}</h1>",
         f"<p class=muted>{html.escape(audit.run_dir)}</p>",
         f"<div class='banner {'ok' if v.ok else 'bad'}'>{html.escape(ledger_line(audit))}</div>",
@@ -88,8 +99,14 @@ def render_html(audit: Audit) -> str:
         parts += ["<h2>Findings to review</h2>", _list(audit.findings)]
     headers, rows = site_table(audit)
     parts += ["<h2>Per party</h2>", _table(headers, rows)]
-    parts += ["<h2>Settings that matter</h2>", _table(["setting", "value"], [list(r) for r in settings_rows(audit)])]
-    for title, png in (("Privacy loss per round", epsilon_plot(audit)), ("Utility per round", utility_plot(audit))):
+    parts += [
+        "<h2>Settings that matter</h2>",
+        _table(["setting", "value"], [list(r) for r in settings_rows(audit)]),
+    ]
+    for title, png in (
+        ("Privacy loss per round", epsilon_plot(audit)),
+        ("Utility per round", utility_plot(audit)),
+    ):
         if png is not None:
             parts.append(f"<h2>{title}</h2><img alt='{title}' src='{png_data_uri(png)}'>")
     if audit.rounds:
@@ -116,14 +133,29 @@ def _md_table(headers: list[str], rows: list[list[str]]) -> str:
 
 def render_markdown(audit: Audit) -> str:
     v = audit.verification
-    out = [f"# Privacy audit — {audit.run_name}", "", f"`{audit.run_dir}`", "", f"**{ledger_line(audit)}**", ""]
+    out = [
+        f"# Privacy audit — {audit.run_name}",
+        "",
+        f"`{audit.run_dir}`",
+        "",
+        f"**{ledger_line(audit)}**",
+        "",
+    ]
     out += [f"- {p}" for p in v.problems] + ([""] if v.problems else [])
     out += ["## What is guaranteed", ""] + [f"- {line}" for line in guarantee_lines(audit)] + [""]
     if audit.findings:
         out += ["## Findings to review", ""] + [f"- {f}" for f in audit.findings] + [""]
     out += ["## Per party", "", _md_table(*site_table(audit)), ""]
-    out += ["## Settings that matter", "", _md_table(["setting", "value"], [list(r) for r in settings_rows(audit)]), ""]
-    for title, png in (("Privacy loss per round", epsilon_plot(audit)), ("Utility per round", utility_plot(audit))):
+    out += [
+        "## Settings that matter",
+        "",
+        _md_table(["setting", "value"], [list(r) for r in settings_rows(audit)]),
+        "",
+    ]
+    for title, png in (
+        ("Privacy loss per round", epsilon_plot(audit)),
+        ("Utility per round", utility_plot(audit)),
+    ):
         if png is not None:
             out += [f"## {title}", "", f"![{title}]({png_data_uri(png)})", ""]
     if audit.rounds:

@@ -45,14 +45,19 @@ def _fmt(value: Any) -> str:
 def ledger_line(audit: Audit) -> str:
     v = audit.verification
     if v.ok:
-        closed = "the run's closing entry is present" if v.closed else (
-            "no closing entry yet (run unfinished, or cut short)"
+        closed = (
+            "the run's closing entry is present"
+            if v.closed
+            else ("no closing entry yet (run unfinished, or cut short)")
         )
         return (
             f"Ledger verified: {v.entries} entries, hash chain and every signature intact; "
             f"{closed}. Signing key fingerprint {v.key_fingerprint}; last entry hash {v.head_hash}."
         )
-    return f"Ledger verification FAILED ({len(v.problems)} problem(s)): the figures may have been altered."
+    return (
+        f"Ledger verification FAILED ({len(v.problems)} problem(s)): the figures may have been "
+        "altered."
+    )
 
 
 def _factor(eps: float) -> str:
@@ -98,13 +103,17 @@ def guarantee_lines(audit: Audit) -> list[str]:
             reason = m.declined[0].get("reason") or "no reason given"
             plural = "s" if len(m.declined) > 1 else ""
             lines.append(f"{m.name} declined round{plural} {rounds}; first reason: {reason}")
-    secagg = next((r["secure_aggregation"] for r in reversed(audit.rounds) if r.get("secure_aggregation")), None)
+    secagg = next(
+        (r["secure_aggregation"] for r in reversed(audit.rounds) if r.get("secure_aggregation")),
+        None,
+    )
     if isinstance(secagg, dict):
         if secagg.get("enabled"):
+            threshold = _fmt(secagg.get("reconstruction_threshold"))
             lines.append(
                 "Secure aggregation was on: the server saw only the sum of the sites' updates of "
-                f"each round, never one site's update (threshold {_fmt(secagg.get('reconstruction_threshold'))} "
-                f"of {_fmt(secagg.get('num_shares'))} shares)."
+                f"each round, never one site's update (threshold {threshold} of "
+                f"{_fmt(secagg.get('num_shares'))} shares)."
             )
         else:
             lines.append("Secure aggregation was off: the server saw each site's update.")
@@ -113,16 +122,32 @@ def guarantee_lines(audit: Audit) -> list[str]:
 
 def site_table(audit: Audit) -> Table:
     headers = [
-        "party", "ε", "δ", "noise multiplier", "sample rate", "steps", "clipping norm",
-        "accountant", "rounds trained", "declined", "ε reported / recomputed",
+        "party",
+        "ε",
+        "δ",
+        "noise multiplier",
+        "sample rate",
+        "steps",
+        "clipping norm",
+        "accountant",
+        "rounds trained",
+        "declined",
+        "ε reported / recomputed",
     ]
     rows = []
     for m in [*audit.sites, *([audit.site_level] if audit.site_level else [])]:
         rows.append(
             [
-                m.name, fmt_eps(m.epsilon), fmt_delta(m.delta), _fmt(m.noise_multiplier),
-                _fmt(m.sample_rate), str(m.steps), _fmt(m.max_grad_norm), _fmt(m.accountant),
-                str(m.rounds_trained), ", ".join(str(d["round"]) for d in m.declined) or "—",
+                m.name,
+                fmt_eps(m.epsilon),
+                fmt_delta(m.delta),
+                _fmt(m.noise_multiplier),
+                _fmt(m.sample_rate),
+                str(m.steps),
+                _fmt(m.max_grad_norm),
+                _fmt(m.accountant),
+                str(m.rounds_trained),
+                ", ".join(str(d["round"]) for d in m.declined) or "—",
                 f"{_fmt(m.epsilon_reported)} / {_fmt(m.epsilon_recomputed)}",
             ]
         )
@@ -130,12 +155,13 @@ def site_table(audit: Audit) -> Table:
 
 
 def settings_rows(audit: Audit) -> list[tuple[str, str]]:
-    s = audit.settings
-    dp = s.get("dp") if isinstance(s.get("dp"), dict) else {}
-    site_dp = s.get("site_dp") if isinstance(s.get("site_dp"), dict) else {}
+    dp, site_dp = audit.section("dp"), audit.section("site_dp")
     clips = sorted({m.max_grad_norm for m in audit.sites if m.max_grad_norm is not None})
     accountants = sorted({m.accountant for m in audit.sites if m.accountant})
-    secagg = next((r["secure_aggregation"] for r in reversed(audit.rounds) if r.get("secure_aggregation")), None)
+    secagg = next(
+        (r["secure_aggregation"] for r in reversed(audit.rounds) if r.get("secure_aggregation")),
+        None,
+    )
     if isinstance(secagg, dict) and secagg.get("enabled"):
         secagg_text = (
             f"on, threshold {_fmt(secagg.get('reconstruction_threshold'))} of "
@@ -146,13 +172,22 @@ def settings_rows(audit: Audit) -> list[tuple[str, str]]:
     else:
         secagg_text = "not recorded"
     rows = [
-        ("sample-level DP", _fmt(dp.get("enabled")) if dp else ("yes" if clips else "not recorded")),
-        ("per-record clipping norm", ", ".join(_fmt(c) for c in clips) or _fmt(dp.get("max_grad_norm"))),
+        (
+            "sample-level DP",
+            _fmt(dp.get("enabled")) if dp else ("yes" if clips else "not recorded"),
+        ),
+        (
+            "per-record clipping norm",
+            ", ".join(_fmt(c) for c in clips) or _fmt(dp.get("max_grad_norm")),
+        ),
         ("noise multiplier", "per site, see the table"),
         ("accountant", ", ".join(accountants) or _fmt(dp.get("accountant"))),
         ("target ε", _fmt(dp.get("target_epsilon"))),
         ("budget cap (max ε per site)", _fmt(dp.get("max_epsilon"))),
-        ("site-level DP", _fmt(site_dp.get("enabled")) if site_dp else ("yes" if audit.site_level else "no")),
+        (
+            "site-level DP",
+            _fmt(site_dp.get("enabled")) if site_dp else ("yes" if audit.site_level else "no"),
+        ),
     ]
     if audit.site_level is not None:
         rows += [
@@ -163,25 +198,43 @@ def settings_rows(audit: Audit) -> list[tuple[str, str]]:
     rows += [
         ("secure aggregation", secagg_text),
         ("anonymization policy hash", ", ".join(hashes) or "not recorded"),
-        ("settings source", {"ledger": "the signed ledger", "config.yaml": "config.yaml (not signed)"}.get(audit.settings_source, "none found")),
+        (
+            "settings source",
+            {"ledger": "the signed ledger", "config.yaml": "config.yaml (not signed)"}.get(
+                audit.settings_source, "none found"
+            ),
+        ),
     ]
     return rows
 
 
 def round_table(audit: Audit) -> Table:
-    headers = ["round", "sites trained", "declined", "failed", "secure aggregation", "global adapter sha256"]
+    headers = [
+        "round",
+        "sites trained",
+        "declined",
+        "failed",
+        "secure aggregation",
+        "global adapter sha256",
+    ]
     rows = []
     for r in audit.rounds:
         sa = r.get("secure_aggregation")
         sa_text = (
             f"on ({_fmt(sa.get('reconstruction_threshold'))}/{_fmt(sa.get('num_shares'))})"
-            if isinstance(sa, dict) and sa.get("enabled") else "off" if isinstance(sa, dict) else "—"
+            if isinstance(sa, dict) and sa.get("enabled")
+            else "off"
+            if isinstance(sa, dict)
+            else "—"
         )
         rows.append(
             [
-                str(r["round"]), ", ".join(r.get("trained", [])) or "—",
-                ", ".join(r.get("declined", [])) or "—", ", ".join(r.get("failed", [])) or "—",
-                sa_text, _fmt(r.get("global_adapter_sha256")),
+                str(r["round"]),
+                ", ".join(r.get("trained", [])) or "—",
+                ", ".join(r.get("declined", [])) or "—",
+                ", ".join(r.get("failed", [])) or "—",
+                sa_text,
+                _fmt(r.get("global_adapter_sha256")),
             ]
         )
     return headers, rows

@@ -32,20 +32,39 @@ def run_dir(tmp_path_factory) -> Path:
     run.mkdir()
     ledger = PrivacyLedger.open(run)
     ledger.append("run_start", {"dp": {"enabled": True, "max_epsilon": 8.0, "accountant": "rdp"}})
-    budgets = {s: SiteBudget.load(run / "sites" / s / "dp-budget.json", accountant="rdp", delta=1e-3, max_epsilon=8.0)
-               for s in ("site-a", "site-b")}
+    budgets = {
+        s: SiteBudget.load(
+            run / "sites" / s / "dp-budget.json", accountant="rdp", delta=1e-3, max_epsilon=8.0
+        )
+        for s in ("site-a", "site-b")
+    }
     for r in (1, 2):
         parts = []
         for site, budget in budgets.items():
             total = budget.record(r, 1.0, 0.5, 2)
-            dp = {"noise_multiplier": 1.0, "sample_rate": 0.5, "steps": 2, "delta": 1e-3, "max_grad_norm": 1.0,
-                  "accountant": "rdp", "epsilon_round": 3.7514671175, "epsilon_total": total}
+            dp = {
+                "noise_multiplier": 1.0,
+                "sample_rate": 0.5,
+                "steps": 2,
+                "delta": 1e-3,
+                "max_grad_norm": 1.0,
+                "accountant": "rdp",
+                "epsilon_round": 3.7514671175,
+                "epsilon_total": total,
+            }
             parts.append(SiteRound(site=site, status="trained", dp=dp))
-        ledger.append_round(server_round=r, global_adapter_sha256="cd" * 32, sites=parts,
-                            secure_aggregation={"enabled": False})
+        ledger.append_round(
+            server_round=r,
+            global_adapter_sha256="cd" * 32,
+            sites=parts,
+            secure_aggregation={"enabled": False},
+        )
     ledger.append("run_end", {"rounds_completed": 2})
     (run / "metrics.jsonl").write_text(
-        "".join(json.dumps({"round": r, "eval_loss": 1.0 - 0.1 * r, "eval_perplexity": 3.0 - r}) + "\n" for r in range(3))
+        "".join(
+            json.dumps({"round": r, "eval_loss": 1.0 - 0.1 * r, "eval_perplexity": 3.0 - r}) + "\n"
+            for r in range(3)
+        )
     )
     return run
 
@@ -94,7 +113,10 @@ def test_require_closed_fails_an_unfinished_run(tmp_path, capsys):
     PrivacyLedger.open(tmp_path).append("run_start", {})
 
     # Execute
-    loose, strict = _run(str(tmp_path), "--verify"), _run(str(tmp_path), "--verify", "--require-closed")
+    loose, strict = (
+        _run(str(tmp_path), "--verify"),
+        _run(str(tmp_path), "--verify", "--require-closed"),
+    )
 
     # Assert
     assert (loose, strict) == (0, 1)
@@ -118,7 +140,9 @@ def test_json_report_to_file(run_dir, tmp_path):
     assert [row["round"] for row in report["utility"]] == [0, 1, 2]
 
 
-@pytest.mark.parametrize(("fmt", "start"), [("md", "# Privacy audit — run"), ("html", "<!DOCTYPE html>")])
+@pytest.mark.parametrize(
+    ("fmt", "start"), [("md", "# Privacy audit — run"), ("html", "<!DOCTYPE html>")]
+)
 def test_md_and_html_to_stdout(run_dir, capsys, fmt, start):
     # Execute
     code = _run(str(run_dir), "--format", fmt)

@@ -38,7 +38,9 @@ def independent_rdp_epsilon(*, sigma: float, q: float, steps: int, delta: float)
     for a in range(2, 257):
         k = np.arange(a + 1)
         log_binom = gammaln(a + 1) - gammaln(k + 1) - gammaln(a - k + 1)
-        terms = log_binom + (a - k) * math.log1p(-q) + k * math.log(q) + (k * k - k) / (2 * sigma**2)
+        terms = (
+            log_binom + (a - k) * math.log1p(-q) + k * math.log(q) + (k * k - k) / (2 * sigma**2)
+        )
         rdp = steps * logsumexp(terms) / (a - 1)
         best = min(best, rdp + math.log1p(-1 / a) - (math.log(delta) + math.log(a)) / (a - 1))
     return best
@@ -196,8 +198,12 @@ def test_unreachable_target_is_a_clear_error():
 
 def test_site_level_epsilon_is_subsampled_gaussian_over_rounds():
     # Execute: 4 of 10 sites per round, 20 rounds, noise 1.0.
-    eps = site_level_epsilon(noise_multiplier=1.0, sample_rate=0.4, rounds=20, delta=1e-3, accountant="rdp")
-    full = site_level_epsilon(noise_multiplier=1.0, sample_rate=1.0, rounds=5, delta=0.025, accountant="rdp")
+    eps = site_level_epsilon(
+        noise_multiplier=1.0, sample_rate=0.4, rounds=20, delta=1e-3, accountant="rdp"
+    )
+    full = site_level_epsilon(
+        noise_multiplier=1.0, sample_rate=1.0, rounds=5, delta=0.025, accountant="rdp"
+    )
 
     # Assert
     assert eps == pytest.approx(

@@ -16,7 +16,9 @@ ROUND = (1.0, 0.5, 2)  # noise, sample rate, steps: ε ≈ 3.75 per round at δ 
 
 
 def _load(path, max_epsilon=None, **kw):
-    return SiteBudget.load(path, **{"accountant": "rdp", "delta": 1e-3, "max_epsilon": max_epsilon, **kw})
+    return SiteBudget.load(
+        path, **{"accountant": "rdp", "delta": 1e-3, "max_epsilon": max_epsilon, **kw}
+    )
 
 
 def test_fresh_budget_records_and_reloads(tmp_path):
@@ -89,7 +91,9 @@ def test_budget_kept_at_another_delta_or_accountant_is_refused(tmp_path):
         _load(path, accountant="prv")
 
     # Assert
-    assert "kept at δ=0.001 with the rdp accountant; the config now gives δ=1e-05, rdp" in str(delta_info.value)
+    assert "kept at δ=0.001 with the rdp accountant; the config now gives δ=1e-05, rdp" in str(
+        delta_info.value
+    )
     assert "now gives δ=0.001, prv" in str(acc_info.value)
 
 

@@ -57,8 +57,16 @@ def minilm(build_model):
 
 def _plan(**overrides) -> DPPlan:
     values = dict(
-        noise_multiplier=1.0, sample_rate=0.5, steps=2, delta=1e-3, max_grad_norm=1.0,
-        accountant="rdp", batch_size=4, n_records=8, target_epsilon=None, rounds=3,
+        noise_multiplier=1.0,
+        sample_rate=0.5,
+        steps=2,
+        delta=1e-3,
+        max_grad_norm=1.0,
+        accountant="rdp",
+        batch_size=4,
+        n_records=8,
+        target_epsilon=None,
+        rounds=3,
     )
     return DPPlan(**{**values, **overrides})
 
@@ -73,12 +81,25 @@ def test_make_private_keeps_the_model_and_its_names_and_detaches(minilm):
 
     # Execute
     private = make_private(
-        model, optimizer, loader, noise_multiplier=1.0, max_grad_norm=1.0, steps=3,
-        accountant="rdp", seed=0,
+        model,
+        optimizer,
+        loader,
+        noise_multiplier=1.0,
+        max_grad_norm=1.0,
+        steps=3,
+        accountant="rdp",
+        seed=0,
     )
     result = train_local(
-        private.model, private.loader, epochs=2, max_steps=None, learning_rate=1e-2,
-        weight_decay=0.0, max_grad_norm=None, device="cpu", optimizer=private.optimizer,
+        private.model,
+        private.loader,
+        epochs=2,
+        max_steps=None,
+        learning_rate=1e-2,
+        weight_decay=0.0,
+        max_grad_norm=None,
+        device="cpu",
+        optimizer=private.optimizer,
     )
     history = private.history()
     private.close()
@@ -91,8 +112,14 @@ def test_make_private_keeps_the_model_and_its_names_and_detaches(minilm):
     assert result.steps + private.loader.empty == 3
     assert not any(hasattr(p, "grad_sample") for p in model.parameters())
     plain = train_local(
-        model, loader, epochs=1, max_steps=1, learning_rate=1e-2, weight_decay=0.0,
-        max_grad_norm=1.0, device="cpu",
+        model,
+        loader,
+        epochs=1,
+        max_steps=1,
+        learning_rate=1e-2,
+        weight_decay=0.0,
+        max_grad_norm=1.0,
+        device="cpu",
     )
     assert plain.steps == 1
 
@@ -105,12 +132,25 @@ def test_empty_poisson_batches_become_accounted_noise_only_steps(minilm):
 
     # Execute
     private = make_private(
-        model, optimizer, loader, noise_multiplier=1.0, max_grad_norm=1.0, steps=6,
-        accountant="rdp", seed=3,
+        model,
+        optimizer,
+        loader,
+        noise_multiplier=1.0,
+        max_grad_norm=1.0,
+        steps=6,
+        accountant="rdp",
+        seed=3,
     )
     result = train_local(
-        private.model, private.loader, epochs=1, max_steps=None, learning_rate=1e-2,
-        weight_decay=0.0, max_grad_norm=None, device="cpu", optimizer=private.optimizer,
+        private.model,
+        private.loader,
+        epochs=1,
+        max_steps=None,
+        learning_rate=1e-2,
+        weight_decay=0.0,
+        max_grad_norm=None,
+        device="cpu",
+        optimizer=private.optimizer,
     )
     history = private.history()
     private.close()
@@ -154,12 +194,25 @@ def test_per_example_clipping_bounds_the_update(minilm):
         load_trainable_state(model, start)
         optimizer = torch.optim.SGD([p for p in model.parameters() if p.requires_grad], lr=1.0)
         private = make_private(
-            model, optimizer, loader, noise_multiplier=1e-6, max_grad_norm=clip, steps=1,
-            accountant="rdp", seed=0,
+            model,
+            optimizer,
+            loader,
+            noise_multiplier=1e-6,
+            max_grad_norm=clip,
+            steps=1,
+            accountant="rdp",
+            seed=0,
         )
         train_local(
-            private.model, private.loader, epochs=1, max_steps=None, learning_rate=1.0,
-            weight_decay=0.0, max_grad_norm=None, device="cpu", optimizer=private.optimizer,
+            private.model,
+            private.loader,
+            epochs=1,
+            max_steps=None,
+            learning_rate=1.0,
+            weight_decay=0.0,
+            max_grad_norm=None,
+            device="cpu",
+            optimizer=private.optimizer,
         )
         private.close()
         after = trainable_state(model)
@@ -174,22 +227,34 @@ def test_per_example_clipping_bounds_the_update(minilm):
     assert unclipped > 10 * 1e-3
 
 
-def test_causal_lm_per_example_gradient_does_not_depend_on_other_examples(build_model, llama_batches):
+def test_causal_lm_per_example_gradient_does_not_depend_on_other_examples(
+    build_model, llama_batches
+):
     # Prepare: example 0 batched with two partners of different response lengths.
     model, _ = build_model("llama", r=2)
     first, second = llama_batches
+
     def pair(i: int, j: int, batch_j: dict) -> dict:
         width = max(first["input_ids"].shape[1], batch_j["input_ids"].shape[1])
+
         def pad(t, fill):
             return torch.nn.functional.pad(t, (0, width - t.shape[1]), value=fill)
+
         return {
-            "input_ids": torch.stack([pad(first["input_ids"], 0)[i], pad(batch_j["input_ids"], 0)[j]]),
-            "attention_mask": torch.stack([pad(first["attention_mask"], 0)[i], pad(batch_j["attention_mask"], 0)[j]]),
+            "input_ids": torch.stack(
+                [pad(first["input_ids"], 0)[i], pad(batch_j["input_ids"], 0)[j]]
+            ),
+            "attention_mask": torch.stack(
+                [pad(first["attention_mask"], 0)[i], pad(batch_j["attention_mask"], 0)[j]]
+            ),
             "labels": torch.stack([pad(first["labels"], -100)[i], pad(batch_j["labels"], -100)[j]]),
         }
+
     loader = DataLoader([{"x": torch.zeros(1)}] * 4, batch_size=2)
     optimizer = make_optimizer(model, learning_rate=1e-3, weight_decay=0.0)
-    private = make_private(model, optimizer, loader, noise_multiplier=1.0, max_grad_norm=1.0, accountant="rdp", seed=0)
+    private = make_private(
+        model, optimizer, loader, noise_multiplier=1.0, max_grad_norm=1.0, accountant="rdp", seed=0
+    )
     lora = next(p for n, p in model.named_parameters() if p.requires_grad and "lora_B" in n)
 
     def grad_of_example_0(module, batch) -> torch.Tensor:
@@ -212,22 +277,36 @@ def test_plan_dp_fixed_and_calibrated():
     # Execute
     fixed = plan_dp(
         DPConfig(enabled=True, noise_multiplier=1.1, accountant="rdp"),
-        n_records=500, batch_size=16, local_epochs=2, max_steps=None, rounds=5,
+        n_records=500,
+        batch_size=16,
+        local_epochs=2,
+        max_steps=None,
+        rounds=5,
     )
     capped = plan_dp(
-        DPConfig(enabled=True, noise_multiplier=1.1), n_records=500, batch_size=16,
-        local_epochs=2, max_steps=10, rounds=5,
+        DPConfig(enabled=True, noise_multiplier=1.1),
+        n_records=500,
+        batch_size=16,
+        local_epochs=2,
+        max_steps=10,
+        rounds=5,
     )
     calibrated = plan_dp(
         DPConfig(enabled=True, target_epsilon=3.0, target_delta=1e-5, accountant="rdp"),
-        n_records=500, batch_size=16, local_epochs=1, max_steps=None, rounds=5,
+        n_records=500,
+        batch_size=16,
+        local_epochs=1,
+        max_steps=None,
+        rounds=5,
     )
 
     # Assert
     assert (fixed.sample_rate, fixed.steps, fixed.delta) == (1 / 32, 64, pytest.approx(2e-4))
     assert capped.steps == 10
     assert calibrated.noise_multiplier == pytest.approx(1.014404296875, abs=1e-9)
-    eps = epsilon_spent(history=[(calibrated.noise_multiplier, 1 / 32, 160)], delta=1e-5, accountant="rdp")
+    eps = epsilon_spent(
+        history=[(calibrated.noise_multiplier, 1 / 32, 160)], delta=1e-5, accountant="rdp"
+    )
     assert 2.99 <= eps <= 3.0
     assert poisson_sample_rate(n_records=10, batch_size=64) == 1.0
 
@@ -237,11 +316,17 @@ def test_plan_dp_rejects_delta_not_below_one_over_n():
     with pytest.raises(ValueError) as info:
         plan_dp(
             DPConfig(enabled=True, noise_multiplier=1.0, target_delta=0.01),
-            n_records=200, batch_size=8, local_epochs=1, max_steps=None, rounds=1,
+            n_records=200,
+            batch_size=8,
+            local_epochs=1,
+            max_steps=None,
+            rounds=1,
         )
 
     # Assert
-    assert str(info.value).startswith("dp.target_delta: 0.01 is not below 1/n = 0.005 for this site's 200 records")
+    assert str(info.value).startswith(
+        "dp.target_delta: 0.01 is not below 1/n = 0.005 for this site's 200 records"
+    )
 
 
 def test_train_round_private_spends_exactly_the_plan_and_records_it(minilm, tmp_path):
@@ -249,24 +334,48 @@ def test_train_round_private_spends_exactly_the_plan_and_records_it(minilm, tmp_
     model, train_set, collate = minilm
     names = list(trainable_state(model))
     plan = _plan()
-    budget = SiteBudget.load(tmp_path / "budget.json", accountant="rdp", delta=1e-3, max_epsilon=None)
+    budget = SiteBudget.load(
+        tmp_path / "budget.json", accountant="rdp", delta=1e-3, max_epsilon=None
+    )
 
     # Execute: two rounds with the same model object, as a site caches it.
     first = train_round_private(
-        model, train_set, collate_fn=collate, plan=plan, budget=budget, server_round=1,
-        learning_rate=1e-2, weight_decay=0.0, device="cpu", seed=0,
+        model,
+        train_set,
+        collate_fn=collate,
+        plan=plan,
+        budget=budget,
+        server_round=1,
+        learning_rate=1e-2,
+        weight_decay=0.0,
+        device="cpu",
+        seed=0,
     )
     second = train_round_private(
-        model, train_set, collate_fn=collate, plan=plan, budget=budget, server_round=2,
-        learning_rate=1e-2, weight_decay=0.0, device="cpu", seed=1,
+        model,
+        train_set,
+        collate_fn=collate,
+        plan=plan,
+        budget=budget,
+        server_round=2,
+        learning_rate=1e-2,
+        weight_decay=0.0,
+        device="cpu",
+        seed=1,
     )
 
     # Assert
     one = epsilon_spent(history=[(1.0, 0.5, 2)], delta=1e-3, accountant="rdp")
     two = epsilon_spent(history=[(1.0, 0.5, 4)], delta=1e-3, accountant="rdp")
     assert first.account == RoundAccount(
-        noise_multiplier=1.0, sample_rate=0.5, steps=2, delta=1e-3, max_grad_norm=1.0,
-        accountant="rdp", epsilon_round=one, epsilon_total=one,
+        noise_multiplier=1.0,
+        sample_rate=0.5,
+        steps=2,
+        delta=1e-3,
+        max_grad_norm=1.0,
+        accountant="rdp",
+        epsilon_round=one,
+        epsilon_total=one,
     )
     assert second.account.epsilon_total == pytest.approx(two, abs=0)
     assert second.account.epsilon_round == pytest.approx(one, abs=0)
@@ -280,18 +389,36 @@ def test_over_budget_round_is_declined_before_training(minilm, tmp_path):
     # Prepare: one round costs ε ≈ 3.75 here; the cap allows one round only.
     model, train_set, collate = minilm
     plan = _plan()
-    budget = SiteBudget.load(tmp_path / "budget.json", accountant="rdp", delta=1e-3, max_epsilon=4.0)
+    budget = SiteBudget.load(
+        tmp_path / "budget.json", accountant="rdp", delta=1e-3, max_epsilon=4.0
+    )
     train_round_private(
-        model, train_set, collate_fn=collate, plan=plan, budget=budget, server_round=1,
-        learning_rate=1e-2, weight_decay=0.0, device="cpu", seed=0,
+        model,
+        train_set,
+        collate_fn=collate,
+        plan=plan,
+        budget=budget,
+        server_round=1,
+        learning_rate=1e-2,
+        weight_decay=0.0,
+        device="cpu",
+        seed=0,
     )
     before = trainable_state(model)
 
     # Execute
     with pytest.raises(BudgetExhausted) as info:
         train_round_private(
-            model, train_set, collate_fn=collate, plan=plan, budget=budget, server_round=2,
-            learning_rate=1e-2, weight_decay=0.0, device="cpu", seed=1,
+            model,
+            train_set,
+            collate_fn=collate,
+            plan=plan,
+            budget=budget,
+            server_round=2,
+            learning_rate=1e-2,
+            weight_decay=0.0,
+            device="cpu",
+            seed=1,
         )
 
     # Assert
@@ -307,8 +434,14 @@ def test_over_budget_round_is_declined_before_training(minilm, tmp_path):
 def test_round_account_travels_as_declared_scalars():
     # Prepare
     account = RoundAccount(
-        noise_multiplier=1.1, sample_rate=0.03, steps=64, delta=2e-4, max_grad_norm=1.0,
-        accountant="prv", epsilon_round=0.8, epsilon_total=2.4,
+        noise_multiplier=1.1,
+        sample_rate=0.03,
+        steps=64,
+        delta=2e-4,
+        max_grad_norm=1.0,
+        accountant="prv",
+        epsilon_round=0.8,
+        epsilon_total=2.4,
     )
 
     # Execute
@@ -316,8 +449,14 @@ def test_round_account_travels_as_declared_scalars():
 
     # Assert
     assert sorted(metrics) == [
-        "dp_accountant", "dp_delta", "dp_epsilon_round", "dp_epsilon_total",
-        "dp_max_grad_norm", "dp_noise_multiplier", "dp_sample_rate", "dp_steps",
+        "dp_accountant",
+        "dp_delta",
+        "dp_epsilon_round",
+        "dp_epsilon_total",
+        "dp_max_grad_norm",
+        "dp_noise_multiplier",
+        "dp_sample_rate",
+        "dp_steps",
     ]
     assert RoundAccount.from_metrics(metrics) == account
     with pytest.raises(ValueError, match="site metrics lack dp_steps"):

@@ -20,7 +20,10 @@ def test_defaults_are_off_and_complete():
 
     # Assert
     assert (dp.enabled, dp.noise_multiplier, dp.target_epsilon, dp.target_delta) == (
-        False, None, None, None,
+        False,
+        None,
+        None,
+        None,
     )
     assert (dp.max_grad_norm, dp.max_epsilon, dp.accountant) == (1.0, None, "prv")
     assert (site.enabled, site.noise_multiplier, site.clipping_norm) == (False, None, None)
@@ -61,7 +64,10 @@ def test_enabled_needs_exactly_one_of_noise_or_target():
     both = _messages(DPConfig, enabled=True, noise_multiplier=1.0, target_epsilon=3.0)
 
     # Assert
-    assert "give exactly one of dp.noise_multiplier or dp.target_epsilon (neither is set)" in neither[0]
+    assert (
+        "give exactly one of dp.noise_multiplier or dp.target_epsilon (neither is set)"
+        in neither[0]
+    )
     assert "(both are set)" in both[0]
     assert DPConfig(enabled=True, target_epsilon=3.0).noise_multiplier is None
     assert DPConfig(enabled=False).target_epsilon is None  # off: nothing required
@@ -84,12 +90,18 @@ def test_cross_section_rules():
     site = SiteDPConfig(enabled=True, noise_multiplier=1.0, clipping_norm=1.0, target_delta=0.3)
 
     # Execute
-    errors = dp_cross_errors(dp, site, strategy_name="fedprox", proximal_mu=0.01, rounds=None, num_clients=4)
-    clean = dp_cross_errors(dp, SiteDPConfig(), strategy_name="fedavg", proximal_mu=0.01, rounds=5, num_clients=4)
+    errors = dp_cross_errors(
+        dp, site, strategy_name="fedprox", proximal_mu=0.01, rounds=None, num_clients=4
+    )
+    clean = dp_cross_errors(
+        dp, SiteDPConfig(), strategy_name="fedavg", proximal_mu=0.01, rounds=5, num_clients=4
+    )
 
     # Assert
     assert len(errors) == 3
     assert errors[0].startswith("strategy.proximal_mu: 0.01 has no effect under dp.enabled")
-    assert errors[1].startswith("dp.target_epsilon: calibrating noise needs the planned number of rounds")
+    assert errors[1].startswith(
+        "dp.target_epsilon: calibrating noise needs the planned number of rounds"
+    )
     assert errors[2].startswith("site_dp.target_delta: 0.3 is not below 1/4")
     assert clean == []

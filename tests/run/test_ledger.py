@@ -22,22 +22,38 @@ from fedft.run.ledger import (
 
 SHA = "ab" * 32
 DP = {
-    "noise_multiplier": 1.1, "sample_rate": 0.03125, "steps": 64, "delta": 2e-4,
-    "max_grad_norm": 1.0, "accountant": "prv", "epsilon_round": 0.9, "epsilon_total": 0.9,
+    "noise_multiplier": 1.1,
+    "sample_rate": 0.03125,
+    "steps": 64,
+    "delta": 2e-4,
+    "max_grad_norm": 1.0,
+    "accountant": "prv",
+    "epsilon_round": 0.9,
+    "epsilon_total": 0.9,
 }
 SECAGG = {"enabled": True, "num_shares": 3, "reconstruction_threshold": 2}
 
 
-def _write_run(run_dir, *, rounds: int = 3, key_path=None, epsilon_step: float = 0.9) -> PrivacyLedger:
+def _write_run(
+    run_dir, *, rounds: int = 3, key_path=None, epsilon_step: float = 0.9
+) -> PrivacyLedger:
     ledger = PrivacyLedger.open(run_dir, private_key_path=key_path)
-    ledger.append("run_start", {"rounds_planned": rounds, "dp": {"enabled": True, "max_epsilon": 3.0}})
+    ledger.append(
+        "run_start", {"rounds_planned": rounds, "dp": {"enabled": True, "max_epsilon": 3.0}}
+    )
     for r in range(1, rounds + 1):
         sites = [
-            SiteRound(site=f"site-{i}", status="trained", num_examples=500,
-                      dp={**DP, "epsilon_total": round(epsilon_step * r, 6)})
+            SiteRound(
+                site=f"site-{i}",
+                status="trained",
+                num_examples=500,
+                dp={**DP, "epsilon_total": round(epsilon_step * r, 6)},
+            )
             for i in range(2)
         ]
-        ledger.append_round(server_round=r, global_adapter_sha256=SHA, sites=sites, secure_aggregation=SECAGG)
+        ledger.append_round(
+            server_round=r, global_adapter_sha256=SHA, sites=sites, secure_aggregation=SECAGG
+        )
     ledger.append("run_end", {"rounds_completed": rounds})
     return ledger
 
@@ -97,8 +113,14 @@ def _edit_epsilon(lines):
     [
         ("byte edit", ["line 3: signature invalid"]),
         ("whitespace", ["line 2: not in canonical form (edited)"]),
-        ("deleted line", ["line 3: index 3, expected 2", "line 3: prev_hash does not match",
-                          "the server signed 5 entries, the ledger has 4 (entries removed)"]),
+        (
+            "deleted line",
+            [
+                "line 3: index 3, expected 2",
+                "line 3: prev_hash does not match",
+                "the server signed 5 entries, the ledger has 4 (entries removed)",
+            ],
+        ),
         ("truncated tail", ["the server signed 5 entries, the ledger has 4 (entries removed)"]),
         ("swapped lines", ["line 2: index 2, expected 1", "line 3: index 1, expected 2"]),
         ("inserted line", ["line 4: index 2, expected 3", "(entries added)"]),
@@ -208,7 +230,9 @@ def test_damaged_ledger_is_never_extended(run):
         PrivacyLedger.open(run)
 
     # Assert
-    assert "failed verification and will not be extended: line 3: signature invalid" in str(info.value)
+    assert "failed verification and will not be extended: line 3: signature invalid" in str(
+        info.value
+    )
 
 
 def test_a_given_key_signs_and_stays_outside_the_run(tmp_path):
@@ -217,7 +241,9 @@ def test_a_given_key_signs_and_stays_outside_the_run(tmp_path):
     key_path = tmp_path / "server.key"
     key_path.write_bytes(
         key.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
         )
     )
     run_dir = tmp_path / "run"
@@ -238,17 +264,30 @@ def test_a_given_key_signs_and_stays_outside_the_run(tmp_path):
     ("kwargs", "message"),
     [
         ({"global_adapter_sha256": "xyz"}, "is not a lowercase hex sha256"),
-        ({"sites": [SiteRound(site="s", status="trained", dp={"noise_multiplier": 1.0})]},
-         "site s: dp lacks sample_rate"),
-        ({"sites": [SiteRound(site="s", status="trained", dp={**DP, "epsilon_total": float("nan")})]},
-         "body.sites[0].dp.epsilon_total is nan"),
+        (
+            {"sites": [SiteRound(site="s", status="trained", dp={"noise_multiplier": 1.0})]},
+            "site s: dp lacks sample_rate",
+        ),
+        (
+            {
+                "sites": [
+                    SiteRound(site="s", status="trained", dp={**DP, "epsilon_total": float("nan")})
+                ]
+            },
+            "body.sites[0].dp.epsilon_total is nan",
+        ),
         ({"sites": [SiteRound(site="s", status="done")]}, "status 'done' is not"),  # type: ignore[arg-type]
     ],
 )
 def test_bad_round_entries_are_refused(tmp_path, kwargs, message):
     # Prepare
     ledger = PrivacyLedger.open(tmp_path)
-    values = {"server_round": 1, "global_adapter_sha256": SHA, "sites": [], "secure_aggregation": SECAGG}
+    values = {
+        "server_round": 1,
+        "global_adapter_sha256": SHA,
+        "sites": [],
+        "secure_aggregation": SECAGG,
+    }
 
     # Execute
     with pytest.raises(ValueError) as info:

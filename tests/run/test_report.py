@@ -20,9 +20,21 @@ from fedft.run.report_render import render_html, render_markdown
 ROUNDS = 4
 MECHANISM = (1.0, 0.5, 2)  # per site and round: ε ≈ 3.75 for one round at δ = 1e-3 (RDP)
 CAPS = {"site-0": None, "site-1": None, "site-2": 5.0}  # site-2 can afford one round only
-SITE_DP = {"noise_multiplier": 2.0, "clipping_norm": 0.5, "sample_rate": 1.0, "delta": 0.025, "accountant": "rdp"}
-ANON = {"rows_processed": 500, "rows_changed": 210, "rows_dropped": 1, "entities_total": 420,
-        "residual_total": 0, "policy_hash": "c0ffee" * 10 + "abcd"}
+SITE_DP = {
+    "noise_multiplier": 2.0,
+    "clipping_norm": 0.5,
+    "sample_rate": 1.0,
+    "delta": 0.025,
+    "accountant": "rdp",
+}
+ANON = {
+    "rows_processed": 500,
+    "rows_changed": 210,
+    "rows_dropped": 1,
+    "entities_total": 420,
+    "residual_total": 0,
+    "policy_hash": "c0ffee" * 10 + "abcd",
+}
 
 
 def write_synthetic_run(run_dir: Path, *, with_metrics: bool = True) -> Path:
@@ -30,15 +42,29 @@ def write_synthetic_run(run_dir: Path, *, with_metrics: bool = True) -> Path:
     DP on the server, SecAgg on, anonymization counts, metrics.jsonl; no config.yaml."""
     run_dir.mkdir(parents=True)
     ledger = PrivacyLedger.open(run_dir)
-    ledger.append("run_start", {
-        "rounds_planned": ROUNDS,
-        "dp": {"enabled": True, "noise_multiplier": 1.0, "max_grad_norm": 1.0, "max_epsilon": None,
-               "target_epsilon": None, "accountant": "rdp"},
-        "site_dp": {"enabled": True, "noise_multiplier": 2.0, "clipping_norm": 0.5},
-        "anonymization_policy_hash": ANON["policy_hash"],
-    })
+    ledger.append(
+        "run_start",
+        {
+            "rounds_planned": ROUNDS,
+            "dp": {
+                "enabled": True,
+                "noise_multiplier": 1.0,
+                "max_grad_norm": 1.0,
+                "max_epsilon": None,
+                "target_epsilon": None,
+                "accountant": "rdp",
+            },
+            "site_dp": {"enabled": True, "noise_multiplier": 2.0, "clipping_norm": 0.5},
+            "anonymization_policy_hash": ANON["policy_hash"],
+        },
+    )
     budgets = {
-        site: SiteBudget.load(run_dir / "sites" / site / "dp-budget.json", accountant="rdp", delta=1e-3, max_epsilon=cap)
+        site: SiteBudget.load(
+            run_dir / "sites" / site / "dp-budget.json",
+            accountant="rdp",
+            delta=1e-3,
+            max_epsilon=cap,
+        )
         for site, cap in CAPS.items()
     }
     one = epsilon_spent(history=[MECHANISM], delta=1e-3, accountant="rdp")
@@ -51,19 +77,38 @@ def write_synthetic_run(run_dir: Path, *, with_metrics: bool = True) -> Path:
                 parts.append(SiteRound(site=site, status="declined", reason=exc.reason))
                 continue
             total = budget.record(r, *MECHANISM)
-            dp = {"noise_multiplier": 1.0, "sample_rate": 0.5, "steps": 2, "delta": 1e-3, "max_grad_norm": 1.0,
-                  "accountant": "rdp", "epsilon_round": one, "epsilon_total": total}
-            parts.append(SiteRound(site=site, status="trained", dp=dp, num_examples=8, anonymization=ANON))
-        server = {**SITE_DP, "epsilon_total": site_level_epsilon(
-            noise_multiplier=2.0, sample_rate=1.0, rounds=r, delta=0.025, accountant="rdp")}
+            dp = {
+                "noise_multiplier": 1.0,
+                "sample_rate": 0.5,
+                "steps": 2,
+                "delta": 1e-3,
+                "max_grad_norm": 1.0,
+                "accountant": "rdp",
+                "epsilon_round": one,
+                "epsilon_total": total,
+            }
+            parts.append(
+                SiteRound(site=site, status="trained", dp=dp, num_examples=8, anonymization=ANON)
+            )
+        server = {
+            **SITE_DP,
+            "epsilon_total": site_level_epsilon(
+                noise_multiplier=2.0, sample_rate=1.0, rounds=r, delta=0.025, accountant="rdp"
+            ),
+        }
         ledger.append_round(
-            server_round=r, global_adapter_sha256=f"{r:02d}" * 32, sites=parts,
+            server_round=r,
+            global_adapter_sha256=f"{r:02d}" * 32,
+            sites=parts,
             secure_aggregation={"enabled": True, "num_shares": 3, "reconstruction_threshold": 2},
             site_dp=server,
         )
     ledger.append("run_end", {"rounds_completed": ROUNDS})
     if with_metrics:
-        rows = [{"round": r, "eval_loss": 0.7 - 0.05 * r, "eval_accuracy": 0.5 + 0.08 * r} for r in range(ROUNDS + 1)]
+        rows = [
+            {"round": r, "eval_loss": 0.7 - 0.05 * r, "eval_accuracy": 0.5 + 0.08 * r}
+            for r in range(ROUNDS + 1)
+        ]
         (run_dir / "metrics.jsonl").write_text("".join(json.dumps(x) + "\n" for x in rows))
     return run_dir
 
@@ -85,10 +130,27 @@ def test_json_has_every_field_per_site_and_for_the_server(audit):
     # Assert
     four = epsilon_spent(history=[MECHANISM] * 4, delta=1e-3, accountant="rdp")
     site0 = report["sites"]["site-0"]
-    assert report["ledger"]["ok"] and report["ledger"]["closed"] and report["ledger"]["entries"] == 6
+    assert (
+        report["ledger"]["ok"] and report["ledger"]["closed"] and report["ledger"]["entries"] == 6
+    )
     assert sorted(report["sites"]) == ["site-0", "site-1", "site-2"]
-    assert {k: site0[k] for k in ("delta", "noise_multiplier", "sample_rate", "steps", "max_grad_norm", "accountant")} == {
-        "delta": 1e-3, "noise_multiplier": 1.0, "sample_rate": 0.5, "steps": 8, "max_grad_norm": 1.0, "accountant": "rdp",
+    assert {
+        k: site0[k]
+        for k in (
+            "delta",
+            "noise_multiplier",
+            "sample_rate",
+            "steps",
+            "max_grad_norm",
+            "accountant",
+        )
+    } == {
+        "delta": 1e-3,
+        "noise_multiplier": 1.0,
+        "sample_rate": 0.5,
+        "steps": 8,
+        "max_grad_norm": 1.0,
+        "accountant": "rdp",
     }
     assert site0["epsilon"] == pytest.approx(four, abs=1e-12)
     assert site0["epsilon_recomputed"] == pytest.approx(four, abs=1e-12)
@@ -98,9 +160,17 @@ def test_json_has_every_field_per_site_and_for_the_server(audit):
     assert [d["round"] for d in site2["declined"]] == [2, 3, 4]
     assert site2["epsilon"] == pytest.approx(3.7514671175, abs=1e-9) and site2["epsilon"] <= 6.0
     server = report["site_level"]
-    assert (server["noise_multiplier"], server["max_grad_norm"], server["sample_rate"], server["steps"]) == (2.0, 0.5, 1.0, 4)
+    assert (
+        server["noise_multiplier"],
+        server["max_grad_norm"],
+        server["sample_rate"],
+        server["steps"],
+    ) == (2.0, 0.5, 1.0, 4)
     assert server["epsilon"] == pytest.approx(
-        site_level_epsilon(noise_multiplier=2.0, sample_rate=1.0, rounds=4, delta=0.025, accountant="rdp"), abs=1e-12
+        site_level_epsilon(
+            noise_multiplier=2.0, sample_rate=1.0, rounds=4, delta=0.025, accountant="rdp"
+        ),
+        abs=1e-12,
     )
     assert report["settings_source"] == "ledger"
     assert report["anonymization"]["policy_hashes"] == [ANON["policy_hash"]]
@@ -115,15 +185,22 @@ def test_markdown_states_the_guarantees_in_plain_words(audit):
 
     # Assert
     assert md.startswith("# Privacy audit — run\n")
-    assert "**Ledger verified: 6 entries, hash chain and every signature intact; the run's closing entry is present." in md
+    assert (
+        "**Ledger verified: 6 entries, hash chain and every signature intact; "
+        "the run's closing entry is present." in md
+    )
     assert (
         "- Each record of site-0: (ε = 7.57, δ = 1.0e-03)-differential privacy over the whole run "
-        "(4 round(s) trained, rdp accountant). Whether any single record is in site-0's data or not "
+        "(4 round(s) trained, rdp accountant). Whether any single record is in site-0's data "
+        "or not "
         "changes the probability of anything that can be observed from the training — every global "
         "adapter of every round — by a factor of at most e^ε ≈ 1,935, except with probability at "
         "most 1.0e-03.\n"
     ) in md
-    assert "- site-2 declined rounds 2, 3, 4; first reason: privacy budget: round 2 would raise this site's ε from 3.751" in md
+    assert (
+        "- site-2 declined rounds 2, 3, 4; first reason: privacy budget: round 2 would raise "
+        "this site's ε from 3.751" in md
+    )
     assert "Each site as a whole: (ε = " in md
     assert "Secure aggregation was on: the server saw only the sum" in md
     assert "| site-2 | 3.75 | 1.0e-03 | 1 | 0.5 | 2 | 1 | rdp | 1 | 2, 3, 4 |" in md
@@ -146,7 +223,9 @@ def test_tampered_ledger_shows_in_the_report(run, tmp_path):
     assert not tampered.verification.ok
     assert "Ledger verification FAILED (2 problem(s))" in html
     assert "line 6: signature invalid" in html
-    assert "the ledger failed verification: figures below may have been altered" in tampered.findings
+    assert (
+        "the ledger failed verification: figures below may have been altered" in tampered.findings
+    )
     assert "metrics.jsonl absent: no utility figures" in tampered.notes
     assert html.count("data:image/png;base64,") == 1  # ε plot only, no utility data
 
@@ -156,10 +235,22 @@ def test_understated_epsilon_is_a_finding(tmp_path):
     run = tmp_path / "run"
     run.mkdir()
     ledger = PrivacyLedger.open(run)
-    dp = {"noise_multiplier": 1.0, "sample_rate": 0.5, "steps": 2, "delta": 1e-3, "max_grad_norm": 1.0,
-          "accountant": "rdp", "epsilon_round": 1.0, "epsilon_total": 1.8}
-    ledger.append_round(server_round=1, global_adapter_sha256="ab" * 32,
-                        sites=[SiteRound(site="site-9", status="trained", dp=dp)], secure_aggregation=None)
+    dp = {
+        "noise_multiplier": 1.0,
+        "sample_rate": 0.5,
+        "steps": 2,
+        "delta": 1e-3,
+        "max_grad_norm": 1.0,
+        "accountant": "rdp",
+        "epsilon_round": 1.0,
+        "epsilon_total": 1.8,
+    }
+    ledger.append_round(
+        server_round=1,
+        global_adapter_sha256="ab" * 32,
+        sites=[SiteRound(site="site-9", status="trained", dp=dp)],
+        secure_aggregation=None,
+    )
 
     # Execute
     audit = build_audit(run, recompute=epsilon_spent)
@@ -167,7 +258,8 @@ def test_understated_epsilon_is_a_finding(tmp_path):
     # Assert: the stated ε is the recomputed one.
     assert audit.sites[0].epsilon == pytest.approx(3.7514671175, abs=1e-9)
     assert audit.findings == [
-        "site-9: reports ε=1.8, but the parameters it recorded give ε=3.751; the larger value is stated"
+        "site-9: reports ε=1.8, but the parameters it recorded give ε=3.751; "
+        "the larger value is stated"
     ]
 
 
@@ -186,7 +278,9 @@ def test_empty_folder_still_renders(tmp_path):
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 
-@pytest.mark.skipif(CHROMIUM is None, reason="Debian chromium is not installed (apt-get install -y chromium)")
+@pytest.mark.skipif(
+    CHROMIUM is None, reason="Debian chromium is not installed (apt-get install -y chromium)"
+)
 def test_html_renders_in_headless_chromium(audit, tmp_path):
     # Prepare
     page = tmp_path / "audit.html"
@@ -197,12 +291,23 @@ def test_html_renders_in_headless_chromium(audit, tmp_path):
     # Execute
     subprocess.run(
         [
-            CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-            "--disable-background-networking", "--disable-component-update", "--disable-sync",
-            f"--user-data-dir={profile}", f"--screenshot={shot}", "--window-size=1200,2000",
+            CHROMIUM,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            f"--user-data-dir={profile}",
+            f"--screenshot={shot}",
+            "--window-size=1200,2000",
             page.as_uri(),
         ],
-        check=True, capture_output=True, timeout=120,
+        check=True,
+        capture_output=True,
+        timeout=120,
     )
 
     # Assert: the right size, the green "verified" banner drawn, the plots decoded (matplotlib's
@@ -211,7 +316,7 @@ def test_html_renders_in_headless_chromium(audit, tmp_path):
 
     pixels = (imread(shot)[:, :, :3] * 255).round().astype(int)
     assert pixels.shape[:2] == (2000, 1200)
-    colours = {tuple(c) for c in pixels.reshape(-1, 3)[:: 7]}
+    colours = {tuple(c) for c in pixels.reshape(-1, 3)[::7]}
     assert (230, 244, 234) in colours  # banner background #e6f4ea
     near = lambda rgb: np.any(np.all(np.abs(pixels - np.array(rgb)) <= 8, axis=-1))  # noqa: E731
     assert near((31, 119, 180)), "no tab:blue pixels: the ε plot did not render"
