@@ -258,9 +258,16 @@ class PrivateTraining:
                     delattr(p, attr)
 
 
-def _secure_generator(seed: int | None) -> torch.Generator:
+def _secure_generator(seed: int | None, device: torch.device | str = "cpu") -> torch.Generator:
     # seed is for tests only: DP needs noise and sampling the server cannot predict.
-    return torch.Generator().manual_seed(secrets.randbits(63) if seed is None else seed)
+    return torch.Generator(device=device).manual_seed(
+        secrets.randbits(63) if seed is None else seed
+    )
+
+
+def _param_device(optimizer: torch.optim.Optimizer) -> torch.device:
+    """Device of the optimizer's parameters (where Opacus adds the noise)."""
+    return next(p.device for g in optimizer.param_groups for p in g["params"])
 
 
 def make_private(
@@ -318,7 +325,10 @@ def make_private(
         poisson_sampling=poisson,
         grad_sample_mode="hooks",
         wrap_model=False,
-        noise_generator=_secure_generator(None if seed is None else seed + 1),
+        # Opacus draws the noise on the parameters' device, with this generator.
+        noise_generator=_secure_generator(
+            None if seed is None else seed + 1, device=_param_device(optimizer)
+        ),
     )
     sample_rate = 1.0 / len(dp_loader)  # what Opacus's accountant hook uses
     planned = len(dp_loader) if steps is None else steps

@@ -45,6 +45,7 @@ log = logging.getLogger(__name__)
 
 __all__ = [
     "DP_FIELDS",
+    "SITE_DP_FIELDS",
     "LEDGER_NAME",
     "LedgerError",
     "PrivacyLedger",
@@ -77,6 +78,15 @@ DP_FIELDS = (
     "max_grad_norm",
     "accountant",
     "epsilon_round",
+    "epsilon_total",
+)
+# What the server's site-level DP mechanism must state in a round entry.
+SITE_DP_FIELDS = (
+    "noise_multiplier",
+    "clipping_norm",
+    "sample_rate",
+    "delta",
+    "accountant",
     "epsilon_total",
 )
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
@@ -295,11 +305,16 @@ class PrivacyLedger:
     ) -> dict[str, Any]:
         """The entry of one server round: every sampled site's part, SecAgg+ settings
         (`enabled`, `num_shares`, `reconstruction_threshold`), the server mechanism of
-        site-level DP (or None) and the sha256 of the resulting global adapter."""
+        site-level DP (SITE_DP_FIELDS, ε over all rounds so far; or None) and the sha256 of
+        the resulting global adapter."""
         if not _SHA256.match(global_adapter_sha256):
             raise ValueError(
                 f"global_adapter_sha256 {global_adapter_sha256!r} is not a lowercase hex sha256"
             )
+        if site_dp is not None:
+            missing = [f for f in SITE_DP_FIELDS if f not in site_dp]
+            if missing:
+                raise ValueError(f"site_dp lacks {', '.join(missing)}")
         body = {
             "round": int(server_round),
             "global_adapter_sha256": global_adapter_sha256,

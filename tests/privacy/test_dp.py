@@ -9,7 +9,7 @@ import torch
 from torch.utils.data import DataLoader
 
 from fedft.config.dp import DPConfig
-from fedft.data.tokenize import make_collator, tokenize_classification
+from fedft.data.tokenize import make_collator, tokenize_classification, tokenize_instruction
 from fedft.model.state import load_trainable_state, trainable_state
 from fedft.privacy.accounting import epsilon_spent
 from fedft.privacy.budget import BudgetExhausted, SiteBudget
@@ -383,6 +383,43 @@ def test_train_round_private_spends_exactly_the_plan_and_records_it(minilm, tmp_
     assert first.train.steps >= 1 and np.isfinite(first.train.loss)
     assert list(trainable_state(model)) == names
     assert not any(hasattr(p, "grad_sample") for p in model.parameters())
+
+
+def test_train_round_private_on_a_causal_lm(build_model, tmp_path):
+    # Prepare: the instruction task through the same entry point (per-example loss inside).
+    model, tokenizer = build_model("llama", r=2)
+    rows = {
+        "instruction": ["Name the colour of the sky.", "What is two plus two?"] * 3,
+        "input": [""] * 6,
+        "response": ["blue", "four"] * 3,
+    }
+    train_set = tokenize_instruction(datasets.Dataset.from_dict(rows), tokenizer, max_length=64)
+    plan = _plan(n_records=6, batch_size=3, sample_rate=0.5, steps=3)
+    budget = SiteBudget.load(tmp_path / "b.json", accountant="rdp", delta=1e-3, max_epsilon=None)
+    before = trainable_state(model)
+
+    # Execute
+    result = train_round_private(
+        model,
+        train_set,
+        collate_fn=make_collator("instruction", tokenizer),
+        plan=plan,
+        budget=budget,
+        server_round=1,
+        learning_rate=1e-2,
+        weight_decay=0.0,
+        device="cpu",
+        seed=0,
+    )
+
+    # Assert
+    after = trainable_state(model)
+    assert result.account.steps == 3
+    assert result.account.epsilon_total == pytest.approx(
+        epsilon_spent(history=[(1.0, 0.5, 3)], delta=1e-3, accountant="rdp"), abs=0
+    )
+    assert np.isfinite(result.train.loss)
+    assert any(not np.array_equal(before[k], after[k]) for k in before)
 
 
 def test_over_budget_round_is_declined_before_training(minilm, tmp_path):

@@ -276,7 +276,8 @@ def test_a_given_key_signs_and_stays_outside_the_run(tmp_path):
             },
             "body.sites[0].dp.epsilon_total is nan",
         ),
-        ({"sites": [SiteRound(site="s", status="done")]}, "status 'done' is not"),  # type: ignore[arg-type]
+        ({"sites": [SiteRound(site="s", status="done")]}, "status 'done' is not"),
+        ({"site_dp": {"noise_multiplier": 1.0}}, "site_dp lacks clipping_norm, sample_rate"),  # type: ignore[arg-type]
     ],
 )
 def test_bad_round_entries_are_refused(tmp_path, kwargs, message):
