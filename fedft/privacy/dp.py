@@ -294,6 +294,8 @@ def make_private(
         raise ValueError(f"noise_multiplier is {noise_multiplier!r}; it must be > 0")
     if not (math.isfinite(max_grad_norm) and max_grad_norm > 0):
         raise ValueError(f"max_grad_norm is {max_grad_norm!r}; it must be > 0")
+    if steps is not None and steps < 1:
+        raise ValueError(f"steps is {steps}; allow at least one DP step")
     frozen = [p for group in optimizer.param_groups for p in group["params"] if not p.requires_grad]
     if frozen:
         raise ValueError(
@@ -332,8 +334,6 @@ def make_private(
     )
     sample_rate = 1.0 / len(dp_loader)  # what Opacus's accountant hook uses
     planned = len(dp_loader) if steps is None else steps
-    if planned < 1:
-        raise ValueError(f"steps is {steps}; allow at least one DP step")
     return PrivateTraining(
         model=model,
         optimizer=dp_optimizer,
