@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+from dataclasses import asdict
 import math
 import time
 from collections.abc import Callable
@@ -13,11 +14,15 @@ import numpy as np
 from torch.utils.data import DataLoader
 
 from fedft.config import Config
-from fedft.federation.strategy import FitSummary
+from fedft.config.anonymization import policy_hash
+from fedft.config.secure_aggregation import resolve_shares_and_threshold
+from fedft.federation.strategy import FitSummary, state_sha256
 from fedft.federation.prepare import prepare
 from fedft.federation.workload import Workload, collator, eval_set
 from fedft.model.adapter import save_adapter
 from fedft.model.state import load_trainable_state, trainable_state
+from fedft.privacy.dp import RoundAccount
+from fedft.run.ledger import PrivacyLedger, SiteRound
 from fedft.run.metrics import append_metrics
 from fedft.run.rundir import RunDir, atomic_write_text
 from fedft.train.evaluate import evaluate
@@ -51,6 +56,8 @@ class Coordinator:
         self.history: list[dict] = []
         if workload.labels:
             atomic_write_text(run_dir.labels, json.dumps(list(workload.labels)))
+        self.ledger = PrivacyLedger.open(run_dir.root)
+        self.ledger.append("run_start", _run_start_entry(cfg))
         # Sites train on anonymized text; the held-out set goes through the same policy.
         held_out = prepare(
             cfg,
@@ -104,10 +111,49 @@ class Coordinator:
             "elapsed_s": round(time.monotonic() - self.started, 2),
         }
         append_metrics(self.run_dir.metrics, record)
+        if summary.server_round > 0:
+            self.ledger.append_round(
+                server_round=summary.server_round,
+                global_adapter_sha256=state_sha256(arrays),
+                sites=[_site_round(s) for s in summary.sites],
+                secure_aggregation=_secure_aggregation_entry(self.cfg, sampled=summary.sampled),
+            )
         self.history.append(record)
         log.info("round %s: %s", summary.server_round, record)
         if self.on_progress is not None:
             self.on_progress(record)
+
+
+def _run_start_entry(cfg: Config) -> dict:
+    return {
+        "rounds_planned": cfg.federation.rounds,
+        "num_clients": cfg.federation.num_clients,
+        "dp": cfg.dp.model_dump(mode="json"),
+        "site_dp": cfg.site_dp.model_dump(mode="json"),
+        "secure_aggregation": cfg.secure_aggregation.model_dump(mode="json"),
+        "anonymization_policy_hash": policy_hash(cfg.anonymization),
+    }
+
+
+def _secure_aggregation_entry(cfg: Config, *, sampled: int) -> dict:
+    sa = cfg.secure_aggregation
+    if not sa.enabled or sampled < 2:
+        return {"enabled": False, "num_shares": None, "reconstruction_threshold": None}
+    shares, threshold = resolve_shares_and_threshold(sa, num_sampled=sampled)
+    return {"enabled": True, "num_shares": shares, "reconstruction_threshold": threshold}
+
+
+def _site_round(site: dict) -> SiteRound:
+    """A site's ledger part, from what it declared (counts and DP account only)."""
+    if site["status"] != "trained":
+        declined = "declined round" in site.get("reason", "")
+        return SiteRound(site=site["site"], status="declined" if declined else "failed", reason=site.get("reason"))
+    metrics = site["metrics"]
+    dp = asdict(RoundAccount.from_metrics(metrics)) if any(k.startswith("dp_") for k in metrics) else None
+    anonymization = {k: v for k, v in metrics.items() if k.startswith("anon_")} or None
+    return SiteRound(
+        site=site["site"], status="trained", num_examples=site["num_examples"], dp=dp, anonymization=anonymization
+    )
 
 
 def summarize(history: list[dict], *, task: str, base_model_bytes: int) -> dict:

@@ -34,7 +34,9 @@ from fedft.federation.strategy import state_sha256
 from fedft.federation.workload import cached_workload, collator, site_training_data
 from fedft.model.state import frozen_adapter_sha256, load_trainable_state, state_delta, state_nbytes, trainable_state
 from fedft.run.progress import StepReporter
-from fedft.train.local import train_local
+from fedft.privacy.budget import BudgetExhausted, SiteBudget
+from fedft.privacy.dp import DPPlan, plan_dp, train_round_private
+from fedft.train.local import TrainResult, train_local
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +44,8 @@ log = logging.getLogger(__name__)
 install_secure_prg()
 
 # The only values a site reports besides its masked delta: declared, scalar, per round —
-# these, plus the anonymization counts (`anon_*`, see AnonymizationReport.as_metrics).
+# these, plus the anonymization counts (`anon_*`, AnonymizationReport.as_metrics) and, under
+# DP, the round's privacy account (`dp_*`, RoundAccount.as_metrics) instead of train_loss.
 DECLARED_FIT_METRICS = ("train_loss", "steps", "bytes_up")
 ANONYMIZATION_METRIC_PREFIX = "anon_"
 
@@ -122,6 +125,33 @@ class SiteClient(NumPyClient):
         self.progress_dir = progress_dir
         self.state_dir = site.resolved_state_dir(sites_root)
 
+    def _train_private(self, train_set, *, server_round: int, on_step) -> tuple[TrainResult, dict]:
+        """DP-SGD with the site's own budget (on its disk, never trusted to the server)."""
+        cfg, workload = self.cfg, cached_workload(self.cfg)
+        plan = _dp_plan(cfg, len(train_set))
+        budget = SiteBudget.load(
+            self.state_dir / "dp-budget.json",
+            accountant=plan.accountant,
+            delta=plan.delta,
+            max_epsilon=cfg.dp.max_epsilon,
+        )
+        try:
+            private = train_round_private(
+                workload.model,
+                train_set,
+                collate_fn=collator(cfg, workload),
+                plan=plan,
+                budget=budget,
+                server_round=server_round,
+                learning_rate=cfg.training.learning_rate,
+                weight_decay=cfg.training.weight_decay,
+                device=workload.device,
+                on_step=on_step,
+            )
+        except BudgetExhausted as exc:
+            raise RuntimeError(f"{self.site.site_id} declined round {server_round}: {exc.reason}") from None
+        return private.train, private.account.as_metrics()
+
     def get_parameters(self, config):
         return list(trainable_state(cached_workload(self.cfg).model).values())
 
@@ -158,27 +188,51 @@ class SiteClient(NumPyClient):
             generator=generator,
             collate_fn=collator(cfg, workload),
         )
-        t = cfg.training
-        result = train_local(
-            workload.model,
-            loader,
-            epochs=t.local_epochs,
-            max_steps=t.max_steps,
-            learning_rate=t.learning_rate,
-            weight_decay=t.weight_decay,
-            proximal_mu=float(config.get("proximal_mu", 0.0)),
-            global_state=global_state,
-            max_grad_norm=t.max_grad_norm,
-            device=workload.device,
-            on_step=StepReporter(self.progress_dir, site.site_id, server_round=server_round)
+        on_step = (
+            StepReporter(self.progress_dir, site.site_id, server_round=server_round)
             if self.progress_dir is not None
-            else None,
+            else None
         )
+        t = cfg.training
+        if cfg.dp.enabled:
+            result, dp_metrics = self._train_private(train_set, server_round=server_round, on_step=on_step)
+        else:
+            dp_metrics = {}
+            result = train_local(
+                workload.model,
+                loader,
+                epochs=t.local_epochs,
+                max_steps=t.max_steps,
+                learning_rate=t.learning_rate,
+                weight_decay=t.weight_decay,
+                proximal_mu=float(config.get("proximal_mu", 0.0)),
+                global_state=global_state,
+                max_grad_norm=t.max_grad_norm,
+                device=workload.device,
+                on_step=on_step,
+            )
         delta = state_delta(new=trainable_state(workload.model), old=global_state)
         arrays = _checked_for_secure_aggregation(cfg, site, delta, num_examples=len(train_set))
         values = (float(result.loss), int(result.steps), int(state_nbytes(delta)))
         metrics = {**dict(zip(DECLARED_FIT_METRICS, values, strict=True)), **prepared.anonymization_metrics}
+        if cfg.dp.enabled:
+            # The training loss is computed from the records without noise: it is not covered
+            # by the DP guarantee, so it stays at the site.
+            del metrics["train_loss"]
+            metrics.update(dp_metrics)
         return arrays, len(train_set), metrics
+
+
+def _dp_plan(cfg: Config, n_records: int) -> DPPlan:
+    t = cfg.training
+    return plan_dp(
+        cfg.dp,
+        n_records=n_records,
+        batch_size=t.batch_size,
+        local_epochs=t.local_epochs,
+        max_steps=t.max_steps,
+        rounds=cfg.federation.rounds,
+    )
 
 
 def _checked_for_secure_aggregation(

@@ -20,7 +20,7 @@ from flwr.server.workflow.default_workflows import default_fit_workflow
 from fedft.config import Config, config_to_yaml, load_config
 from fedft.federation.central import Coordinator
 from fedft.federation.secagg import aggregate_error_bound, build_secaggplus_workflow, install_secure_prg
-from fedft.federation.strategy import DeltaStrategy, build_inner_strategy
+from fedft.federation.strategy import DeltaStrategy, build_inner_strategy, state_sha256
 from fedft.federation.workload import cached_workload
 from fedft.model.state import frozen_adapter_sha256
 from fedft.run.rundir import RunDir, atomic_write_text, create_run_dir, new_run_id
@@ -81,6 +81,13 @@ def run_rounds(
     DefaultWorkflow(fit_workflow=fit_workflow)(grid, legacy)
     if strategy.error is not None:
         raise strategy.error
+    coordinator.ledger.append(
+        "run_end",
+        {
+            "rounds_completed": coordinator.history[-1]["round"] if coordinator.history else 0,
+            "final_adapter_sha256": state_sha256(strategy.global_arrays),
+        },
+    )
     return coordinator
 
 

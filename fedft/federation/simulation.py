@@ -37,7 +37,10 @@ def _flower_logs_to_file(path: Path, *, verbose: bool) -> Iterator[None]:
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     handler.setLevel(logging.DEBUG if verbose else logging.INFO)
     fedft_logger = logging.getLogger("fedft")
-    previous_level = fedft_logger.level
+    previous_level, previous_propagate = fedft_logger.level, fedft_logger.propagate
+    # Opacus configures the root logger on import; without this, fedft's INFO lines would
+    # reach the terminal through it.
+    fedft_logger.propagate = verbose
     FLOWER_LOGGER.addHandler(handler)
     fedft_logger.addHandler(handler)
     fedft_logger.setLevel(logging.DEBUG if verbose else logging.INFO)
@@ -49,6 +52,7 @@ def _flower_logs_to_file(path: Path, *, verbose: bool) -> Iterator[None]:
         FLOWER_LOGGER.removeHandler(handler)
         fedft_logger.removeHandler(handler)
         fedft_logger.setLevel(previous_level)
+        fedft_logger.propagate = previous_propagate
         if console_handler not in FLOWER_LOGGER.handlers:
             FLOWER_LOGGER.addHandler(console_handler)
         handler.close()
@@ -118,5 +122,7 @@ def simulate(
     summary = summarize(
         coordinator.history, task=cfg.data.task, base_model_bytes=coordinator.base_model_bytes
     )
+    # Auditors need both to detect a ledger re-signed with another key or rolled back.
+    summary["ledger"] = {"key_fingerprint": coordinator.ledger.fingerprint, "head_hash": coordinator.ledger.head_hash}
     atomic_write_text(run_dir.summary, json.dumps(summary, indent=2))
     return SimulationResult(run_dir=run_dir, history=coordinator.history, summary=summary)

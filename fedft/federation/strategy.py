@@ -54,6 +54,8 @@ class FitSummary:
     bytes_up_per_client: int = 0
     bytes_down_per_client: int = 0
     examples: int = 0
+    # Per site: {"site", "status": trained|failed, "num_examples", "metrics" | "reason"}.
+    sites: list[dict] = field(default_factory=list)
 
 
 class RoundFailedError(RuntimeError):
@@ -140,6 +142,13 @@ class DeltaStrategy(Strategy):
         results = self._within_norm_bound(server_round, results, failures)
         summary.finished = len(results)
         summary.failures = [_describe_failure(f) for f in failures]
+        summary.sites = [
+            {"site": f"node-{proxy.cid}", "status": "trained", "num_examples": r.num_examples, "metrics": dict(r.metrics)}
+            for proxy, r in results
+        ] + [
+            {"site": _failure_site(f), "status": "failed", "reason": reason}
+            for f, reason in zip(failures, summary.failures, strict=True)
+        ]
         for reason in summary.failures:
             log.warning("round %s: a site failed: %s", server_round, reason)
         if not results:
@@ -219,6 +228,10 @@ def _describe_failure(failure: tuple[ClientProxy, FitRes] | BaseException) -> st
         return text[-1] if text else type(failure).__name__
     _, res = failure
     return f"status {res.status.code.name}: {res.status.message}"
+
+
+def _failure_site(failure: tuple[ClientProxy, FitRes] | BaseException) -> str:
+    return "unknown" if isinstance(failure, BaseException) else f"node-{failure[0].cid}"
 
 
 def _check_shapes(delta: list[np.ndarray], reference: list[np.ndarray], *, server_round: int) -> None:

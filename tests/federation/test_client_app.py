@@ -81,3 +81,31 @@ def test_site_identity_comes_from_the_node_config():
     assert SiteIdentity.from_node_config({"partition-id": 3, "num-partitions": 4}) == SiteIdentity("site-3", 3, None)
     node = {"site-id": "st-marys", "data-path": "/d/train.jsonl", "policy-path": "/d/p.yaml", "state-dir": "/s"}
     assert SiteIdentity.from_node_config(node) == SiteIdentity("st-marys", None, "/d/train.jsonl", "/d/p.yaml", "/s")
+
+
+def test_dp_fit_reports_its_privacy_account_and_declines_past_the_budget(tmp_path):
+    # Prepare: a budget that admits one round of these settings but not two
+    cfg = load_config(
+        None,
+        SMALL
+        + [
+            "dp.enabled=true",
+            "dp.noise_multiplier=1.0",
+            "dp.max_epsilon=6.0",
+            "strategy.proximal_mu=0",
+            "training.learning_rate=0.01",
+            "secure_aggregation.delta_clip_norm=10",
+        ],
+    )
+    client = SiteClient(cfg, SiteIdentity(site_id="site-0", partition_id=0, data_path=None), sites_root=tmp_path)
+    params = list(trainable_state(cached_workload(cfg).model).values())
+    # Execute
+    _, _, metrics = client.fit(params, _config(cfg, params))
+    # Assert: the account travels, the un-noised loss does not, the budget is on the site's disk
+    assert "train_loss" not in metrics
+    assert metrics["dp_noise_multiplier"] == 1.0 and metrics["dp_steps"] == 2
+    assert 0 < metrics["dp_epsilon_round"] <= metrics["dp_epsilon_total"] <= 6.0
+    assert (tmp_path / "site-0" / "dp-budget.json").is_file()
+    with pytest.raises(RuntimeError, match="site-0 declined round"):
+        for server_round in range(2, 50):
+            client.fit(params, _config(cfg, params, server_round=server_round))

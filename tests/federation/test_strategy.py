@@ -3,12 +3,18 @@
 import numpy as np
 import pytest
 from flwr.common import Code, FitRes, Status, ndarrays_to_parameters, parameters_to_ndarrays
+from flwr.server.compat.grid_client_proxy import GridClientProxy
 from flwr.server.strategy import FedAvg
 
 from fedft.config import load_config
 from fedft.federation.strategy import DeltaStrategy, RoundFailedError, build_inner_strategy, state_sha256
 
 OK = Status(code=Code.OK, message="")
+
+
+def _proxy(node_id):
+    # The proxy type Flower's legacy workflows hand to strategies (no grid needed here).
+    return GridClientProxy(node_id, grid=None, run_id=0)
 
 
 def _fit_res(delta, n, loss=1.0):
@@ -35,7 +41,7 @@ def test_fedavg_of_deltas_is_the_hand_computed_weighted_mean():
     strategy = _strategy(g)
     strategy.global_arrays = g
     # Execute
-    params, _ = strategy.aggregate_fit(1, [(None, _fit_res(d1, 30)), (None, _fit_res(d2, 10))], [])
+    params, _ = strategy.aggregate_fit(1, [(_proxy(1), _fit_res(d1, 30)), (_proxy(2), _fit_res(d2, 10))], [])
     # Assert: g + (30*d1 + 10*d2) / 40, by hand
     out = parameters_to_ndarrays(params)
     np.testing.assert_allclose(out[0], [[1.5, 3.0], [3.5, 4.75]], rtol=0, atol=1e-6)
@@ -49,7 +55,7 @@ def test_round_summary_records_what_the_server_saw():
     strategy = _strategy(g, records=records)
     strategy.global_arrays = g
     strategy.aggregate_fit(
-        2, [(None, _fit_res([np.ones(3, np.float32)], 10, loss=2.0)), (None, _fit_res([np.ones(3, np.float32)], 30, loss=1.0))],
+        2, [(_proxy(3), _fit_res([np.ones(3, np.float32)], 10, loss=2.0)), (_proxy(4), _fit_res([np.ones(3, np.float32)], 30, loss=1.0))],
         [RuntimeError("site-3 crashed")],
     )
     strategy.evaluate(2, ndarrays_to_parameters(strategy.global_arrays))
@@ -58,6 +64,9 @@ def test_round_summary_records_what_the_server_saw():
     assert summary.failures == ["site-3 crashed"]
     assert summary.train_loss == pytest.approx((10 * 2.0 + 30 * 1.0) / 40)
     assert summary.bytes_up_per_client == 12
+    assert [(s["site"], s["status"]) for s in summary.sites] == [
+        ("node-3", "trained"), ("node-4", "trained"), ("unknown", "failed")
+    ]
     np.testing.assert_allclose(arrays[0], np.ones(3))
 
 
@@ -71,7 +80,7 @@ def test_a_round_with_only_failures_fails_loudly():
 def test_a_delta_of_the_wrong_shape_is_refused():
     strategy = _strategy([np.zeros(2, dtype=np.float32)])
     with pytest.raises(RoundFailedError, match="same config"):
-        strategy.aggregate_fit(1, [(None, _fit_res([np.zeros(3, np.float32)], 5))], [])
+        strategy.aggregate_fit(1, [(_proxy(5), _fit_res([np.zeros(3, np.float32)], 5))], [])
 
 
 @pytest.mark.parametrize("name", ["fedavg", "fedprox", "fedadam"])
@@ -80,7 +89,7 @@ def test_every_configured_strategy_moves_the_adapter_towards_the_deltas(name):
     g = [np.zeros(4, dtype=np.float32)]
     strategy = _strategy(g, inner=build_inner_strategy(cfg, initial=g))
     strategy.global_arrays = g
-    params, _ = strategy.aggregate_fit(1, [(None, _fit_res([np.full(4, 0.1, np.float32)], 5))], [])
+    params, _ = strategy.aggregate_fit(1, [(_proxy(7), _fit_res([np.full(4, 0.1, np.float32)], 5))], [])
     out = parameters_to_ndarrays(params)[0]
     assert np.all(out > 0)
     if name != "fedadam":

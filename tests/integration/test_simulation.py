@@ -151,3 +151,24 @@ def test_causal_lm_instruction_path_lowers_response_only_loss(tmp_path, tiny_lla
     assert len(losses) == 3 and all(np.isfinite(losses))
     assert losses[-1] < losses[0], losses
     assert records[-1]["eval_perplexity"] < records[0]["eval_perplexity"]
+
+
+def test_the_privacy_ledger_of_a_run_verifies_and_records_every_round(classification_run, tmp_path):
+    from fedft.run.ledger import read_ledger, verify_ledger
+
+    _, result = classification_run
+    root = str(result.run_dir.root)
+    assert fedft_main(["audit", root, "--verify"]) == 0
+    entries = read_ledger(result.run_dir.root)
+    kinds = [e["kind"] for e in entries]
+    assert kinds == ["run_start", "round", "round", "run_end"]
+    for entry in entries[1:3]:
+        body = entry["body"]
+        assert body["secure_aggregation"]["enabled"] is True
+        assert [s["status"] for s in body["sites"]] == ["trained", "trained"]
+        assert all(s["anonymization"]["anon_entities"] > 0 for s in body["sites"])
+    verified = verify_ledger(result.run_dir.root)
+    assert verified.ok and result.summary["ledger"]["head_hash"] == verified.head_hash
+    out = tmp_path / "audit.html"
+    assert fedft_main(["audit", root, "--format", "html", "-o", str(out)]) == 0
+    assert "<html" in out.read_text().lower()
