@@ -72,6 +72,7 @@ def run_rounds(
         on_round_start=on_round_start,
         fit_config={"frozen_sha256": frozen_adapter_sha256(coordinator.workload.model)},
         delta_norm_bound=delta_norm_bound(cfg, num_values=sum(a.size for a in initial)),
+        min_results=cfg.federation.min_fit_clients,
     )
     legacy = LegacyContext(
         context=context, config=ServerConfig(num_rounds=cfg.federation.rounds), strategy=strategy

@@ -75,7 +75,8 @@ class DeltaStrategy(Strategy):
     `on_round_end(summary, loss, metrics, arrays)` persists the round (metrics, adapter);
     `fit_config` is added to every site's instructions (e.g. the frozen adapter's hash);
     `delta_norm_bound(num_examples)`: updates above it are rejected (under SecAgg+ the one
-    update is the aggregate, whose norm exposes masks that did not cancel).
+    update is the aggregate, whose norm exposes masks that did not cancel); a round with fewer
+    than `min_results` usable updates stops the run.
     """
 
     def __init__(
@@ -88,10 +89,12 @@ class DeltaStrategy(Strategy):
         on_round_start: Callable[[int, int], None] | None = None,
         fit_config: dict[str, Scalar] | None = None,
         delta_norm_bound: Callable[[list[int]], float] | None = None,
+        min_results: int = 1,
     ) -> None:
         self.inner = inner
         self.fit_config = dict(fit_config or {})
         self.delta_norm_bound = delta_norm_bound
+        self.min_results = min_results
         self.global_arrays = [np.asarray(a, dtype=np.float32) for a in initial]
         self.evaluate_fn = evaluate_fn
         self.on_round_end = on_round_end
@@ -151,10 +154,12 @@ class DeltaStrategy(Strategy):
         ]
         for reason in summary.failures:
             log.warning("round %s: a site failed: %s", server_round, reason)
-        if not results:
+        if len(results) < max(self.min_results, 1):
+            # E.g. sites that declined for lack of privacy budget: too few left to go on.
             self.error = RoundFailedError(
-                f"round {server_round}: none of the {summary.sampled} sampled sites returned an "
-                f"update; first failure: {summary.failures[0] if summary.failures else 'unknown'}"
+                f"round {server_round}: {len(results)} of the {summary.sampled} sampled sites returned "
+                f"an update, fewer than federation.min_fit_clients ({self.min_results}); first failure: "
+                f"{summary.failures[0] if summary.failures else 'unknown'}"
             )
             raise self.error
         summary.train_loss = _weighted_loss(results)

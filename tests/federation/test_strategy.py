@@ -72,9 +72,24 @@ def test_round_summary_records_what_the_server_saw():
 
 def test_a_round_with_only_failures_fails_loudly():
     strategy = _strategy([np.zeros(2, dtype=np.float32)])
-    with pytest.raises(RoundFailedError, match="none of the 0 sampled sites returned an update; first failure: boom"):
+    with pytest.raises(RoundFailedError, match="0 of the 0 sampled sites returned an update.*first failure: boom"):
         strategy.aggregate_fit(1, [], [RuntimeError("boom")])
     assert isinstance(strategy.error, RoundFailedError)
+
+
+def test_a_round_with_fewer_updates_than_min_fit_clients_stops_the_run():
+    g = [np.zeros(2, dtype=np.float32)]
+    strategy = DeltaStrategy(
+        FedAvg(initial_parameters=ndarrays_to_parameters(g)),
+        initial=g,
+        evaluate_fn=None,
+        on_round_end=lambda *a: None,
+        min_results=2,
+    )
+    with pytest.raises(RoundFailedError, match=r"fewer than federation.min_fit_clients \(2\).*declined round"):
+        strategy.aggregate_fit(
+            1, [(_proxy(1), _fit_res([np.zeros(2, np.float32)], 5))], [RuntimeError("site-1 declined round 1: budget")]
+        )
 
 
 def test_a_delta_of_the_wrong_shape_is_refused():

@@ -172,3 +172,23 @@ def test_the_privacy_ledger_of_a_run_verifies_and_records_every_round(classifica
     out = tmp_path / "audit.html"
     assert fedft_main(["audit", root, "--format", "html", "-o", str(out)]) == 0
     assert "<html" in out.read_text().lower()
+
+
+def test_dp_simulation_accounts_every_site_and_the_audit_reports_it(tmp_path):
+    # Prepare: DP-SGD at every site under a cap, SecAgg+ on (the default)
+    cfg = load_config(
+        REPO / "configs" / "default.yaml",
+        SMALL + ["dp.enabled=true", "dp.noise_multiplier=1.0", "dp.max_epsilon=20", "strategy.proximal_mu=0"],
+    )
+    # Execute
+    result = simulate(cfg, create_run_dir(tmp_path / "dp"))
+    report = tmp_path / "audit.json"
+    assert fedft_main(["audit", str(result.run_dir.root), "--format", "json", "-o", str(report)]) == 0
+    # Assert: the ledger verifies and each site's ε is the accountant's, within its cap
+    audit = json.loads(report.read_text())
+    assert audit["ledger"]["ok"] is True
+    assert len(audit["sites"]) == 2
+    for site in audit["sites"].values():
+        assert site["noise_multiplier"] == 1.0 and site["accountant"] == "prv"
+        assert 0 < site["epsilon"] <= 20
+    assert all(r.get("train_loss") is None for r in read_metrics(result.run_dir.metrics)[1:])
