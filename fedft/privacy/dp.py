@@ -332,6 +332,13 @@ def make_private(
             None if seed is None else seed + 1, device=_param_device(optimizer)
         ),
     )
+    # Opacus builds "empty batch" templates from dataset[0]; for datasets of dicts (ours) they
+    # are wrong and an empty *first* Poisson batch crashes in torch.zeros. Without templates
+    # it yields [], which _is_empty turns into an accounted noise-only step.
+    collate = getattr(dp_loader, "collate_fn", None)
+    if hasattr(collate, "sample_empty_shapes"):
+        collate.sample_empty_shapes = None
+        collate.dtypes = None
     sample_rate = 1.0 / len(dp_loader)  # what Opacus's accountant hook uses
     planned = len(dp_loader) if steps is None else steps
     return PrivateTraining(

@@ -498,3 +498,27 @@ def test_round_account_travels_as_declared_scalars():
     assert RoundAccount.from_metrics(metrics) == account
     with pytest.raises(ValueError, match="site metrics lack dp_steps"):
         RoundAccount.from_metrics({k: v for k, v in metrics.items() if k != "dp_steps"})
+
+
+def test_an_empty_first_poisson_batch_is_a_noise_only_step_not_a_crash(build_model, minilm_batches):
+    """Opacus's empty-batch template breaks on datasets of dicts when the first batch is empty."""
+    import datasets as hf_datasets
+    import torch
+
+    from fedft.privacy.dp import _is_empty, make_private
+    from fedft.train.local import make_optimizer
+
+    # Prepare: a dataset of dicts, as fedft's tokenized sets are
+    model, tokenizer = build_model("minilm")
+    ds = hf_datasets.Dataset.from_dict(
+        {"input_ids": [[101, 2023, 102]] * 200, "attention_mask": [[1, 1, 1]] * 200, "labels": [0] * 200}
+    ).with_format("torch")
+    loader = torch.utils.data.DataLoader(ds, batch_size=1, collate_fn=lambda rows: {k: torch.stack([r[k] for r in rows]) for k in rows[0]})
+    private = make_private(model, make_optimizer(model, learning_rate=0.01, weight_decay=0.0), loader, noise_multiplier=1.0, max_grad_norm=1.0)
+    try:
+        # Execute: Opacus's collate wrapper meeting an empty Poisson batch before any other
+        empty = private.loader._loader.collate_fn([])
+        # Assert: no crash; the step budget turns it into an accounted noise-only step
+        assert _is_empty(empty)
+    finally:
+        private.close()
