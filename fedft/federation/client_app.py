@@ -22,6 +22,7 @@ from flwr.client.mod import secaggplus_mod
 
 from fedft.config import Config, load_config
 from fedft.config.anonymization import load_policy
+from fedft.federation.outbox import outbox_mod
 from fedft.federation.prepare import PreparedData, prepare
 from fedft.federation.secagg import (
     check_delta,
@@ -266,7 +267,11 @@ def build_client_app(
         site = SiteIdentity.from_node_config(dict(context.node_config))
         return SiteClient(cfg, site, progress_dir=progress_dir, sites_root=sites_root).to_client()
 
-    return ClientApp(client_fn=client_fn, mods=client_mods(cfg.secure_aggregation))
+    def state_dir_of(context: Context) -> Path:
+        return SiteIdentity.from_node_config(dict(context.node_config)).resolved_state_dir(sites_root)
+
+    # Outermost first: the outbox sees the reply as it leaves, after SecAgg+ masking.
+    return ClientApp(client_fn=client_fn, mods=[outbox_mod(state_dir_of), *client_mods(cfg.secure_aggregation)])
 
 
 def _config_from_run_config(context: Context) -> Config:
@@ -285,4 +290,11 @@ def _secure_aggregation_from_run_config(msg, context: Context, call_next):
     return secaggplus_mod(msg, context, call_next)
 
 
-app = ClientApp(client_fn=_client_fn_from_run_config, mods=[_secure_aggregation_from_run_config])
+def _state_dir_from_node_config(context: Context) -> Path:
+    return SiteIdentity.from_node_config(dict(context.node_config)).resolved_state_dir(None)
+
+
+app = ClientApp(
+    client_fn=_client_fn_from_run_config,
+    mods=[outbox_mod(_state_dir_from_node_config), _secure_aggregation_from_run_config],
+)

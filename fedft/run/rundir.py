@@ -9,7 +9,8 @@ runs/<id>/
   fedft.log            Flower/Ray logs (the terminal shows them with --verbose)
   progress/<site>.json latest local step of each simulated site (for the terminal)
   rounds/round-NNN/    global adapter after round NNN, PEFT format
-  sites/<site>/        site-private state in a simulation (caches, keys, anonymization report)
+  sites/<site>/        site-private state in a simulation (caches, keys, anonymization report,
+                       DP budget, outbox.jsonl: the shape of every reply the site sent)
   server/              the coordinator's anonymization report of its held-out set
 """
 

@@ -192,3 +192,19 @@ def test_dp_simulation_accounts_every_site_and_the_audit_reports_it(tmp_path):
         assert site["noise_multiplier"] == 1.0 and site["accountant"] == "prv"
         assert 0 < site["epsilon"] <= 20
     assert all(r.get("train_loss") is None for r in read_metrics(result.run_dir.metrics)[1:])
+
+
+def test_no_text_leaves_any_site_in_a_simulation(classification_run):
+    """Every reply each site sent (SecAgg+ stages included) is described in its outbox."""
+    from fedft.federation.outbox import text_fields
+
+    _, result = classification_run
+    outboxes = sorted((result.run_dir.root / "sites").glob("*/outbox.jsonl"))
+    assert len(outboxes) == 2
+    replies = [json.loads(line) for path in outboxes for line in path.read_text().splitlines()]
+    # 2 rounds x 4 SecAgg+ stages per site
+    assert len(replies) == 2 * 2 * 4
+    assert [text_fields(r) for r in replies] == [[] for _ in replies]
+    # The only float arrays are the (masked, uint32) adapter vectors; nothing holds token ids.
+    dtypes = {a["dtype"] for r in replies for record in r["arrays"].values() for a in record.values()}
+    assert dtypes <= {"float32", "uint32", "int64"}
