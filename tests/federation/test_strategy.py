@@ -115,3 +115,27 @@ def test_sha256_changes_with_any_value():
     a = [np.zeros(4, dtype=np.float32)]
     b = [np.array([0, 0, 0, 1e-7], dtype=np.float32)]
     assert state_sha256(a) != state_sha256(b)
+
+
+def test_an_update_beyond_the_norm_bound_is_rejected_not_applied():
+    # Prepare: a bound of 1.5; one honest update (norm 1), one with norm 5 (as garbage from masks that
+    # did not cancel would be)
+    g = [np.zeros(2, dtype=np.float32)]
+    strategy = DeltaStrategy(
+        FedAvg(initial_parameters=ndarrays_to_parameters(g)),
+        initial=g,
+        evaluate_fn=None,
+        on_round_end=lambda *a: None,
+        delta_norm_bound=lambda num_examples: 1.5,
+    )
+    strategy.global_arrays = g
+    honest = _fit_res([np.array([0.6, 0.8], np.float32)], 10)
+    garbage = _fit_res([np.array([3.0, 4.0], np.float32)], 10)
+    # Execute
+    params, _ = strategy.aggregate_fit(1, [(_proxy(1), honest), (_proxy(2), garbage)], [])
+    # Assert: only the honest update is applied; the other is recorded as a failure
+    np.testing.assert_allclose(parameters_to_ndarrays(params)[0], [0.6, 0.8], atol=1e-7)
+    assert strategy.fit_summary.finished == 1
+    assert "L2 norm 5 exceeds the bound 1.5" in strategy.fit_summary.failures[0]
+    with pytest.raises(RoundFailedError):
+        strategy.aggregate_fit(2, [(_proxy(2), garbage)], [])
