@@ -1,4 +1,5 @@
-"""`fedft export RUN_DIR [--round N] [--merge] -o DIR`: a round's global adapter, ready to load."""
+"""`fedft export RUN_DIR [--round N] [--merge] -o DIR`: a round's global adapter, ready to load,
+with a model card stating the guarantees it was trained under."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import shutil
 from pathlib import Path
 
 from fedft.config import load_config
+from fedft.run.model_card import write_model_card
 from fedft.run.rundir import open_run_dir
 
 
@@ -39,5 +41,6 @@ def run(args: argparse.Namespace) -> int:
         merge_and_save(adapter, args.output, task=cfg.data.task, labels=labels)
     else:
         shutil.copytree(adapter, args.output)
+    write_model_card(run_dir, args.output, server_round=server_round)
     print(f"exported round {server_round} of {run_dir.root.name} to {args.output}" + (" (merged)" if args.merge else ""))
     return 0

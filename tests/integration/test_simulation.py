@@ -121,6 +121,9 @@ def test_export_round_trips_and_merges(classification_run, tmp_path):
     out = tmp_path / "adapter"
     assert fedft_main(["export", str(result.run_dir.root), "--round", "2", "-o", str(out)]) == 0
     assert (out / "adapter_config.json").is_file()
+    card = (out / "MODEL_CARD.md").read_text()
+    assert "Differential privacy: none" in card and "Secure aggregation (SecAgg+):** on" in card
+    assert "Privacy ledger:** intact" in card
     assert fedft_main(["export", str(result.run_dir.root), "--round", "9", "-o", str(tmp_path / "x")]) == 2
     merged = tmp_path / "merged"
     assert fedft_main(["export", str(result.run_dir.root), "--merge", "-o", str(merged)]) == 0
@@ -193,6 +196,10 @@ def test_dp_simulation_accounts_every_site_and_the_audit_reports_it(tmp_path):
         assert site["noise_multiplier"] > 0 and site["accountant"] == "prv"
         assert 0 < site["epsilon"] <= 3.0
     assert all(r.get("train_loss") is None for r in read_metrics(result.run_dir.metrics)[1:])
+    exported = tmp_path / "adapter"
+    assert fedft_main(["export", str(result.run_dir.root), "-o", str(exported)]) == 0
+    card = (exported / "MODEL_CARD.md").read_text()
+    assert "Sample-level differential privacy" in card and card.count(")-DP (noise multiplier") == 2
 
 
 def test_no_text_leaves_any_site_in_a_simulation(classification_run):
