@@ -30,6 +30,7 @@ from flwr.server.client_proxy import ClientProxy
 from flwr.server.strategy import FedAdam, FedAvg, FedProx, Strategy
 
 from fedft.config import Config
+from fedft.federation.secagg_precision import delta_norm
 
 log = logging.getLogger(__name__)
 
@@ -192,8 +193,7 @@ class DeltaStrategy(Strategy):
         bound = self.delta_norm_bound([r.num_examples for _, r in results])
         kept = []
         for proxy, res in results:
-            arrays = parameters_to_ndarrays(res.parameters)
-            norm = float(np.sqrt(sum(float(np.sum(np.square(a, dtype=np.float64))) for a in arrays)))
+            norm = delta_norm(parameters_to_ndarrays(res.parameters))
             if np.isfinite(norm) and norm <= bound:
                 kept.append((proxy, res))
             else:
