@@ -143,7 +143,10 @@ class DeltaStrategy(Strategy):
     ) -> tuple[Parameters | None, dict[str, Scalar]]:
         summary = self.fit_summary
         failures = list(failures)
-        results = self._within_norm_bound(server_round, results, failures)
+        # Decode each upload once; the norm check and the conversion to weights both use it.
+        decoded = [(proxy, res, parameters_to_ndarrays(res.parameters)) for proxy, res in results]
+        decoded = self._within_norm_bound(server_round, decoded, failures)
+        results = [(proxy, res) for proxy, res, _ in decoded]
         summary.finished = len(results)
         summary.failures = [_describe_failure(f) for f in failures]
         summary.sites = [
@@ -168,8 +171,7 @@ class DeltaStrategy(Strategy):
         summary.bytes_up_per_client = max(int(r.metrics.get("bytes_up", 0)) for _, r in results)
 
         as_weights = []
-        for proxy, res in results:
-            delta = parameters_to_ndarrays(res.parameters)
+        for proxy, res, delta in decoded:
             _check_shapes(delta, self.global_arrays, server_round=server_round)
             weights = [g + d.astype(np.float32) for g, d in zip(self.global_arrays, delta, strict=True)]
             as_weights.append(
@@ -185,17 +187,17 @@ class DeltaStrategy(Strategy):
     def _within_norm_bound(
         self,
         server_round: int,
-        results: list[tuple[ClientProxy, FitRes]],
+        decoded: list[tuple[ClientProxy, FitRes, list[np.ndarray]]],
         failures: list[tuple[ClientProxy, FitRes] | BaseException],
-    ) -> list[tuple[ClientProxy, FitRes]]:
-        if self.delta_norm_bound is None or not results:
-            return results
-        bound = self.delta_norm_bound([r.num_examples for _, r in results])
+    ) -> list[tuple[ClientProxy, FitRes, list[np.ndarray]]]:
+        if self.delta_norm_bound is None or not decoded:
+            return decoded
+        bound = self.delta_norm_bound([r.num_examples for _, r, _ in decoded])
         kept = []
-        for proxy, res in results:
-            norm = delta_norm(parameters_to_ndarrays(res.parameters))
+        for proxy, res, delta in decoded:
+            norm = delta_norm(delta)
             if np.isfinite(norm) and norm <= bound:
-                kept.append((proxy, res))
+                kept.append((proxy, res, delta))
             else:
                 failures.append(
                     RoundFailedError(
