@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import Field, PositiveInt
 
 from fedft.config.anonymization import AnonymizationConfig
+from fedft.config.audit import AuditConfig
 from fedft.config.base import StrictModel
 from fedft.config.dp import DPConfig, SiteDPConfig, dp_cross_errors
 from fedft.config.secure_aggregation import SecureAggregationConfig, check_against_clients
@@ -109,6 +110,7 @@ class Config(StrictModel):
     secure_aggregation: SecureAggregationConfig = SecureAggregationConfig()
 
 
+    audit: AuditConfig = AuditConfig()
 def cross_section_errors(cfg: Config) -> list[str]:
     """Constraints that span sections; each message names the key path and the fix."""
     errors = []
