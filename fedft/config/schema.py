@@ -108,9 +108,9 @@ class Config(StrictModel):
     dp: DPConfig = DPConfig()
     site_dp: SiteDPConfig = SiteDPConfig()
     secure_aggregation: SecureAggregationConfig = SecureAggregationConfig()
-
-
     audit: AuditConfig = AuditConfig()
+
+
 def cross_section_errors(cfg: Config) -> list[str]:
     """Constraints that span sections; each message names the key path and the fix."""
     errors = []
