@@ -7,7 +7,7 @@ import collections
 import sys
 from pathlib import Path
 
-from fedft.data.sources import read_examples
+from fedft.data.sources import DEFAULT_MAX_ROW_CHARS, read_examples
 from fedft.data.synthetic import generate_corpus, write_jsonl
 
 # Bad rows printed by `check`; the count is always printed in full.
@@ -45,6 +45,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     c.add_argument("--response-field", default="response")
     c.add_argument("--labels", type=_label_list, default=None, metavar="A,B,...",
                    help="the closed label set; other labels are reported as bad rows")  # fmt: skip
+    c.add_argument("--max-row-chars", type=_positive_int, default=DEFAULT_MAX_ROW_CHARS,
+                   help=f"longest row accepted, in characters (default {DEFAULT_MAX_ROW_CHARS:,})")
     c.set_defaults(func=run_check)
 
 
@@ -74,6 +76,7 @@ def run_check(args: argparse.Namespace) -> int:
         response_field=args.response_field,
         labels=args.labels,
         on_bad_rows="skip",
+        max_row_chars=args.max_row_chars,
     )
     ds, bad = loaded.dataset, loaded.bad_rows
     print(f"{args.path}: {len(ds)} valid rows, {len(bad)} rejected")

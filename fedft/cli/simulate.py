@@ -72,11 +72,12 @@ def run(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         print(str(exc), file=sys.stderr)
         return 1
-    from fedft.federation.simulation import simulate, write_data_report
+    from fedft.federation.simulation import check_inputs, simulate, write_data_report
 
+    report = check_inputs(cfg)
     run_dir = create_run_dir(args.output or cfg.run.output_dir / new_run_id(cfg.run.name))
     console.print(f"[bold]fedft[/] run folder: {run_dir.root}")
-    report = write_data_report(cfg, run_dir)
+    write_data_report(report, run_dir)
     for name, part in report.items():
         line = f"data.{name}: {part['rows']} rows from {part['source']}"
         if part["bad_rows"]:

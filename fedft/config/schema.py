@@ -47,6 +47,8 @@ class DataConfig(StrictModel):
     labels: list[str] | None = Field(None, min_length=2)
     bad_rows: Literal["skip", "error"] = "skip"
     max_length: int = Field(128, ge=8, le=8192)
+    # Rows with more text than this (characters) are reported as bad rows, never trained on.
+    max_row_chars: int = Field(100_000, ge=1, le=1_000_000)
     max_eval_examples: PositiveInt | None = None
     synthetic: SyntheticDataConfig = SyntheticDataConfig()
     partition: PartitionConfig = PartitionConfig()

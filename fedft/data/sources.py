@@ -36,6 +36,9 @@ MAX_LISTED_BAD_ROWS = 10
 # Labels are quoted in reasons so a typo can be found, but cut short: a mis-set label_field
 # could otherwise copy note text into a log.
 _MAX_QUOTED_LABEL = 40
+# A row longer than this is almost always a mis-split file or an embedded blob, and spaCy
+# (anonymization) refuses texts over 1,000,000 characters; training truncates to max_length anyway.
+DEFAULT_MAX_ROW_CHARS = 100_000
 
 
 class DataError(ValueError):
@@ -79,6 +82,7 @@ class _Fields:
     input: str
     response: str
     labels: frozenset[str] | None
+    max_row_chars: int
 
     @property
     def required(self) -> tuple[str, ...]:
@@ -98,18 +102,22 @@ def read_examples(
     response_field: str = "response",
     labels: Sequence[str] | None = None,
     on_bad_rows: BadRowPolicy = "skip",
+    max_row_chars: int = DEFAULT_MAX_ROW_CHARS,
 ) -> LoadedData:
     """Read and validate `path`; the format comes from the extension.
 
     `labels`, when given, is the closed label set (any other label is a bad row) and its order
     is kept in the result; otherwise the result's labels are the sorted set seen (numerically
     when every label is an integer). `on_bad_rows="skip"` drops bad rows and returns them;
-    `"error"` raises DataError listing them. No valid row at all is always a DataError.
+    `"error"` raises DataError listing them. No valid row at all is always a DataError. A row
+    whose text fields hold more than `max_row_chars` characters in all is a bad row.
     """
     if task not in ("classification", "instruction"):
         raise ValueError(f"task must be 'classification' or 'instruction', got {task!r}")
     if on_bad_rows not in ("skip", "error"):
         raise ValueError(f"on_bad_rows must be 'skip' or 'error', got {on_bad_rows!r}")
+    if max_row_chars < 1:
+        raise ValueError(f"max_row_chars must be >= 1, got {max_row_chars}")
     given_labels = _check_given_labels(labels)
     fields = _Fields(
         task=task,
@@ -119,6 +127,7 @@ def read_examples(
         input=input_field,
         response=response_field,
         labels=frozenset(given_labels) if given_labels is not None else None,
+        max_row_chars=max_row_chars,
     )
     p = Path(path)
     fmt = _check_file(p)
@@ -367,6 +376,19 @@ def _check_columns(columns: Sequence[str], *, shown: str, fields: _Fields, where
 
 def _normalize(record: Mapping[str, Any], fields: _Fields) -> dict[str, str] | str:
     """The row with normalized columns, or the reason it is rejected."""
+    row = _fields_of(record, fields)
+    if isinstance(row, str):
+        return row
+    size = sum(len(row[k]) for k in ("text", "instruction", "input", "response") if k in row)
+    if size > fields.max_row_chars:
+        return (
+            f"row holds {size:,} characters of text, over the limit of {fields.max_row_chars:,} "
+            "(data.max_row_chars); split the document into several rows or raise the limit"
+        )
+    return row
+
+
+def _fields_of(record: Mapping[str, Any], fields: _Fields) -> dict[str, str] | str:
     if fields.task == "classification":
         text = _text(record, fields.text)
         if not isinstance(text, tuple):

@@ -58,10 +58,14 @@ def _flower_logs_to_file(path: Path, *, verbose: bool) -> Iterator[None]:
         handler.close()
 
 
-def write_data_report(cfg: Config, run_dir: RunDir) -> dict:
-    """Read train and eval data once up front: bad input stops the run before any work."""
+def check_inputs(cfg: Config) -> dict:
+    """Resolve the model and read train and eval data before any run folder exists: bad input
+    (missing model, unreadable or empty data) stops here with one message, leaving nothing behind.
+    Returns the data report (rows, bad rows with file:line) to store in the run folder."""
     from fedft.federation.workload import eval_set, training_pool
+    from fedft.model.load import resolve_model_path
 
+    resolve_model_path(cfg.model.path)
     report = {}
     for name, loaded in (("train", training_pool(cfg)), ("eval", eval_set(cfg))):
         report[name] = {
@@ -71,9 +75,15 @@ def write_data_report(cfg: Config, run_dir: RunDir) -> dict:
             "bad_row_details": [str(b) for b in loaded.bad_rows[:1000]],
         }
         if len(loaded.dataset) == 0:
-            raise SimulationError(f"data.{name}: no usable rows ({len(loaded.bad_rows)} bad)")
-    atomic_write_text(run_dir.data_report, json.dumps(report, indent=2))
+            raise SimulationError(
+                f"data.{name}: no usable rows in {report[name]['source']} ({len(loaded.bad_rows)} bad; "
+                f"`fedft data check {report[name]['source']}` lists them)"
+            )
     return report
+
+
+def write_data_report(report: dict, run_dir: RunDir) -> None:
+    atomic_write_text(run_dir.data_report, json.dumps(report, indent=2))
 
 
 def simulate(

@@ -84,6 +84,7 @@ def _read(cfg: Config, path: Path, labels: tuple[str, ...] | None) -> LoadedData
         response_field=d.response_field,
         labels=labels,
         on_bad_rows=d.bad_rows,
+        max_row_chars=d.max_row_chars,
     )
 
 

@@ -535,6 +535,7 @@ def test_non_ascii_text_survives(tmp_path):
         ({"task": "classification", "labels": "a,b"}, "a list of label names"),
         ({"task": "classification", "labels": ["a", "a"]}, "distinct non-empty"),
         ({"task": "classification", "labels": []}, "distinct non-empty"),
+        ({"task": "classification", "max_row_chars": 0}, "max_row_chars must be >= 1"),
     ],
 )
 def test_invalid_arguments_are_value_errors(tmp_path, kwargs, fragment):
@@ -544,3 +545,35 @@ def test_invalid_arguments_are_value_errors(tmp_path, kwargs, fragment):
     # Execute / Assert
     with pytest.raises(ValueError, match=fragment):
         read_examples(path, **kwargs)
+
+
+@pytest.mark.parametrize(
+    ("row", "bad"),
+    [
+        ({"text": "x" * 50, "label": "a"}, False),
+        ({"text": "x" * 51, "label": "a"}, True),
+    ],
+)
+def test_rows_over_max_row_chars_are_bad_rows(tmp_path, row, bad):
+    # Prepare
+    path = _write(tmp_path / "n.jsonl", _jsonl(row, {"text": "short", "label": "b"}))
+
+    # Execute
+    loaded = read_examples(path, task="classification", max_row_chars=50)
+
+    # Assert
+    assert len(loaded.bad_rows) == int(bad)
+    if bad:
+        assert "51 characters" in loaded.bad_rows[0].reason and "data.max_row_chars" in loaded.bad_rows[0].reason
+
+
+def test_instruction_rows_count_every_text_field_toward_the_limit(tmp_path):
+    # Prepare
+    row = {"instruction": "x" * 20, "input": "y" * 20, "response": "z" * 20}
+    path = _write(tmp_path / "n.jsonl", _jsonl(row, {"instruction": "i", "response": "r"}))
+
+    # Execute
+    loaded = read_examples(path, task="instruction", max_row_chars=59)
+
+    # Assert
+    assert [b.line for b in loaded.bad_rows] == [1]
