@@ -1,6 +1,8 @@
 """Data preparation shared by sites and the server: rows -> anonymized rows -> tokens.
 
 Anonymization runs before anything else touches the text; only its counts leave this module.
+Audit canaries (`audit.canaries`) are planted after anonymization, so the anonymizer cannot
+remove them and the audit measures what training memorizes (`fedft.audit.plant`).
 Everything is built once per process (spaCy, the anonymizer, the tokenized set) and reused
 every round: a simulated site lives in a long-lived worker process, a real site in its
 SuperNode's app process.
@@ -15,6 +17,7 @@ from pathlib import Path
 
 import datasets
 
+from fedft.audit.plant import plant_at_site
 from fedft.config import Config
 from fedft.config.anonymization import AnonymizationConfig
 from fedft.federation.workload import Workload, tokenize
@@ -82,12 +85,27 @@ def prepare(
     policy: AnonymizationConfig,
     state_dir: Path,
     create_secret: bool,
+    site_id: str | None = None,
 ) -> PreparedData:
-    """Anonymize (per `policy`), write the counts-only report to `state_dir`, tokenize."""
+    """Anonymize (per `policy`), write the counts-only report to `state_dir`, plant audit
+    canaries when this site is chosen, tokenize.
+
+    `create_secret` is true for a simulated site (see `anonymizer_for`); `site_id` defaults
+    to the name of `state_dir` (a simulated site's folder is named after it).
+    """
     anonymizer = anonymizer_for(policy, state_dir=state_dir, create_secret=create_secret)
     clean, report = anonymize_dataset(ds, task=cfg.data.task, anonymizer=anonymizer)
     atomic_write_text(state_dir / "anonymization_report.json", json.dumps(report.to_dict(), indent=2))
     if len(clean) == 0:
         raise ValueError(f"{state_dir.name}: no rows left after anonymization (all dropped for residual PII)")
     log.info("%s: %d of %d rows kept after anonymization", state_dir.name, len(clean), len(ds))
-    return PreparedData(tokenize(cfg, workload, clean), report.as_metrics())
+    train = plant_at_site(
+        clean,
+        cfg=cfg.audit.canaries,
+        task=cfg.data.task,
+        site_id=site_id or state_dir.name,
+        state_dir=state_dir,
+        labels=workload.labels,
+        simulated=create_secret,
+    )
+    return PreparedData(tokenize(cfg, workload, train), report.as_metrics())
