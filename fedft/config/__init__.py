@@ -65,7 +65,7 @@ def _read_yaml(path: Path) -> dict[str, Any]:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc)
+        problem = " ".join((getattr(exc, "problem", None) or str(exc)).split())  # one line
         raise ConfigError(str(path), [f"{where}invalid YAML ({problem})"]) from None
     if raw is None:
         return {}
@@ -83,10 +83,16 @@ def _resolve_relative_paths(tree: dict[str, Any], base: Path) -> None:
                 node[key] = str((base / candidate).resolve())
 
 
+def _shown_key(part: object) -> str:
+    """A key as typed, or quoted when it holds blanks or control characters (one line per error)."""
+    text = str(part)
+    return text if text and text.isprintable() and text.strip() == text else repr(text)
+
+
 def _format_pydantic(exc: ValidationError) -> list[str]:
     lines = []
     for err in exc.errors():
-        loc = ".".join(str(p) for p in err["loc"]) or "(top level)"
+        loc = ".".join(_shown_key(p) for p in err["loc"]) or "(top level)"
         if err["type"] == "extra_forbidden":
             lines.append(f"{loc}: unknown key (check the spelling; see configs/default.yaml)")
             continue
