@@ -7,18 +7,31 @@
 # Environment (defaults in brackets):
 #   CERTS_DIR        folder with ca.crt, server.crt, server.key        [./certs]
 #   STATE_DIR        SuperLink database and logs (mode 0700)           [./superlink-state]
-#   SUPERLINK_HOST   address to listen on                              [0.0.0.0]
+#   SUPERLINK_HOST   address to listen on                              [127.0.0.1]
 #   SUPERLINK_PORT   one HTTPS port for the Fleet (sites), Control (flwr CLI) and
 #                    Runtime APIs in Flower 1.41                        [9093]
+#   EXPOSE_CONTROL_API  must be "yes" to listen on anything but loopback (see below)
+#
+# Flower 1.41 serves the Control API (submit runs, register SuperNodes; no authentication in
+# the open-source build) on the same port as the Fleet API the sites use. So the SuperLink
+# listens on 127.0.0.1 by default: put a TLS reverse proxy in front that forwards only
+# /v1/fleet/ to it (server/README.md, step 5). Listening on another address exposes the Control
+# API to everyone who can reach the port; the script refuses unless EXPOSE_CONTROL_API=yes.
 # Extra arguments are passed to flower-superlink (e.g. --log-file PATH).
 set -euo pipefail
 
 CERTS_DIR=${CERTS_DIR:-./certs}
 STATE_DIR=${STATE_DIR:-./superlink-state}
-SUPERLINK_HOST=${SUPERLINK_HOST:-0.0.0.0}
+SUPERLINK_HOST=${SUPERLINK_HOST:-127.0.0.1}
 SUPERLINK_PORT=${SUPERLINK_PORT:-9093}
 
 die() { echo "start_superlink.sh: $*" >&2; exit 2; }
+
+case "$SUPERLINK_HOST" in
+  127.*|localhost|::1) ;;
+  *) [[ "${EXPOSE_CONTROL_API:-}" == yes ]] || die "SUPERLINK_HOST=$SUPERLINK_HOST would expose Flower's unauthenticated Control API (anyone reaching the port could register SuperNodes and submit runs). Keep 127.0.0.1 behind a proxy that forwards only /v1/fleet/ (server/README.md, step 5), or set EXPOSE_CONTROL_API=yes if only trusted hosts can reach $SUPERLINK_HOST:$SUPERLINK_PORT"
+     echo "start_superlink.sh: WARNING: the unauthenticated Control API listens on $SUPERLINK_HOST:$SUPERLINK_PORT" >&2 ;;
+esac
 
 export FLWR_TELEMETRY_ENABLED=0
 export FLWR_DISABLE_UPDATE_CHECK=1

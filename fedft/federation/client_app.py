@@ -1,8 +1,8 @@
 """A site's Flower ClientApp: set the global adapter, train locally, send back the delta.
 
 Only the trainable adapter tensors' delta and declared scalar metrics leave the site.
-`build_client_app(cfg)` binds a resolved config (in-process simulation); the module-level
-`app` reads it from Flower's run config (`flwr run`, deployments). Site-specific settings
+`build_client_app(cfg)` binds a resolved config (in-process simulation); deployments
+(`flwr run`) load `fedft.federation.site_app:app`, which reads it from Flower's run config. Site-specific settings
 come from the SuperNode's node config: `data-path`, `policy-path`, `state-dir`, `site-id`
 (a simulation gives `partition-id` instead).
 """
@@ -11,16 +11,14 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 from flwr.app import Context
 from flwr.client import Client, ClientApp, NumPyClient
-from flwr.client.mod import secaggplus_mod
 
-from fedft.config import Config, load_config
+from fedft.config import Config
 from fedft.config.anonymization import load_policy
 from fedft.federation.outbox import outbox_mod
 from fedft.federation.prepare import PreparedData, prepare
@@ -31,7 +29,10 @@ from fedft.federation.secagg import (
     clip_delta_norm,
     install_secure_prg,
 )
-from fedft.federation.strategy import state_sha256
+from fedft.federation.site_app import SiteIdentity
+from fedft.federation.site_app import app as deployed_app
+from fedft.federation.site_dp import KEY_CLIPPING_NORM, clip_for_site_dp, reported_weight
+from fedft.federation.strategy import SITE_ID_METRIC, state_sha256
 from fedft.federation.workload import cached_workload, collator, site_training_data
 from fedft.model.state import frozen_adapter_sha256, load_trainable_state, state_delta, state_nbytes, trainable_state
 from fedft.run.progress import StepReporter
@@ -46,38 +47,11 @@ install_secure_prg()
 
 # The only values a site reports besides its masked delta: declared, scalar, per round —
 # these, plus the anonymization counts (`anon_*`, AnonymizationReport.as_metrics) and, under
-# DP, the round's privacy account (`dp_*`, RoundAccount.as_metrics) instead of train_loss.
+# DP, the round's privacy account (`dp_*`, RoundAccount.as_metrics) instead of train_loss;
+# and the site's id (SITE_ID_METRIC, its node config's `site-id`: a name, not data) so the
+# ledger names sites by it.
 DECLARED_FIT_METRICS = ("train_loss", "steps", "bytes_up")
 ANONYMIZATION_METRIC_PREFIX = "anon_"
-
-
-@dataclass(frozen=True)
-class SiteIdentity:
-    """Who a site is and where its private things live (from the SuperNode's node config)."""
-
-    site_id: str
-    partition_id: int | None
-    data_path: str | None
-    policy_path: str | None = None
-    state_dir: str | None = None
-
-    @classmethod
-    def from_node_config(cls, node_config: dict) -> SiteIdentity:
-        pid = node_config.get("partition-id")
-        site = node_config.get("site-id") or (f"site-{int(pid)}" if pid is not None else "site")
-        return cls(
-            site_id=str(site),
-            partition_id=None if pid is None else int(pid),
-            data_path=str(node_config["data-path"]) if node_config.get("data-path") else None,
-            policy_path=str(node_config["policy-path"]) if node_config.get("policy-path") else None,
-            state_dir=str(node_config["state-dir"]) if node_config.get("state-dir") else None,
-        )
-
-    def resolved_state_dir(self, sites_root: Path | None) -> Path:
-        """Site-private folder: caches, keys, reports. Never sent anywhere."""
-        if self.state_dir:
-            return Path(self.state_dir).expanduser()
-        return (sites_root or Path.cwd() / "fedft-site-state") / self.site_id
 
 
 def _round_seed(seed: int, server_round: int, site_id: str) -> int:
@@ -213,15 +187,24 @@ class SiteClient(NumPyClient):
                 on_step=on_step,
             )
         delta = state_delta(new=trainable_state(workload.model), old=global_state)
-        arrays = _checked_for_secure_aggregation(cfg, site, delta, num_examples=len(train_set))
+        # Site-level DP: the whole update is clipped to the server's announced norm before
+        # masking, and reported with the weight every site shares (the mean the noise covers).
+        clipped = clip_for_site_dp(cfg, list(delta.values()), server_config=config, site_id=site.site_id)
+        delta = dict(zip(delta, clipped, strict=True))
+        weight = reported_weight(cfg, num_records=len(train_set), site_dp_round=KEY_CLIPPING_NORM in config)
+        arrays = _checked_for_secure_aggregation(cfg, site, delta, num_examples=weight)
         values = (float(result.loss), int(result.steps), int(state_nbytes(delta)))
-        metrics = {**dict(zip(DECLARED_FIT_METRICS, values, strict=True)), **prepared.anonymization_metrics}
+        metrics = {
+            **dict(zip(DECLARED_FIT_METRICS, values, strict=True)),
+            **prepared.anonymization_metrics,
+            SITE_ID_METRIC: site.site_id,
+        }
         if cfg.dp.enabled:
             # The training loss is computed from the records without noise: it is not covered
             # by the DP guarantee, so it stays at the site.
             del metrics["train_loss"]
             metrics.update(dp_metrics)
-        return arrays, len(train_set), metrics
+        return arrays, weight, metrics
 
 
 def _dp_plan(cfg: Config, n_records: int) -> DPPlan:
@@ -274,27 +257,6 @@ def build_client_app(
     return ClientApp(client_fn=client_fn, mods=[outbox_mod(state_dir_of), *client_mods(cfg.secure_aggregation)])
 
 
-def _config_from_run_config(context: Context) -> Config:
-    return load_config(str(context.run_config.get("config", "configs/default.yaml")))
-
-
-def _client_fn_from_run_config(context: Context) -> Client:
-    site = SiteIdentity.from_node_config(dict(context.node_config))
-    return SiteClient(_config_from_run_config(context), site).to_client()
-
-
-def _secure_aggregation_from_run_config(msg, context: Context, call_next):
-    """SecAgg+ when the run's config enables it; a site then refuses unmasked training rounds."""
-    if not _config_from_run_config(context).secure_aggregation.enabled:
-        return call_next(msg, context)
-    return secaggplus_mod(msg, context, call_next)
-
-
-def _state_dir_from_node_config(context: Context) -> Path:
-    return SiteIdentity.from_node_config(dict(context.node_config)).resolved_state_dir(None)
-
-
-app = ClientApp(
-    client_fn=_client_fn_from_run_config,
-    mods=[outbox_mod(_state_dir_from_node_config), _secure_aggregation_from_run_config],
-)
+# The ClientApp `flwr run` deployments load lives in site_app (light imports: SecAgg+ stages
+# each start a fresh process); kept importable here under its old name.
+app = deployed_app

@@ -17,8 +17,9 @@ from flwr.server import Grid, LegacyContext, ServerApp, ServerConfig
 from flwr.server.workflow import DefaultWorkflow
 from flwr.server.workflow.default_workflows import default_fit_workflow
 
-from fedft.config import Config, config_to_yaml, load_config
+from fedft.config import Config, config_to_yaml
 from fedft.federation.central import Coordinator
+from fedft.federation.run_config import config_from_run_config
 from fedft.federation.secagg import aggregate_error_bound, build_secaggplus_workflow, install_secure_prg
 from fedft.federation.strategy import DeltaStrategy, build_inner_strategy, state_sha256
 from fedft.federation.workload import cached_workload
@@ -124,8 +125,8 @@ app = ServerApp()
 
 @app.main()
 def _main_from_run_config(grid: Grid, context: Context) -> None:
-    config_path = str(context.run_config.get("config", "configs/default.yaml"))
-    cfg = load_config(config_path)
+    # The YAML travels in the app bundle; resolved against the installed app folder.
+    cfg = config_from_run_config(context.run_config)
     root = context.run_config.get("run-dir") or str(cfg.run.output_dir / new_run_id(cfg.run.name))
     run_dir = create_run_dir(Path(str(root)))
     atomic_write_text(run_dir.config, config_to_yaml(cfg))
