@@ -32,6 +32,11 @@ class ConfigError(ValueError):
         super().__init__(f"{source}: {len(self.errors)} problem(s)\n{lines}")
 
 
+def _one_line(text: str) -> str:
+    """PyYAML's messages span lines; every problem is reported on one."""
+    return " ".join(text.split())
+
+
 def parse_override(text: str) -> tuple[list[str], Any]:
     """`a.b.c=value` -> (["a","b","c"], value parsed as a YAML scalar or flow list)."""
     key, sep, raw = text.partition("=")
@@ -40,7 +45,7 @@ def parse_override(text: str) -> tuple[list[str], Any]:
     try:
         value = yaml.safe_load(raw) if raw.strip() else None
     except yaml.YAMLError as exc:
-        raise ConfigError("--set", [f"{key}: cannot parse value {raw!r}: {exc}"]) from None
+        raise ConfigError("--set", [f"{key}: cannot parse value {raw!r}: {_one_line(str(exc))}"]) from None
     return key.strip().split("."), value
 
 
@@ -65,7 +70,7 @@ def _read_yaml(path: Path) -> dict[str, Any]:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
-        problem = " ".join((getattr(exc, "problem", None) or str(exc)).split())  # one line
+        problem = _one_line(getattr(exc, "problem", None) or str(exc))
         raise ConfigError(str(path), [f"{where}invalid YAML ({problem})"]) from None
     if raw is None:
         return {}

@@ -12,6 +12,8 @@ from fedft.config.audit import AuditConfig
 from fedft.config.base import StrictModel
 from fedft.config.dp import DPConfig, SiteDPConfig, dp_cross_errors
 from fedft.config.secure_aggregation import SecureAggregationConfig, check_against_clients
+from fedft.config.strategy import StrategyConfig, strategy_cross_errors
+
 
 class RunConfig(StrictModel):
     name: str = Field("fedft", pattern=r"^[A-Za-z0-9._-]+$")
@@ -89,15 +91,6 @@ class FederationConfig(StrictModel):
     client_gpus: float = Field(0.0, ge=0.0)
 
 
-class StrategyConfig(StrictModel):
-    name: Literal["fedavg", "fedprox", "fedadam"] = "fedavg"
-    proximal_mu: float = Field(0.01, ge=0.0, description="FedProx only")
-    server_learning_rate: float = Field(0.01, gt=0.0, description="FedAdam only (eta)")
-    beta_1: float = Field(0.9, ge=0.0, lt=1.0)
-    beta_2: float = Field(0.99, ge=0.0, lt=1.0)
-    tau: float = Field(1e-3, gt=0.0, description="FedAdam adaptivity")
-
-
 class Config(StrictModel):
     run: RunConfig = RunConfig()
     data: DataConfig = DataConfig()
@@ -148,6 +141,12 @@ def cross_section_errors(cfg: Config) -> list[str]:
         # Accounted and ledgered by fedft.privacy, but the server-side mechanism is not wired
         # into the apps yet: refusing beats a run that claims a guarantee it does not have.
         errors.append("site_dp.enabled: site-level DP is not available in this version; use dp (sample-level)")
+    errors += strategy_cross_errors(
+        cfg.strategy,
+        secure_aggregation=cfg.secure_aggregation.enabled,
+        site_dp=cfg.site_dp.enabled,
+        min_fit_clients=fed.min_fit_clients,
+    )
     errors += check_against_clients(
         cfg.secure_aggregation,
         num_clients=fed.num_clients,
