@@ -87,6 +87,11 @@ class FederationConfig(StrictModel):
     rounds: int = Field(5, ge=1, le=100_000)
     fraction_fit: float = Field(1.0, gt=0.0, le=1.0, description="Share of sites sampled per round")
     min_fit_clients: PositiveInt = 2
+    # Finite, so one hung site cannot stall a run; SecAgg+ stages use secure_aggregation.timeout.
+    round_timeout: float = Field(
+        3600.0, gt=0.0, le=604_800.0, allow_inf_nan=False,
+        description="Seconds the server waits for the sites' updates in a round without SecAgg+",
+    )
     client_cpus: float = Field(1.0, gt=0.0)
     client_gpus: float = Field(0.0, ge=0.0)
 
