@@ -26,7 +26,8 @@ import regex
 from fedft.config.anonymization import AnonymizationConfig, Operator, policy_hash
 from fedft.privacy import cache
 from fedft.privacy.detect import Detector
-from fedft.privacy.engine import build_analyzer, ensure_offline, load_spacy, model_version
+from fedft.privacy.engine import build_analyzer, ensure_offline, load_spacy
+from fedft.privacy.model_pin import ModelIdentity, verify_model
 from fedft.privacy.pseudonym import pseudonym, resolve_site_secret, secret_fingerprint
 from fedft.privacy.report import AnonymizationReport
 from fedft.privacy.spans import Span
@@ -120,11 +121,13 @@ class Anonymizer:
         detector: Detector | None,
         secret: bytes | None,
         cache_dir: Path | None,
-        model: str,
+        model: ModelIdentity | None,
     ):
         self.cfg = cfg
         self.policy_hash = policy_hash(cfg)
-        self.model = model
+        self.model_identity = model
+        # "name==version" as reports and cache keys name it; "none" when disabled.
+        self.model = model.label if model is not None else "none"
         self.cache_dir = cache_dir
         self._detector = detector
         self._secret = secret
@@ -136,6 +139,10 @@ class Anonymizer:
 
             self._engine = AnonymizerEngine()
             self._operators = {e: _operator_config(cfg, e, secret) for e in cfg.detected_entities}
+
+    @property
+    def _model_sha256(self) -> str:
+        return self.model_identity.sha256 if self.model_identity is not None else ""
 
     def __repr__(self) -> str:  # never show the secret
         return f"Anonymizer(policy={self.policy_hash[:12]}, model={self.model!r})"
@@ -179,7 +186,9 @@ class Anonymizer:
         cache_path = Path(cache_dir) if cache_dir is not None else None
         if not cfg.enabled:
             log.warning("anonymization disabled by policy: texts pass through unchanged")
-            return cls(cfg=cfg, detector=None, secret=None, cache_dir=None, model="none")
+            return cls(cfg=cfg, detector=None, secret=None, cache_dir=None, model=None)
+        # Hash check first: a model that is not the pinned one is refused before it is loaded.
+        identity = verify_model(cfg.spacy_model)
         nlp = load_spacy(cfg.spacy_model)
         analyzer = build_analyzer(cfg, nlp=nlp)
         return cls(
@@ -187,7 +196,7 @@ class Anonymizer:
             detector=Detector(cfg, analyzer),
             secret=secret,
             cache_dir=cache_path,
-            model=model_version(cfg.spacy_model),
+            model=identity,
         )
 
     # -- detection -------------------------------------------------------------------------
@@ -261,8 +270,8 @@ class Anonymizer:
         if self.cache_dir is not None and use_cache:
             fingerprint = secret_fingerprint(self._secret) if self._secret else None
             key = cache.corpus_key(
-                texts=rows, policy_hash=self.policy_hash, model=self.model,
-                secret_fingerprint=fingerprint,
+                texts=rows, policy_hash=self.policy_hash,
+                model=f"{self.model}@{self._model_sha256}", secret_fingerprint=fingerprint,
             )  # fmt: skip
             entry = cache.read_entry(self.cache_dir, key)
             if entry is not None:
@@ -345,6 +354,8 @@ class Anonymizer:
             residual=dict(residual),
             policy_hash=self.policy_hash,
             model=self.model,
+            model_sha256=self._model_sha256,
+            model_pinned=self.model_identity is not None and self.model_identity.pinned,
             enabled=enabled,
             cache_hit=False,
             seconds=time.perf_counter() - started,

@@ -5,13 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from fedft.config.anonymization import AnonymizationConfig
-from fedft.privacy.names import (
-    english_lexicon,
-    extend_names,
-    propagate_names,
-    trim_person_edges,
-    variant_person_spans,
-)
+from fedft.privacy.name_spans import extend_names, propagate_names, trim_person_edges
+from fedft.privacy.name_variant import variant_person_spans
+from fedft.privacy.names import english_lexicon
 from fedft.privacy.spans import (
     Span,
     allowed_ranges,

@@ -6,9 +6,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["AnonymizationReport", "METRIC_PREFIX"]
+__all__ = ["AnonymizationReport", "METRIC_PREFIX", "model_hash_48"]
 
 METRIC_PREFIX = "anon_"
+
+
+def model_hash_48(sha256_hex: str) -> int:
+    """First 12 hex digits of a sha256 as an int (0 for ""): which model ran, as a metric."""
+    return int(sha256_hex[:12], 16) if sha256_hex else 0
 
 
 @dataclass(frozen=True)
@@ -17,6 +22,8 @@ class AnonymizationReport:
 
     entities: spans anonymized per entity type; operators: spans per operator;
     residual: detections left after anonymization, per entity type (second pass);
+    model / model_sha256 / model_pinned: the spaCy model that ran ("name==version"), the sha256
+    of its folder, and whether that digest was checked against fedft's pin (model_pin.py);
     rows_dropped: rows removed because of residual hits (policy `residual: drop_row`).
     Every entity and operator of the policy is present (zero or not), so the metric names a
     site reports do not depend on its data.
@@ -30,6 +37,8 @@ class AnonymizationReport:
     residual: Mapping[str, int]
     policy_hash: str
     model: str
+    model_sha256: str = ""
+    model_pinned: bool = False
     enabled: bool = True
     cache_hit: bool = False
     seconds: float = 0.0
@@ -56,6 +65,8 @@ class AnonymizationReport:
             "residual_total": self.residual_total,
             "policy_hash": self.policy_hash,
             "model": self.model,
+            "model_sha256": self.model_sha256,
+            "model_pinned": self.model_pinned,
             "cache_hit": self.cache_hit,
             "seconds": round(self.seconds, 4),
         }
@@ -71,6 +82,8 @@ class AnonymizationReport:
             residual={str(k): int(v) for k, v in data["residual"].items()},
             policy_hash=str(data["policy_hash"]),
             model=str(data["model"]),
+            model_sha256=str(data.get("model_sha256", "")),
+            model_pinned=bool(data.get("model_pinned", False)),
             enabled=bool(data.get("enabled", True)),
             cache_hit=bool(data.get("cache_hit", False)),
             seconds=float(data.get("seconds", 0.0)),
@@ -80,7 +93,9 @@ class AnonymizationReport:
         """Flat scalar counts, the only part of anonymization that may travel to the server
         (as Flower metrics). Names: anon_rows, anon_rows_changed, anon_rows_dropped,
         anon_entities, anon_entity_<ENTITY>, anon_operator_<op>, anon_residual,
-        anon_residual_<ENTITY>, anon_enabled, anon_cache_hit, anon_seconds."""
+        anon_residual_<ENTITY>, anon_enabled, anon_cache_hit, anon_seconds, anon_model_pinned,
+        anon_model_sha256_48 (the first 48 bits of the model folder's sha256, as an integer:
+        metrics carry numbers only, and 48 bits fit a float exactly; 0 when disabled)."""
         p = METRIC_PREFIX
         metrics: dict[str, int | float] = {
             f"{p}enabled": int(self.enabled),
@@ -90,6 +105,8 @@ class AnonymizationReport:
             f"{p}entities": self.entities_total,
             f"{p}residual": self.residual_total,
             f"{p}cache_hit": int(self.cache_hit),
+            f"{p}model_pinned": int(self.model_pinned),
+            f"{p}model_sha256_48": model_hash_48(self.model_sha256),
             f"{p}seconds": round(float(self.seconds), 4),
         }
         for name, count in sorted(self.entities.items()):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import socket
-import time
 
 import pytest
 
@@ -85,18 +84,16 @@ def test_residual_policy(action, default_anonymizer):  # noqa: ARG001
         )
 
 
-def test_cache_hit_is_fast_and_identical(tmp_path, default_anonymizer):  # noqa: ARG001
+def test_cache_hit_is_identical(tmp_path, default_anonymizer):  # noqa: ARG001
+    # Speed of a hit is measured in bench/bench_anonymize.py, not asserted here.
     anon = Anonymizer.from_config(AnonymizationConfig(), cache_dir=tmp_path)
     texts = [d.text for d in generate_pii_corpus(n_docs=40, seed=2)]
-    t0 = time.perf_counter()
     first = anon.anonymize_texts(texts)
-    t1 = time.perf_counter()
     second = anon.anonymize_texts(texts)
-    t2 = time.perf_counter()
     assert not first.report.cache_hit and second.report.cache_hit
     assert second.texts == first.texts and second.kept == first.kept
     assert second.report.entities == first.report.entities
-    assert (t1 - t0) > 10 * (t2 - t1)
+    assert second.report.model_sha256 == first.report.model_sha256 != ""
     # Another policy, or other texts, miss.
     other = Anonymizer.from_config(AnonymizationConfig(operator="redact"), cache_dir=tmp_path)
     assert not other.anonymize_texts(texts).report.cache_hit

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from fedft.privacy.names import extend_names, propagate_names
+from fedft.privacy.name_spans import extend_names, propagate_names
 from fedft.privacy.spans import (
     Span,
     allowed_ranges,
