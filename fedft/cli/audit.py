@@ -1,6 +1,10 @@
-"""`fedft audit RUN_DIR [--format json|md|html] [-o FILE]` and `fedft audit RUN_DIR --verify`.
+"""`fedft audit RUN_DIR [--format json|md|html] [-o FILE] [--empirical]` and
+`fedft audit RUN_DIR --verify`.
 
-Reads only the run folder. `--verify` exits 0 only when the privacy ledger is intact (and,
+Reads only the run folder. `--empirical` first scores the run's planted canaries under the
+final adapter (writes `empirical_audit.json`, docs/empirical-audit.md); the report then shows
+the measured leakage next to the accounted ε, and the command exits 1 when a measured lower
+bound exceeds a claimed ε. `--verify` exits 0 only when the privacy ledger is intact (and,
 with --require-closed, the run's closing entry is present); 1 otherwise.
 """
 
@@ -43,6 +47,19 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         action="store_true",
         help="with --verify: also fail when the run's closing entry is missing",
     )
+    p.add_argument(
+        "--empirical",
+        action="store_true",
+        help="score the planted canaries (membership inference, exposure, one-run ε lower "
+        "bound) and add them to the report; needs a run with audit.canaries.enabled",
+    )
+    p.add_argument(
+        "--candidates",
+        type=int,
+        default=None,
+        help="with --empirical: sequences each secret is ranked among (default "
+        "audit.canaries.candidates)",
+    )
     p.add_argument("-v", "--verbose", action="store_true", help="show tracebacks")
     p.set_defaults(func=run)
 
@@ -66,6 +83,12 @@ def run(args: argparse.Namespace) -> int:
     from fedft.privacy.accounting import epsilon_spent
     from fedft.run.report import audit_to_dict, build_audit
 
+    if args.candidates is not None and (not args.empirical or args.candidates < 2):
+        raise ValueError("--candidates needs --empirical and a value >= 2")
+    if args.empirical:
+        from fedft.audit.empirical import run_empirical_audit
+
+        run_empirical_audit(args.run_dir, candidates=args.candidates, recompute=epsilon_spent)
     audit = build_audit(
         args.run_dir,
         public_key=args.public_key,
@@ -85,4 +108,14 @@ def run(args: argparse.Namespace) -> int:
         args.output.write_text(text, encoding="utf-8")
         state = "intact" if audit.verification.ok else "NOT intact"
         print(f"wrote {args.output} ({args.format}); ledger {state}", file=sys.stderr)
+    violations = [
+        s["site"] for s in (audit.empirical or {}).get("sites", []) if s.get("verdict") == "VIOLATION"
+    ]
+    if args.empirical and violations:
+        print(
+            f"EMPIRICAL AUDIT VIOLATION: the measured ε lower bound exceeds the claimed ε at "
+            f"{', '.join(violations)}; see the report's findings",
+            file=sys.stderr,
+        )
+        return 1
     return 0

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 from fedft import __version__
 from fedft.run.report import Audit
+from fedft.run.report_empirical import EMPIRICAL_READING, empirical_lines, empirical_table
 from fedft.run.report_plots import epsilon_plot, png_data_uri, utility_plot
 from fedft.run.report_text import (
     guarantee_lines,
@@ -99,6 +100,13 @@ def render_html(audit: Audit) -> str:
         parts += ["<h2>Findings to review</h2>", _list(audit.findings)]
     headers, rows = site_table(audit)
     parts += ["<h2>Per party</h2>", _table(headers, rows)]
+    if audit.empirical:
+        parts += [
+            "<h2>Empirical audit (canaries): measured leakage next to the claimed ε</h2>",
+            _list(empirical_lines(audit.empirical)),
+            _table(*empirical_table(audit.empirical)),
+            _list(EMPIRICAL_READING),
+        ]
     parts += [
         "<h2>Settings that matter</h2>",
         _table(["setting", "value"], [list(r) for r in settings_rows(audit)]),
@@ -146,6 +154,11 @@ def render_markdown(audit: Audit) -> str:
     if audit.findings:
         out += ["## Findings to review", ""] + [f"- {f}" for f in audit.findings] + [""]
     out += ["## Per party", "", _md_table(*site_table(audit)), ""]
+    if audit.empirical:
+        out += ["## Empirical audit (canaries): measured leakage next to the claimed ε", ""]
+        out += [f"- {line}" for line in empirical_lines(audit.empirical)] + [""]
+        out += [_md_table(*empirical_table(audit.empirical)), ""]
+        out += [f"- {line}" for line in EMPIRICAL_READING] + [""]
     out += [
         "## Settings that matter",
         "",
