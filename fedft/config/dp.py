@@ -175,6 +175,15 @@ def dp_cross_errors(
             "dp.target_epsilon: calibrating noise needs the planned number of rounds; set "
             "federation.rounds"
         )
+    if site_dp.enabled and strategy_name == "fedadam":
+        # Flower's wrapper noises the strategy's output. FedAdam's adaptive step divides the
+        # mean update by a running RMS, so one site can move its output by more than
+        # clipping_norm / m and the noise would not cover it.
+        errors.append(
+            "strategy.name: fedadam is not covered by site_dp (the server noise is calibrated "
+            "to a plain mean of clipped updates; FedAdam rescales it adaptively); use fedavg "
+            "or fedprox, or turn site_dp off"
+        )
     if site_dp.enabled:
         delta = site_dp.target_delta
         if delta is not None and delta >= 1.0 / num_clients:

@@ -142,10 +142,6 @@ def cross_section_errors(cfg: Config) -> list[str]:
         rounds=cfg.federation.rounds,
         num_clients=fed.num_clients,
     )
-    if cfg.site_dp.enabled:
-        # Accounted and ledgered by fedft.privacy, but the server-side mechanism is not wired
-        # into the apps yet: refusing beats a run that claims a guarantee it does not have.
-        errors.append("site_dp.enabled: site-level DP is not available in this version; use dp (sample-level)")
     errors += strategy_cross_errors(
         cfg.strategy,
         secure_aggregation=cfg.secure_aggregation.enabled,

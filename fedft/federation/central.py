@@ -16,6 +16,7 @@ from torch.utils.data import DataLoader
 from fedft.config import Config
 from fedft.config.anonymization import policy_hash
 from fedft.config.secure_aggregation import resolve_shares_and_threshold
+from fedft.federation.site_dp import site_level_plan
 from fedft.federation.strategy import FitSummary, state_sha256
 from fedft.federation.prepare import prepare
 from fedft.federation.workload import Workload, collator, eval_set
@@ -56,6 +57,7 @@ class Coordinator:
         self.history: list[dict] = []
         if workload.labels:
             atomic_write_text(run_dir.labels, json.dumps(list(workload.labels)))
+        self.site_plan = site_level_plan(cfg)
         self.ledger = PrivacyLedger.open(run_dir.root)
         self.ledger.append("run_start", _run_start_entry(cfg))
         # Sites train on anonymized text; the held-out set goes through the same policy.
@@ -112,11 +114,19 @@ class Coordinator:
         }
         append_metrics(self.run_dir.metrics, record)
         if summary.server_round > 0:
+            # Every round before this one completed (a round the noise does not cover stops the
+            # run), so `server_round` noisy aggregations have been published.
+            site_dp = (
+                None
+                if self.site_plan is None
+                else self.site_plan.ledger_entry(rounds=summary.server_round)
+            )
             self.ledger.append_round(
                 server_round=summary.server_round,
                 global_adapter_sha256=state_sha256(arrays),
-                sites=[_site_round(s) for s in summary.sites],
+                sites=[_site_round(s, weights_are_counts=site_dp is None) for s in summary.sites],
                 secure_aggregation=_secure_aggregation_entry(self.cfg, sampled=summary.sampled),
+                site_dp=site_dp,
             )
         self.history.append(record)
         log.info("round %s: %s", summary.server_round, record)
@@ -143,16 +153,29 @@ def _secure_aggregation_entry(cfg: Config, *, sampled: int) -> dict:
     return {"enabled": True, "num_shares": shares, "reconstruction_threshold": threshold}
 
 
-def _site_round(site: dict) -> SiteRound:
-    """A site's ledger part, from what it declared (counts and DP account only)."""
+def _site_round(site: dict, *, weights_are_counts: bool = True) -> SiteRound:
+    """A site's ledger part, from what it declared (counts and DP account only).
+
+    Under site-level DP a site reports a shared weight, not its record count: recorded as None.
+    """
     if site["status"] != "trained":
         declined = "declined round" in site.get("reason", "")
-        return SiteRound(site=site["site"], status="declined" if declined else "failed", reason=site.get("reason"))
+        return SiteRound(
+            site=site["site"],
+            node=site.get("node"),
+            status="declined" if declined else "failed",
+            reason=site.get("reason"),
+        )
     metrics = site["metrics"]
     dp = asdict(RoundAccount.from_metrics(metrics)) if any(k.startswith("dp_") for k in metrics) else None
     anonymization = {k: v for k, v in metrics.items() if k.startswith("anon_")} or None
     return SiteRound(
-        site=site["site"], status="trained", num_examples=site["num_examples"], dp=dp, anonymization=anonymization
+        site=site["site"],
+        node=site.get("node"),
+        status="trained",
+        num_examples=site["num_examples"] if weights_are_counts else None,
+        dp=dp,
+        anonymization=anonymization,
     )
 
 

@@ -5,6 +5,14 @@ centred, which is what SecAgg+'s fixed-range quantization needs. Flower's strate
 (FedAvg, FedProx, FedAdam) reason about weights, so `DeltaStrategy` turns each Δ back into
 global + Δ before handing results to the inner strategy. Under SecAgg+ the workflow gives
 every result the same already-averaged Δ, and the same conversion holds.
+
+With `site_dp` the inner strategy is Flower's `DifferentialPrivacyClientSideFixedClipping`
+around FedAvg/FedProx (`fedft.federation.site_dp`): its noise lands on global + Δ̄, i.e. on
+the mean update, after the secure sum. `DeltaStrategy` then insists on what that noise is
+calibrated to: every sampled site's update, each with the same weight.
+
+Sites are named by the `site_id` they declare (their node config's `site-id`; not
+sensitive), with Flower's node id kept beside it.
 """
 
 from __future__ import annotations
@@ -27,12 +35,22 @@ from flwr.common import (
 )
 from flwr.server.client_manager import ClientManager
 from flwr.server.client_proxy import ClientProxy
-from flwr.server.strategy import FedAdam, FedAvg, FedProx, Strategy
+from flwr.server.strategy import (
+    DifferentialPrivacyClientSideFixedClipping,
+    FedAdam,
+    FedAvg,
+    FedProx,
+    Strategy,
+)
 
 from fedft.config import Config
 from fedft.federation.secagg_precision import delta_norm
+from fedft.federation.site_dp import reseed_noise_source, site_level_plan, wrap_with_site_dp
 
 log = logging.getLogger(__name__)
+
+# The declared fit metric naming a site (its node config's `site-id`).
+SITE_ID_METRIC = "site_id"
 
 
 def state_sha256(arrays: list[np.ndarray]) -> str:
@@ -54,8 +72,8 @@ class FitSummary:
     train_loss: float | None = None
     bytes_up_per_client: int = 0
     bytes_down_per_client: int = 0
-    examples: int = 0
-    # Per site: {"site", "status": trained|failed, "num_examples", "metrics" | "reason"}.
+    examples: int | None = 0  # None under site-level DP (weights are not record counts)
+    # Per site: {"site", "node", "status": trained|failed, "num_examples", "metrics" | "reason"}.
     sites: list[dict] = field(default_factory=list)
 
 
@@ -102,9 +120,17 @@ class DeltaStrategy(Strategy):
         self.on_round_start = on_round_start
         self.fit_summary = FitSummary(server_round=0)
         self.error: BaseException | None = None
+        self.site_names: dict[str, str] = {}  # Flower node id -> declared site id
+        self._sampled: list[str] = []  # node ids sampled this round
 
     def __repr__(self) -> str:
         return f"DeltaStrategy({self.inner!r})"
+
+    @property
+    def site_level_dp(self) -> DifferentialPrivacyClientSideFixedClipping | None:
+        """Flower's site-level DP wrapper, when the inner strategy is one."""
+        inner = self.inner
+        return inner if isinstance(inner, DifferentialPrivacyClientSideFixedClipping) else None
 
     def initialize_parameters(self, client_manager: ClientManager) -> Parameters | None:
         return ndarrays_to_parameters(self.global_arrays)
@@ -126,11 +152,22 @@ class DeltaStrategy(Strategy):
             )
             for proxy, ins in instructions
         ]
+        self._sampled = [proxy.cid for proxy, _ in out]
         self.fit_summary = FitSummary(
             server_round=server_round,
             sampled=len(out),
             bytes_down_per_client=sum(a.nbytes for a in self.global_arrays),
         )
+        wrapper = self.site_level_dp
+        if wrapper is not None and len(out) != wrapper.num_sampled_clients:
+            # E.g. more SuperNodes connected than federation.num_clients: the noise (σC/m) and
+            # the sampling rate (m/N) the account assumes would both be wrong.
+            self.error = RoundFailedError(
+                f"round {server_round}: {len(out)} sites sampled, but site-level DP was planned "
+                f"for {wrapper.num_sampled_clients} per round; connect exactly "
+                "federation.num_clients sites or adjust federation.num_clients"
+            )
+            raise self.error
         if self.on_round_start is not None:
             self.on_round_start(server_round, len(out))
         return out
@@ -149,12 +186,28 @@ class DeltaStrategy(Strategy):
         results = [(proxy, res) for proxy, res, _ in decoded]
         summary.finished = len(results)
         summary.failures = [_describe_failure(f) for f in failures]
+        for proxy, r in results:
+            declared = r.metrics.get(SITE_ID_METRIC)
+            if isinstance(declared, str) and declared:
+                self.site_names[proxy.cid] = declared
+        failed_nodes = self._failed_nodes(results, failures)
         summary.sites = [
-            {"site": f"node-{proxy.cid}", "status": "trained", "num_examples": r.num_examples, "metrics": dict(r.metrics)}
+            {
+                "site": self._site_name(proxy.cid),
+                "node": f"node-{proxy.cid}",
+                "status": "trained",
+                "num_examples": r.num_examples,
+                "metrics": {k: v for k, v in r.metrics.items() if k != SITE_ID_METRIC},
+            }
             for proxy, r in results
         ] + [
-            {"site": _failure_site(f), "status": "failed", "reason": reason}
-            for f, reason in zip(failures, summary.failures, strict=True)
+            {
+                "site": "unknown" if node is None else self._site_name(node),
+                "node": None if node is None else f"node-{node}",
+                "status": "failed",
+                "reason": reason,
+            }
+            for node, reason in zip(failed_nodes, summary.failures, strict=True)
         ]
         for reason in summary.failures:
             log.warning("round %s: a site failed: %s", server_round, reason)
@@ -166,8 +219,11 @@ class DeltaStrategy(Strategy):
                 f"{summary.failures[0] if summary.failures else 'unknown'}"
             )
             raise self.error
+        wrapper = self.site_level_dp
+        if wrapper is not None:
+            self._check_site_level_round(server_round, results, summary.failures, wrapper)
         summary.train_loss = _weighted_loss(results)
-        summary.examples = sum(r.num_examples for _, r in results)
+        summary.examples = None if wrapper is not None else sum(r.num_examples for _, r in results)
         summary.bytes_up_per_client = max(int(r.metrics.get("bytes_up", 0)) for _, r in results)
 
         as_weights = []
@@ -177,12 +233,74 @@ class DeltaStrategy(Strategy):
             as_weights.append(
                 (proxy, FitRes(res.status, ndarrays_to_parameters(weights), res.num_examples, res.metrics))
             )
+        if wrapper is not None:
+            reseed_noise_source()
         params, metrics = self.inner.aggregate_fit(server_round, as_weights, failures)
         if params is None:
             self.error = RoundFailedError(f"round {server_round}: the strategy produced no aggregate")
             raise self.error
         self.global_arrays = [a.astype(np.float32) for a in parameters_to_ndarrays(params)]
         return ndarrays_to_parameters(self.global_arrays), metrics
+
+    def _site_name(self, node: str) -> str:
+        return self.site_names.get(node, f"node-{node}")
+
+    def _failed_nodes(
+        self,
+        results: list[tuple[ClientProxy, FitRes]],
+        failures: list[tuple[ClientProxy, FitRes] | BaseException],
+    ) -> list[str | None]:
+        """The node id behind each failure, where it can be told.
+
+        Flower's workflows report a site's error as a bare exception without its node; the
+        sampled nodes that returned nothing are the candidates. One candidate is that node; of
+        several, the one whose known site id opens the error (a site's own decline message
+        starts with its id); otherwise None.
+        """
+        answered = {proxy.cid for proxy, _ in results} | {
+            f[0].cid for f in failures if not isinstance(f, BaseException)
+        }
+        missing = [cid for cid in self._sampled if cid not in answered]
+        out: list[str | None] = []
+        for failure in failures:
+            if not isinstance(failure, BaseException):
+                out.append(failure[0].cid)
+                continue
+            text = str(failure).strip()
+            named = [cid for cid in missing if cid in self.site_names and self.site_names[cid] in text]
+            node = missing[0] if len(missing) == 1 else (named[0] if len(named) == 1 else None)
+            if node is not None:
+                missing.remove(node)
+            out.append(node)
+        return out
+
+    def _check_site_level_round(
+        self,
+        server_round: int,
+        results: list[tuple[ClientProxy, FitRes]],
+        failure_reasons: list[str],
+        wrapper: DifferentialPrivacyClientSideFixedClipping,
+    ) -> None:
+        """Stop the run rather than publish an aggregate the server noise does not cover."""
+        m = wrapper.num_sampled_clients
+        if failure_reasons or len(results) != m:
+            # Flower's wrapper returns no aggregate when a site failed: a mean over m' < m
+            # sites moves by up to C/m' per site, more than the σ·C/m noise is calibrated to.
+            first = failure_reasons[0] if failure_reasons else "none reported"
+            self.error = RoundFailedError(
+                f"round {server_round}: site-level DP needs an update from each of the {m} "
+                f"sampled sites, {len(results)} arrived (first failure: {first}); the run stops "
+                "rather than publish an under-noised aggregate"
+            )
+            raise self.error
+        weights = {r.num_examples for _, r in results}
+        if len(weights) > 1:
+            self.error = RoundFailedError(
+                f"round {server_round}: under site-level DP every site must report the same "
+                f"weight (a plain mean), got {sorted(weights)}; are all sites on the same fedft "
+                "and config?"
+            )
+            raise self.error
 
     def _within_norm_bound(
         self,
@@ -237,10 +355,6 @@ def _describe_failure(failure: tuple[ClientProxy, FitRes] | BaseException) -> st
     return f"status {res.status.code.name}: {res.status.message}"
 
 
-def _failure_site(failure: tuple[ClientProxy, FitRes] | BaseException) -> str:
-    return "unknown" if isinstance(failure, BaseException) else f"node-{failure[0].cid}"
-
-
 def _check_shapes(delta: list[np.ndarray], reference: list[np.ndarray], *, server_round: int) -> None:
     if len(delta) != len(reference) or any(d.shape != r.shape for d, r in zip(delta, reference)):
         got = [d.shape for d in delta]
@@ -251,7 +365,14 @@ def _check_shapes(delta: list[np.ndarray], reference: list[np.ndarray], *, serve
 
 
 def build_inner_strategy(cfg: Config, *, initial: list[np.ndarray]) -> Strategy:
-    """One of Flower's own strategies, configured from `strategy:` and `federation:`."""
+    """One of Flower's own strategies, configured from `strategy:` and `federation:`; with
+    `site_dp`, wrapped in Flower's server-noise wrapper (schema: FedAvg or FedProx only)."""
+    inner = _flower_strategy(cfg, initial=initial)
+    plan = site_level_plan(cfg)
+    return inner if plan is None else wrap_with_site_dp(inner, plan)
+
+
+def _flower_strategy(cfg: Config, *, initial: list[np.ndarray]) -> Strategy:
     fed, s = cfg.federation, cfg.strategy
     common = dict(
         fraction_fit=fed.fraction_fit,

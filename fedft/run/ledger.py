@@ -80,7 +80,8 @@ DP_FIELDS = (
     "epsilon_round",
     "epsilon_total",
 )
-# What the server's site-level DP mechanism must state in a round entry.
+# What the server's site-level DP mechanism must state in a round entry (fedft.privacy.
+# site_level.SiteLevelPlan.ledger_entry adds rounds, ε of one round, m, N and the noise std).
 SITE_DP_FIELDS = (
     "noise_multiplier",
     "clipping_norm",
@@ -177,12 +178,13 @@ def _write_private_key(path: Path, key: Ed25519PrivateKey) -> None:
 class SiteRound:
     """One site's part of a round entry."""
 
-    site: str
+    site: str  # the site id it declared (node config `site-id`), else "node-<id>"
     status: SiteStatus
     dp: Mapping[str, Any] | None = None  # DP_FIELDS, when sample-level DP is on
     reason: str | None = None  # why a site declined or failed
     num_examples: int | None = None
     anonymization: Mapping[str, Any] | None = None  # counts and policy_hash, when present
+    node: str | None = None  # Flower's node id ("node-<id>"), when known
 
     def to_dict(self) -> dict[str, Any]:
         if self.status not in ("trained", "declined", "failed"):
@@ -195,6 +197,7 @@ class SiteRound:
                 raise ValueError(f"site {self.site}: dp lacks {', '.join(missing)}")
         return {
             "site": self.site,
+            "node": self.node,
             "status": self.status,
             "reason": self.reason,
             "num_examples": self.num_examples,

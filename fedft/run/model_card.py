@@ -33,6 +33,22 @@ def _dp_lines(sites: dict) -> list[str]:
     return lines
 
 
+def _site_level_lines(server: dict | None) -> list[str]:
+    if not server or not server.get("dp"):
+        return [
+            "- **Site-level differential privacy: none.** No formal bound limits what the adapter "
+            "reveals about any one site's participation."
+        ]
+    return [
+        f"- **Site-level differential privacy (DP-FedAvg on the server):** each site as a whole "
+        f"is ({server['epsilon']:.3g}, {server['delta']:.2g})-DP over {server['rounds']} rounds "
+        f"(update clipping {server['clipping_norm']:g}, noise multiplier "
+        f"{server['noise_multiplier']:.3g}, {server['sample_rate']:.3g} of the sites per round, "
+        f"{server['accountant']} accountant). The coordinator added the noise and is not "
+        "covered by it."
+    ]
+
+
 def model_card(run_dir: RunDir, *, server_round: int) -> str:
     audit = audit_to_dict(build_audit(run_dir.root))
     settings = audit.get("settings") or {}
@@ -48,6 +64,7 @@ def model_card(run_dir: RunDir, *, server_round: int) -> str:
         "## Guarantees",
         "",
         *_dp_lines(audit["sites"]),
+        *_site_level_lines(audit.get("site_level")),
         "- **Secure aggregation (SecAgg+):** "
         + ("on — the server saw only the sum of the sites' clipped updates." if sa.get("enabled") else "off — the server saw each site's update."),
         "- **Anonymization:** text anonymized at each site before training; the run's policy "

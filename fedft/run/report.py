@@ -25,7 +25,6 @@ from typing import Any
 import yaml
 
 from fedft.run.ledger import VerificationResult, read_ledger, verify_ledger
-from fedft.run.report_empirical import empirical_findings, read_empirical
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +65,10 @@ class Mechanism:
     failed_rounds: list[int] = field(default_factory=list)
     epsilon_by_round: list[tuple[int, float]] = field(default_factory=list)
     varied: list[str] = field(default_factory=list)  # parameters that changed between rounds
+    # Site-level DP only: sites sampled per round, sites in all, noise std on the mean update.
+    num_sampled: int | None = None
+    num_clients: int | None = None
+    noise_std: float | None = None
 
 
 @dataclass(frozen=True)
@@ -82,7 +85,6 @@ class Audit:
     anonymization: dict[str, Any]  # policy hashes and latest counts per site
     findings: list[str]  # inconsistencies an auditor must look at
     notes: list[str]  # missing pieces
-    empirical: dict[str, Any] | None = None  # canary audit (empirical_audit.json), if run
 
     def section(self, name: str) -> dict[str, Any]:
         """A settings section (e.g. "dp") as a dict; empty when absent."""
@@ -228,6 +230,11 @@ def _site_level(
     if not mech:
         return None
     last = mech[-1][1]
+    varied = sorted(
+        k
+        for k in ("noise_multiplier", "clipping_norm", "sample_rate", "delta", "accountant")
+        if len({str(m.get(k)) for _, m in mech}) > 1
+    )
     reported = max(float(m.get("epsilon_total", 0.0)) for _, m in mech)
     recomputed = None
     if recompute is not None:
@@ -253,7 +260,15 @@ def _site_level(
         epsilon_recomputed=recomputed,
         rounds_trained=len(mech),
         epsilon_by_round=[(r, float(m.get("epsilon_total", 0.0))) for r, m in mech],
+        varied=varied,
+        num_sampled=_int_or_none(last.get("num_sampled")),
+        num_clients=_int_or_none(last.get("num_clients")),
+        noise_std=None if last.get("noise_std") is None else float(last["noise_std"]),
     )
+
+
+def _int_or_none(value: Any) -> int | None:
+    return None if value is None else int(value)
 
 
 def _anonymization(
@@ -325,7 +340,6 @@ def build_audit(
     ]
     if not verification.ok:
         findings.append("the ledger failed verification: figures below may have been altered")
-    empirical = read_empirical(run_dir)
     run_name = str((config or {}).get("run", {}).get("name") or run_dir.name)
     return Audit(
         run_name=run_name,
@@ -338,9 +352,8 @@ def build_audit(
         rounds=_round_rows(rounds),
         utility=metrics or [],
         anonymization=_anonymization(rounds, settings),
-        findings=findings + empirical_findings(empirical),
+        findings=findings,
         notes=notes,
-        empirical=empirical,
     )
 
 
@@ -364,6 +377,19 @@ def _mechanism_dict(m: Mechanism) -> dict[str, Any]:
     }
 
 
+def _site_level_dict(m: Mechanism) -> dict[str, Any]:
+    """The server mechanism: the per-site keys (steps = rounds, max_grad_norm = the update
+    clipping norm), plus the same under their site-level names and the round's shape."""
+    return {
+        **_mechanism_dict(m),
+        "clipping_norm": m.max_grad_norm,
+        "rounds": m.steps,
+        "num_sampled": m.num_sampled,
+        "num_clients": m.num_clients,
+        "noise_std": m.noise_std,
+    }
+
+
 def audit_to_dict(audit: Audit) -> dict[str, Any]:
     """The JSON report: per site the sample-level figures, `site_level` the server's."""
     v = audit.verification
@@ -379,7 +405,7 @@ def audit_to_dict(audit: Audit) -> dict[str, Any]:
             "problems": list(v.problems),
         },
         "sites": {m.name: _mechanism_dict(m) for m in audit.sites},
-        "site_level": None if audit.site_level is None else _mechanism_dict(audit.site_level),
+        "site_level": None if audit.site_level is None else _site_level_dict(audit.site_level),
         "rounds": audit.rounds,
         "anonymization": audit.anonymization,
         "settings": audit.settings,
@@ -387,5 +413,4 @@ def audit_to_dict(audit: Audit) -> dict[str, Any]:
         "utility": audit.utility,
         "findings": audit.findings,
         "notes": audit.notes,
-        "empirical": audit.empirical,
     }

@@ -95,7 +95,9 @@ def guarantee_lines(audit: Audit) -> list[str]:
             f"differential privacy over {s.steps} round(s) (site-level DP, {s.accountant} "
             "accountant): whether a site took part at all changes the probability of any "
             f"global adapter by a factor of at most e^ε ≈ {_factor(s.epsilon)}, except with "
-            f"probability at most {fmt_delta(s.delta)}."
+            f"probability at most {fmt_delta(s.delta)}. The coordinator adds this noise and "
+            "sees the aggregate before it does: this protects a site against everyone who sees "
+            "the published adapters (other sites, model users), not against the coordinator."
         )
     for m in audit.sites:
         if m.declined:
@@ -193,6 +195,16 @@ def settings_rows(audit: Audit) -> list[tuple[str, str]]:
         rows += [
             ("site-level noise multiplier", _fmt(audit.site_level.noise_multiplier)),
             ("site-level clipping norm", _fmt(audit.site_level.max_grad_norm)),
+            (
+                "site-level noise std on the mean update",
+                _fmt(audit.site_level.noise_std)
+                + (
+                    f" ({_fmt(audit.site_level.num_sampled)} of "
+                    f"{_fmt(audit.site_level.num_clients)} sites per round)"
+                    if audit.site_level.num_sampled is not None
+                    else ""
+                ),
+            ),
         ]
     hashes = audit.anonymization.get("policy_hashes") or []
     rows += [

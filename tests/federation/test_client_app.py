@@ -5,7 +5,7 @@ import pytest
 
 from fedft.config import load_config
 from fedft.federation.client_app import ANONYMIZATION_METRIC_PREFIX, DECLARED_FIT_METRICS, SiteClient, SiteIdentity
-from fedft.federation.strategy import state_sha256
+from fedft.federation.strategy import SITE_ID_METRIC, state_sha256
 from fedft.federation.workload import cached_workload
 from fedft.model.state import frozen_adapter_sha256, trainable_state
 
@@ -46,6 +46,8 @@ def test_fit_sends_a_clipped_delta_and_only_declared_scalars(site):
     # Assert
     declared = set(DECLARED_FIT_METRICS)
     assert declared <= set(metrics)
+    # The site's id is the one string it sends (a name from its node config, not data).
+    assert metrics.pop(SITE_ID_METRIC) == client.site.site_id
     assert all(k in declared or k.startswith(ANONYMIZATION_METRIC_PREFIX) for k in metrics)
     assert all(isinstance(v, int | float) and not isinstance(v, bool) for v in metrics.values())
     assert metrics["anon_rows"] == 20 and metrics["anon_entities"] > 0

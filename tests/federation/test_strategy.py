@@ -139,3 +139,129 @@ def test_an_update_beyond_the_norm_bound_is_rejected_not_applied():
     assert "L2 norm 5 exceeds the bound 1.5" in strategy.fit_summary.failures[0]
     with pytest.raises(RoundFailedError):
         strategy.aggregate_fit(2, [(_proxy(2), garbage)], [])
+
+
+def _site_dp_strategy(g, *, num_clients=3, noise=1.5, clip=0.5, records=None):
+    cfg = load_config(
+        None,
+        [
+            f"federation.num_clients={num_clients}",
+            f"federation.min_fit_clients={num_clients}",
+            "site_dp.enabled=true",
+            f"site_dp.noise_multiplier={noise}",
+            f"site_dp.clipping_norm={clip}",
+        ],
+    )
+    strategy = _strategy(g, inner=build_inner_strategy(cfg, initial=g), records=records)
+    strategy.global_arrays = g
+    return strategy
+
+
+def _site_fit_res(delta, site_id, weight=1):
+    metrics = {"steps": 1, "bytes_up": sum(d.nbytes for d in delta), "site_id": site_id}
+    return FitRes(OK, ndarrays_to_parameters(delta), weight, metrics)
+
+
+@pytest.mark.parametrize("secure_sum", [False, True])
+def test_site_level_noise_lands_on_the_mean_update_with_std_sigma_c_over_m(secure_sum):
+    # Prepare: 3 sites, σ = 1.5, C = 0.5; 240,000 coordinates so the std is measured to ~0.2%.
+    rng = np.random.default_rng(7)
+    g = [rng.normal(size=(400, 300)).astype(np.float32), rng.normal(size=120_000).astype(np.float32)]
+    deltas = [[rng.normal(scale=1e-3, size=a.shape).astype(np.float32) for a in g] for _ in range(3)]
+    mean = [np.mean([d[i] for d in deltas], axis=0) for i in range(2)]
+    # Under SecAgg+ the workflow hands every result the already-unmasked mean.
+    uploads = [mean] * 3 if secure_sum else deltas
+    strategy = _site_dp_strategy(g)
+
+    # Execute
+    params, _ = strategy.aggregate_fit(
+        1, [(_proxy(i), _site_fit_res(u, f"site-{i}")) for i, u in enumerate(uploads)], []
+    )
+
+    # Assert: what is left after removing global + mean update is N(0, (σ·C/m)²), by hand
+    out = parameters_to_ndarrays(params)
+    residual = np.concatenate([(o - a - m).ravel() for o, a, m in zip(out, g, mean)])
+    expected = 1.5 * 0.5 / 3
+    assert abs(residual.mean()) < 5 * expected / np.sqrt(residual.size)
+    assert residual.std() == pytest.approx(expected, rel=0.01)
+
+
+def test_site_level_noise_is_not_replayable_from_numpy_seed():
+    # Prepare: a library seeding NumPy's global generator with a known seed (e.g. run.seed)
+    g = [np.zeros(1000, dtype=np.float32)]
+    delta = [np.zeros(1000, dtype=np.float32)]
+    outs = []
+    for _ in range(2):
+        strategy = _site_dp_strategy(g)
+        np.random.seed(0)
+        # Execute
+        params, _ = strategy.aggregate_fit(
+            1, [(_proxy(i), _site_fit_res(delta, f"s{i}")) for i in range(3)], []
+        )
+        outs.append(parameters_to_ndarrays(params)[0])
+
+    # Assert: two aggregations after the same seed add different noise
+    assert not np.allclose(outs[0], outs[1])
+
+
+def test_site_level_dp_stops_the_round_when_a_sampled_site_is_missing():
+    # Prepare: the wrapper expects 3 sites; 2 arrive and one failed
+    g = [np.zeros(4, dtype=np.float32)]
+    strategy = _site_dp_strategy(g)
+    ok = [(_proxy(i), _site_fit_res([np.zeros(4, np.float32)], f"s{i}")) for i in range(2)]
+
+    # Execute / Assert
+    with pytest.raises(RoundFailedError, match="site-level DP needs an update from each of the 3 sampled sites, 2 arrived"):
+        strategy.aggregate_fit(1, ok, [RuntimeError("s2 declined round 1: budget")])
+
+
+def test_site_level_dp_refuses_sites_with_different_weights():
+    g = [np.zeros(4, dtype=np.float32)]
+    strategy = _site_dp_strategy(g)
+    results = [(_proxy(i), _site_fit_res([np.zeros(4, np.float32)], f"s{i}", weight=w)) for i, w in enumerate([1, 1, 50])]
+    with pytest.raises(RoundFailedError, match=r"same weight \(a plain mean\), got \[1, 50\]"):
+        strategy.aggregate_fit(1, results, [])
+
+
+def test_site_level_dp_sends_the_clipping_norm_and_checks_the_number_sampled():
+    from flwr.server.client_manager import SimpleClientManager
+
+    # Prepare: planned for 3 sites; first 3, then 4 connect
+    g = [np.zeros(4, dtype=np.float32)]
+    manager = SimpleClientManager()
+    for i in range(3):
+        manager.register(_proxy(i))
+    strategy = _site_dp_strategy(g)
+
+    # Execute
+    instructions = strategy.configure_fit(1, ndarrays_to_parameters(g), manager)
+    manager.register(_proxy(3))
+
+    # Assert
+    assert [ins.config["clipping_norm"] for _, ins in instructions] == [0.5] * 3
+    with pytest.raises(RoundFailedError, match="4 sites sampled, but site-level DP was planned for 3"):
+        strategy.configure_fit(2, ndarrays_to_parameters(g), manager)
+
+
+def test_sites_are_named_by_their_declared_id_with_the_node_id_kept():
+    # Prepare: round 1 teaches the server which node is which site; in round 2 node 8 fails
+    g = [np.zeros(2, dtype=np.float32)]
+    records = []
+    strategy = _strategy(g, records=records)
+    strategy.global_arrays = g
+    d = [np.ones(2, np.float32)]
+    strategy._sampled = ["7", "8"]
+    strategy.aggregate_fit(1, [(_proxy(7), _site_fit_res(d, "st-marys")), (_proxy(8), _site_fit_res(d, "general"))], [])
+
+    # Execute
+    strategy._sampled = ["7", "8"]
+    strategy.aggregate_fit(2, [(_proxy(7), _site_fit_res(d, "st-marys"))], [RuntimeError("general declined round 2")])
+    strategy.evaluate(2, ndarrays_to_parameters(strategy.global_arrays))
+
+    # Assert
+    sites = records[-1][0].sites
+    assert [(s["site"], s["node"], s["status"]) for s in sites] == [
+        ("st-marys", "node-7", "trained"),
+        ("general", "node-8", "failed"),
+    ]
+    assert "site_id" not in sites[0]["metrics"]

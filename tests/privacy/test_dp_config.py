@@ -105,3 +105,19 @@ def test_cross_section_rules():
     )
     assert errors[2].startswith("site_dp.target_delta: 0.3 is not below 1/4")
     assert clean == []
+
+
+def test_site_dp_is_accepted_with_fedavg_and_refused_with_fedadam():
+    # Prepare
+    from fedft.config import load_config
+
+    site = ["site_dp.enabled=true", "site_dp.noise_multiplier=1.0", "site_dp.clipping_norm=0.5"]
+
+    # Execute
+    cfg = load_config(None, site)
+    with pytest.raises(Exception) as info:
+        load_config(None, [*site, "strategy.name=fedadam"])
+
+    # Assert
+    assert cfg.site_dp.enabled and cfg.strategy.name == "fedavg"
+    assert "strategy.name: fedadam is not covered by site_dp" in str(info.value)
