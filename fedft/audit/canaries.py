@@ -69,7 +69,10 @@ def _tag(rng: random.Random) -> str:
 
 
 def _pseudo_text(rng: random.Random) -> str:
-    words = ("".join(rng.choice(_SYLLABLES) for _ in range(rng.randint(2, 3))) for _ in range(_WORDS_PER_TEXT))
+    words = (
+        "".join(rng.choice(_SYLLABLES) for _ in range(rng.randint(2, 3)))
+        for _ in range(_WORDS_PER_TEXT)
+    )
     return " ".join(words)
 
 
@@ -80,7 +83,9 @@ def make_canaries(
     if count < 1:
         raise ValueError(f"audit.canaries.count is {count}; plant at least 1 canary")
     if task == "classification" and not labels:
-        raise ValueError("classification canaries need the class labels (data.labels or the corpus's)")
+        raise ValueError(
+            "classification canaries need the class labels (data.labels or the corpus's)"
+        )
     rng = _rng_for(seed, site)
     out: list[Canary] = []
     seen: set[str] = set()
@@ -165,7 +170,10 @@ class CanaryRecord:
             "seed": self.seed,
             "records_before": self.records_before,
             "records_after": self.records_after,
-            "canaries": [{**asdict(c), "included": inc} for c, inc in zip(self.canaries, self.included, strict=True)],
+            "canaries": [
+                {**asdict(c), "included": inc}
+                for c, inc in zip(self.canaries, self.included, strict=True)
+            ],
         }
 
 
@@ -191,7 +199,9 @@ def read_canary_record(path: Path) -> CanaryRecord:
         task=data["task"],
         repeats=int(data["repeats"]),
         seed=int(data["seed"]),
-        canaries=tuple(Canary(id=int(c["id"]), prompt=str(c["prompt"]), secret=str(c["secret"])) for c in items),
+        canaries=tuple(
+            Canary(id=int(c["id"]), prompt=str(c["prompt"]), secret=str(c["secret"])) for c in items
+        ),
         included=tuple(bool(c["included"]) for c in items),
         records_before=int(data["records_before"]),
         records_after=int(data["records_after"]),

@@ -30,13 +30,17 @@ EMPIRICAL_FILE = "empirical_audit.json"
 EMPIRICAL_FORMAT = "fedft-empirical-audit/1"
 
 
-def _claims(run_dir: Path, recompute: Callable[..., float] | None) -> dict[str, tuple[float | None, float | None]]:
+def _claims(
+    run_dir: Path, recompute: Callable[..., float] | None
+) -> dict[str, tuple[float | None, float | None]]:
     """Per site, the ε the audit report states (max of reported and recomputed) and its δ."""
     from fedft.run.report import build_audit
 
     audit = build_audit(run_dir, recompute=recompute)
     if not audit.verification.ok:
-        log.warning("the ledger of %s failed verification; the claimed ε below is unverified", run_dir)
+        log.warning(
+            "the ledger of %s failed verification; the claimed ε below is unverified", run_dir
+        )
     return {m.name: (m.epsilon, m.delta) for m in audit.sites}
 
 
@@ -65,7 +69,9 @@ def run_empirical_audit(
         )
     rounds = rd.rounds_saved()
     if not rounds:
-        raise ValueError(f"{rd.root}: no saved adapter under rounds/; the run did not finish a round")
+        raise ValueError(
+            f"{rd.root}: no saved adapter under rounds/; the run did not finish a round"
+        )
     final = rounds[-1]
     task = cfg.data.task
     label2id = None

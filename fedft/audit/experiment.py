@@ -97,14 +97,26 @@ def train_and_score(
     if task == "instruction":
         tokens = tokenize_instruction(data, tokenizer, max_length=max_length)
     else:
-        tokens = tokenize_classification(data, tokenizer, max_length=max_length, label2id=label2id or {})
+        tokens = tokenize_classification(
+            data, tokenizer, max_length=max_length, label2id=label2id or {}
+        )
     collate = make_collator(task, tokenizer)  # type: ignore[arg-type]
     eps = delta = noise = rate = None
     if dp is not None and dp.enabled:
-        plan = plan_dp(dp, n_records=len(tokens), batch_size=batch_size, local_epochs=epochs, max_steps=None, rounds=1)
+        plan = plan_dp(
+            dp,
+            n_records=len(tokens),
+            batch_size=batch_size,
+            local_epochs=epochs,
+            max_steps=None,
+            rounds=1,
+        )
         with tempfile.TemporaryDirectory() as folder:
             budget = SiteBudget.load(
-                Path(folder) / "budget.json", accountant=plan.accountant, delta=plan.delta, max_epsilon=None
+                Path(folder) / "budget.json",
+                accountant=plan.accountant,
+                delta=plan.delta,
+                max_epsilon=None,
             )
             result = train_round_private(
                 model,

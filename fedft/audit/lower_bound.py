@@ -60,9 +60,7 @@ def p_value(*, m: int, r: int, v: int, epsilon: float, delta: float) -> float:
     return min(tail + 2.0 * m * delta * alpha, 1.0)
 
 
-def epsilon_lower_bound(
-    *, m: int, r: int, v: int, delta: float, confidence: float = 0.95
-) -> float:
+def epsilon_lower_bound(*, m: int, r: int, v: int, delta: float, confidence: float = 0.95) -> float:
     """Largest ε such that `v` of `r` correct guesses would have probability below
     1 − confidence under (ε, delta)-DP; 0.0 when not even ε = 0 is rejected."""
     if not (0.0 < confidence < 1.0):

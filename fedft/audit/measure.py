@@ -32,21 +32,36 @@ class CanaryScores:
 
 
 def _candidate_seed(record: CanaryRecord, canary_id: int) -> int:
-    digest = hashlib.sha256(f"fedft-candidates:{record.seed}:{record.site}:{canary_id}".encode()).digest()
+    digest = hashlib.sha256(
+        f"fedft-candidates:{record.seed}:{record.site}:{canary_id}".encode()
+    ).digest()
     return int.from_bytes(digest[:8], "big")
 
 
-def _minus_losses(model: Any, tokenizer: Any, record: CanaryRecord, *, label2id, max_length, device) -> np.ndarray:
+def _minus_losses(
+    model: Any, tokenizer: Any, record: CanaryRecord, *, label2id, max_length, device
+) -> np.ndarray:
     prompts = [c.prompt for c in record.canaries]
     secrets = [c.secret for c in record.canaries]
     if record.task == "instruction":
         return response_log_likelihoods(
-            model, tokenizer, prompts=prompts, responses=secrets, max_length=max_length, device=device
+            model,
+            tokenizer,
+            prompts=prompts,
+            responses=secrets,
+            max_length=max_length,
+            device=device,
         )
     if label2id is None:
         raise ValueError("classification canaries need label2id (the run's labels.json)")
     return -classification_losses(
-        model, tokenizer, texts=prompts, labels=secrets, label2id=label2id, max_length=max_length, device=device
+        model,
+        tokenizer,
+        texts=prompts,
+        labels=secrets,
+        label2id=label2id,
+        max_length=max_length,
+        device=device,
     )
 
 
@@ -72,19 +87,26 @@ def score_canaries(
     if record.task == "instruction" and candidates >= 2:
         # One pass over every canary's candidates: tokenizing per canary costs more than the model.
         others = [
-            candidate_secrets(secret=c.secret, count=candidates - 1, seed=_candidate_seed(record, c.id))
+            candidate_secrets(
+                secret=c.secret, count=candidates - 1, seed=_candidate_seed(record, c.id)
+            )
             for c in record.canaries
         ]
         lls = response_log_likelihoods(
             model,
             tokenizer,
-            prompts=[c.prompt for c, group in zip(record.canaries, others, strict=True) for _ in group],
+            prompts=[
+                c.prompt for c, group in zip(record.canaries, others, strict=True) for _ in group
+            ],
             responses=[s for group in others for s in group],
             max_length=max_length,
             device=device,
         ).reshape(len(record.canaries), candidates - 1)
         exposures = np.asarray(
-            [exposure(secret=float(ll), candidates=row) for ll, row in zip(scores, lls, strict=True)]
+            [
+                exposure(secret=float(ll), candidates=row)
+                for ll, row in zip(scores, lls, strict=True)
+            ]
         )
     return CanaryScores(scores, calibrated, exposures, candidates if exposures is not None else 0)
 
@@ -128,7 +150,9 @@ def site_result(
         "included": int(included.sum()),
         "repeats": record.repeats,
         "score": "loss",
-        "membership_loss": asdict(membership_inference(scores=scores.loss_scores, included=included)),
+        "membership_loss": asdict(
+            membership_inference(scores=scores.loss_scores, included=included)
+        ),
         "membership_calibrated": None
         if scores.calibrated is None
         else asdict(membership_inference(scores=scores.calibrated, included=included)),
@@ -139,8 +163,13 @@ def site_result(
         "claimed_delta_per_canary": None if claim is None else claim[1],
     }
     if scores.exposures is not None:
-        summary = summarize_exposures(exposures=scores.exposures, included=included, candidates=scores.candidates)
-        out["exposure"] = {**asdict(summary), "values": [round(float(e), 4) for e in scores.exposures]}
+        summary = summarize_exposures(
+            exposures=scores.exposures, included=included, candidates=scores.candidates
+        )
+        out["exposure"] = {
+            **asdict(summary),
+            "values": [round(float(e), 4) for e in scores.exposures],
+        }
     if delta >= 1.0:
         out["lower_bound"] = None
         out["verdict"] = "not comparable"
@@ -150,13 +179,17 @@ def site_result(
             "Use audit.canaries.repeats: 1 to test the claim."
         )
         return out
-    bound = one_run_lower_bound(scores=attack, included=included, delta=delta, confidence=confidence)
+    bound = one_run_lower_bound(
+        scores=attack, included=included, delta=delta, confidence=confidence
+    )
     out["lower_bound"] = asdict(bound)
     out["verdict"], out["reading"] = _verdict(bound.epsilon, claim, confidence, record.repeats)
     return out
 
 
-def _verdict(lb: float, claim: tuple[float, float] | None, confidence: float, repeats: int) -> tuple[str, str]:
+def _verdict(
+    lb: float, claim: tuple[float, float] | None, confidence: float, repeats: int
+) -> tuple[str, str]:
     pct = f"{100 * confidence:.0f}%"
     unit = "a record" if repeats == 1 else f"a canary ({repeats} copies, group privacy)"
     if claim is None:

@@ -14,7 +14,9 @@ import numpy as np
 __all__ = ["MembershipResult", "auc", "membership_inference", "tpr_at_fpr"]
 
 
-def _arrays(members: Sequence[float], non_members: Sequence[float]) -> tuple[np.ndarray, np.ndarray]:
+def _arrays(
+    members: Sequence[float], non_members: Sequence[float]
+) -> tuple[np.ndarray, np.ndarray]:
     a, b = np.asarray(members, dtype=float), np.asarray(non_members, dtype=float)
     if a.size == 0 or b.size == 0:
         raise ValueError(
@@ -35,7 +37,9 @@ def auc(*, members: Sequence[float], non_members: Sequence[float]) -> float:
     return float((greater + 0.5 * ties) / (a.size * b.size))
 
 
-def tpr_at_fpr(*, members: Sequence[float], non_members: Sequence[float], fpr: float = 0.01) -> float:
+def tpr_at_fpr(
+    *, members: Sequence[float], non_members: Sequence[float], fpr: float = 0.01
+) -> float:
     """Share of members caught by the threshold that flags at most `fpr` of non-members.
 
     With fewer than 1/fpr non-members the only such threshold flags none of them (FPR 0), so
@@ -60,14 +64,14 @@ class MembershipResult:
     mean_score_non_members: float
 
 
-def membership_inference(
-    *, scores: Sequence[float], included: Sequence[bool]
-) -> MembershipResult:
+def membership_inference(*, scores: Sequence[float], included: Sequence[bool]) -> MembershipResult:
     """AUC and TPR at 1% FPR of the threshold attack on `scores` (higher = member)."""
     s = np.asarray(scores, dtype=float)
     inc = np.asarray(included, dtype=bool)
     if s.shape != inc.shape:
-        raise ValueError(f"{s.size} scores for {inc.size} inclusion bits; give one score per canary")
+        raise ValueError(
+            f"{s.size} scores for {inc.size} inclusion bits; give one score per canary"
+        )
     a, b = s[inc], s[~inc]
     return MembershipResult(
         auc=auc(members=a, non_members=b),

@@ -71,7 +71,11 @@ def plant_at_site(
             "(set audit.canaries.consent: true) or remove the site from audit.canaries.sites"
         )
     canaries = make_canaries(
-        task=task, count=cfg.count, seed=cfg.seed, site=site_id, labels=labels  # type: ignore[arg-type]
+        task=task,
+        count=cfg.count,
+        seed=cfg.seed,
+        site=site_id,
+        labels=labels,  # type: ignore[arg-type]
     )
     draft = CanaryRecord(
         site=site_id,
@@ -88,11 +92,19 @@ def plant_at_site(
     if record is None:
         included = tuple(draw_inclusion(len(canaries), rng=secrets.SystemRandom()))
         record = CanaryRecord(
-            **{**draft.__dict__, "included": included, "records_after": len(ds) + cfg.repeats * sum(included)}
+            **{
+                **draft.__dict__,
+                "included": included,
+                "records_after": len(ds) + cfg.repeats * sum(included),
+            }
         )
         write_canary_record(state_dir, record)
     planted = plant_canaries(
-        ds, canaries=record.canaries, included=record.included, repeats=record.repeats, task=task  # type: ignore[arg-type]
+        ds,
+        canaries=record.canaries,
+        included=record.included,
+        repeats=record.repeats,
+        task=task,  # type: ignore[arg-type]
     )
     log.info(
         "%s: %d canaries planted (%d included x %d), recorded in %s",

@@ -13,7 +13,12 @@ import datasets
 import numpy as np
 import torch
 
-from fedft.data.tokenize import IGNORE_INDEX, make_collator, tokenize_classification, tokenize_instruction
+from fedft.data.tokenize import (
+    IGNORE_INDEX,
+    make_collator,
+    tokenize_classification,
+    tokenize_instruction,
+)
 
 __all__ = ["classification_losses", "response_log_likelihoods"]
 

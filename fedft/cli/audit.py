@@ -108,9 +108,8 @@ def run(args: argparse.Namespace) -> int:
         args.output.write_text(text, encoding="utf-8")
         state = "intact" if audit.verification.ok else "NOT intact"
         print(f"wrote {args.output} ({args.format}); ledger {state}", file=sys.stderr)
-    violations = [
-        s["site"] for s in (audit.empirical or {}).get("sites", []) if s.get("verdict") == "VIOLATION"
-    ]
+    sites = (audit.empirical or {}).get("sites", [])
+    violations = [s["site"] for s in sites if s.get("verdict") == "VIOLATION"]
     if args.empirical and violations:
         print(
             f"EMPIRICAL AUDIT VIOLATION: the measured ε lower bound exceeds the claimed ε at "

@@ -22,7 +22,9 @@ class CanaryConfig(StrictModel):
     sites: list[str] = Field(
         ["site-0"], min_length=1, description="Site ids that plant canaries (simulation: site-<i>)"
     )
-    count: int = Field(64, ge=2, le=100_000, description="m: canaries per site, each in with prob ½")
+    count: int = Field(
+        64, ge=2, le=100_000, description="m: canaries per site, each in with prob ½"
+    )
     repeats: int = Field(
         1,
         ge=1,

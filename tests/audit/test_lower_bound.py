@@ -27,7 +27,9 @@ def test_pure_dp_p_value_is_the_binomial_tail():
     # Prepare
     q = 1 / (1 + math.exp(-0.7))
     # Execute / Assert
-    assert p_value(m=50, r=40, v=30, epsilon=0.7, delta=0.0) == pytest.approx(stats.binom.sf(29, 40, q))
+    assert p_value(m=50, r=40, v=30, epsilon=0.7, delta=0.0) == pytest.approx(
+        stats.binom.sf(29, 40, q)
+    )
 
 
 def test_ten_perfect_guesses_certify_the_closed_form_epsilon():
@@ -56,7 +58,9 @@ def test_perfect_guesses_of_many_canaries_give_a_large_bound():
 def test_random_guesses_give_zero_almost_always():
     rng = np.random.default_rng(7)
     bounds = [
-        one_run_lower_bound(scores=rng.random(200), included=rng.random(200) < 0.5, delta=1e-5).epsilon
+        one_run_lower_bound(
+            scores=rng.random(200), included=rng.random(200) < 0.5, delta=1e-5
+        ).epsilon
         for _ in range(100)
     ]
     # At 95% confidence at most ~5% of audits of a leak-free run may report ε > 0.

@@ -29,7 +29,9 @@ def test_tpr_at_low_fpr_flags_no_non_member_when_there_are_few():
 
 
 def test_membership_inference_splits_by_inclusion():
-    result = membership_inference(scores=[-1.0, -5.0, -0.5, -4.0], included=[True, False, True, False])
+    result = membership_inference(
+        scores=[-1.0, -5.0, -0.5, -4.0], included=[True, False, True, False]
+    )
     assert (result.auc, result.members, result.non_members) == (1.0, 2, 2)
 
 
@@ -47,6 +49,8 @@ def test_exposure_is_log2_r_at_rank_one_and_zero_at_the_bottom():
 
 
 def test_summary_reports_gap_and_its_noise():
-    s = summarize_exposures(exposures=[8, 6, 1, 2], included=[True, True, False, False], candidates=256)
+    s = summarize_exposures(
+        exposures=[8, 6, 1, 2], included=[True, True, False, False], candidates=256
+    )
     assert (s.included_mean, s.held_out_mean, s.gap, s.max_exposure) == (7.0, 1.5, 5.5, 8.0)
     assert s.gap_stderr == pytest.approx(math.sqrt(2 / 2 + 0.5 / 2))

@@ -1,7 +1,6 @@
 """Canaries at a site: planted after anonymization, included with probability ½, recorded
 privately, stable across re-preparation, refused at a real site without consent."""
 
-
 import datasets
 import pytest
 
@@ -11,7 +10,11 @@ from fedft.federation.prepare import prepare
 from fedft.federation.workload import cached_workload
 
 ROWS = [
-    {"instruction": "Summarise the note.", "input": "Patient John Smith, call 555-201-3344.", "response": "stable"}
+    {
+        "instruction": "Summarise the note.",
+        "input": "Patient John Smith, call 555-201-3344.",
+        "response": "stable",
+    }
 ] * 6
 
 
@@ -29,7 +32,9 @@ def cfg(tiny_llama_path, tmp_path):
 def _prepare(cfg, state_dir, *, simulated=True):
     ds = datasets.Dataset.from_list(ROWS)
     workload = cached_workload(cfg)
-    return prepare(cfg, workload, ds, policy=cfg.anonymization, state_dir=state_dir, create_secret=simulated)
+    return prepare(
+        cfg, workload, ds, policy=cfg.anonymization, state_dir=state_dir, create_secret=simulated
+    )
 
 
 def test_canaries_survive_anonymization_and_are_recorded_privately(cfg, tmp_path):
@@ -72,16 +77,22 @@ def test_a_real_site_refuses_canaries_without_consent(cfg, tmp_path):
 
 
 def test_classification_canaries_have_random_labels_and_distinct_texts():
-    canaries = make_canaries(task="classification", count=200, seed=3, site="site-0", labels=["a", "b", "c"])
+    canaries = make_canaries(
+        task="classification", count=200, seed=3, site="site-0", labels=["a", "b", "c"]
+    )
     assert len({c.prompt for c in canaries}) == 200
     assert {c.secret for c in canaries} == {"a", "b", "c"}
-    other_site = make_canaries(task="classification", count=200, seed=3, site="site-1", labels=["a", "b", "c"])
+    other_site = make_canaries(
+        task="classification", count=200, seed=3, site="site-1", labels=["a", "b", "c"]
+    )
     assert canaries != other_site
 
 
 def test_plant_repeats_only_included_canaries():
     ds = datasets.Dataset.from_list([{"text": "x", "label": "a"}])
     canaries = make_canaries(task="classification", count=3, seed=0, site="s", labels=["a", "b"])
-    out = plant_canaries(ds, canaries=canaries, included=[True, False, True], repeats=3, task="classification")
+    out = plant_canaries(
+        ds, canaries=canaries, included=[True, False, True], repeats=3, task="classification"
+    )
     assert len(out) == 1 + 6
     assert sorted(out["text"][1:]) == sorted([canaries[0].prompt] * 3 + [canaries[2].prompt] * 3)

@@ -16,7 +16,13 @@ def _site(verdict, lb, reading):
         "score": "loss",
         "membership_loss": {"auc": 0.93, "tpr_at_1pct_fpr": 0.35, "members": 31, "non_members": 33},
         "membership_calibrated": None,
-        "exposure": {"included_mean": 4.3, "held_out_mean": 1.2, "gap": 3.1, "gap_stderr": 0.35, "max_exposure": 5.0},
+        "exposure": {
+            "included_mean": 4.3,
+            "held_out_mean": 1.2,
+            "gap": 3.1,
+            "gap_stderr": 0.35,
+            "max_exposure": 5.0,
+        },
         "lower_bound": {"epsilon": lb},
         "claimed_epsilon": 0.5,
         "claimed_epsilon_per_canary": 0.5,
@@ -26,12 +32,17 @@ def _site(verdict, lb, reading):
 
 
 def _run_dir(tmp_path, site):
-    (tmp_path / "empirical_audit.json").write_text(json.dumps({"format": "fedft-empirical-audit/1", "sites": [site]}))
+    (tmp_path / "empirical_audit.json").write_text(
+        json.dumps({"format": "fedft-empirical-audit/1", "sites": [site]})
+    )
     return tmp_path
 
 
 def test_a_violation_is_a_finding_and_in_every_format(tmp_path):
-    run = _run_dir(tmp_path, _site("VIOLATION", 1.05, "The measured lower bound ε ≥ 1.05 EXCEEDS the claimed ε = 0.5"))
+    run = _run_dir(
+        tmp_path,
+        _site("VIOLATION", 1.05, "The measured lower bound ε ≥ 1.05 EXCEEDS the claimed ε = 0.5"),
+    )
     audit = build_audit(run)
     assert any(f.startswith("EMPIRICAL AUDIT VIOLATION at site-0") for f in audit.findings)
     assert audit_to_dict(audit)["empirical"]["sites"][0]["verdict"] == "VIOLATION"
