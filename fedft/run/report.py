@@ -25,6 +25,7 @@ from typing import Any
 import yaml
 
 from fedft.run.ledger import VerificationResult, read_ledger, verify_ledger
+from fedft.run.report_empirical import empirical_findings, read_empirical
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +86,7 @@ class Audit:
     anonymization: dict[str, Any]  # policy hashes and latest counts per site
     findings: list[str]  # inconsistencies an auditor must look at
     notes: list[str]  # missing pieces
+    empirical: dict[str, Any] | None = None  # canary audit (empirical_audit.json), if run
 
     def section(self, name: str) -> dict[str, Any]:
         """A settings section (e.g. "dp") as a dict; empty when absent."""
@@ -340,6 +342,7 @@ def build_audit(
     ]
     if not verification.ok:
         findings.append("the ledger failed verification: figures below may have been altered")
+    empirical = read_empirical(run_dir)
     run_name = str((config or {}).get("run", {}).get("name") or run_dir.name)
     return Audit(
         run_name=run_name,
@@ -352,8 +355,9 @@ def build_audit(
         rounds=_round_rows(rounds),
         utility=metrics or [],
         anonymization=_anonymization(rounds, settings),
-        findings=findings,
+        findings=findings + empirical_findings(empirical),
         notes=notes,
+        empirical=empirical,
     )
 
 
@@ -413,4 +417,5 @@ def audit_to_dict(audit: Audit) -> dict[str, Any]:
         "utility": audit.utility,
         "findings": audit.findings,
         "notes": audit.notes,
+        "empirical": audit.empirical,
     }
