@@ -45,6 +45,13 @@ def run_one(epsilon: float, out: Path, extra: list[str]) -> dict:
     if proc.returncode != 0:
         row["error"] = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or ["failed"]
         return row
+    # A round no update reached (e.g. SecAgg+ timed out under load) would leave the adapter
+    # unchanged and still count as a round: such a run does not measure utility.
+    metrics = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+    empty = [m["round"] for m in metrics if m["round"] > 0 and not m.get("clients_finished")]
+    if empty:
+        row["error"] = [f"rounds {empty} aggregated no update"]
+        return row
     summary = json.loads((out / "summary.json").read_text())
     row.update(first=summary.get("first"), last=summary.get("last"))
     audit_path = out / "audit.json"

@@ -121,6 +121,7 @@ class DeltaStrategy(Strategy):
         self.fit_summary = FitSummary(server_round=0)
         self.error: BaseException | None = None
         self.site_names: dict[str, str] = {}  # Flower node id -> declared site id
+        self._aggregated = False  # whether this round's aggregate_fit produced an adapter
         self._sampled: list[str] = []  # node ids sampled this round
 
     def __repr__(self) -> str:
@@ -153,6 +154,7 @@ class DeltaStrategy(Strategy):
             for proxy, ins in instructions
         ]
         self._sampled = [proxy.cid for proxy, _ in out]
+        self._aggregated = False
         self.fit_summary = FitSummary(
             server_round=server_round,
             sampled=len(out),
@@ -240,6 +242,7 @@ class DeltaStrategy(Strategy):
             self.error = RoundFailedError(f"round {server_round}: the strategy produced no aggregate")
             raise self.error
         self.global_arrays = [a.astype(np.float32) for a in parameters_to_ndarrays(params)]
+        self._aggregated = True
         return ndarrays_to_parameters(self.global_arrays), metrics
 
     def _site_name(self, node: str) -> str:
@@ -340,6 +343,16 @@ class DeltaStrategy(Strategy):
 
     def evaluate(self, server_round: int, parameters: Parameters) -> tuple[float, dict[str, Scalar]] | None:
         """Called by the workflow after every round (and for round 0): evaluate and persist."""
+        if server_round > 0 and not self._aggregated:
+            # Flower's SecAgg+ workflow ends a round in which too few sites answered in time
+            # ("Insufficient available nodes") without calling aggregate_fit, then evaluates
+            # the unchanged adapter as if the round had happened.
+            self.error = RoundFailedError(
+                f"round {server_round}: no update reached the server ({self.fit_summary.sampled} "
+                "sites sampled); under SecAgg+, fewer sites than the reconstruction threshold "
+                "answered within secure_aggregation.timeout — raise it on a slow or busy machine"
+            )
+            raise self.error
         arrays = [a.astype(np.float32) for a in parameters_to_ndarrays(parameters)]
         loss, metrics = (None, {}) if self.evaluate_fn is None else self.evaluate_fn(server_round, arrays)
         summary = self.fit_summary if server_round > 0 else FitSummary(server_round=0)

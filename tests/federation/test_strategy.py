@@ -265,3 +265,17 @@ def test_sites_are_named_by_their_declared_id_with_the_node_id_kept():
         ("general", "node-8", "failed"),
     ]
     assert "site_id" not in sites[0]["metrics"]
+
+
+def test_a_round_the_workflow_ended_without_aggregating_is_not_recorded():
+    # Prepare: Flower's SecAgg+ workflow skips aggregate_fit when too few sites answer in time
+    g = [np.zeros(2, dtype=np.float32)]
+    records = []
+    strategy = _strategy(g, records=records)
+    strategy.evaluate(0, ndarrays_to_parameters(g))
+
+    # Execute / Assert: round 1's evaluation refuses to record the unchanged adapter
+    with pytest.raises(RoundFailedError, match="round 1: no update reached the server"):
+        strategy.evaluate(1, ndarrays_to_parameters(g))
+    assert [summary.server_round for summary, _ in records] == [0]
+    assert isinstance(strategy.error, RoundFailedError)
