@@ -12,13 +12,15 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from fedft.config import ConfigError, load_config
 from fedft.run.progress import read_progress
-from fedft.run.rundir import create_run_dir, new_run_id
+from fedft.run.rundir import create_run_dir, new_run_id, open_run_dir
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("simulate", help="run a federated fine-tuning simulation on this machine")
     p.add_argument("config", help="fedft YAML config (e.g. configs/default.yaml)")
     p.add_argument("-o", "--output", type=Path, help="run folder (default: run.output_dir/<name>-<time>)")
+    p.add_argument("--resume", type=Path, metavar="RUN_DIR",
+                   help="continue an interrupted run from its last complete round (same config)")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="override a config value, e.g. --set federation.rounds=3 (repeatable)")
     p.add_argument("-v", "--verbose", action="store_true", help="show Flower/Ray logs and tracebacks")
@@ -75,9 +77,15 @@ def run(args: argparse.Namespace) -> int:
     from fedft.federation.simulation import check_inputs, simulate, write_data_report
 
     report = check_inputs(cfg)
-    run_dir = create_run_dir(args.output or cfg.run.output_dir / new_run_id(cfg.run.name))
-    console.print(f"[bold]fedft[/] run folder: {run_dir.root}")
-    write_data_report(report, run_dir)
+    if args.resume is not None:
+        if args.output is not None:
+            raise ValueError("--resume continues the run in RUN_DIR; drop -o")
+        run_dir = open_run_dir(args.resume)
+        console.print(f"[bold]fedft[/] resuming run folder: {run_dir.root}")
+    else:
+        run_dir = create_run_dir(args.output or cfg.run.output_dir / new_run_id(cfg.run.name))
+        console.print(f"[bold]fedft[/] run folder: {run_dir.root}")
+        write_data_report(report, run_dir)
     for name, part in report.items():
         line = f"data.{name}: {part['rows']} rows from {part['source']}"
         if part["bad_rows"]:
@@ -105,7 +113,12 @@ def run(args: argparse.Namespace) -> int:
         watcher.start()
         try:
             result = simulate(
-                cfg, run_dir, verbose=args.verbose, on_progress=on_progress, on_round_start=on_round_start
+                cfg,
+                run_dir,
+                verbose=args.verbose,
+                on_progress=on_progress,
+                on_round_start=on_round_start,
+                resume=args.resume is not None,
             )
         finally:
             stop.set()

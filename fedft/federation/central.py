@@ -16,6 +16,7 @@ from torch.utils.data import DataLoader
 from fedft.config import Config
 from fedft.config.anonymization import policy_hash
 from fedft.config.secure_aggregation import resolve_shares_and_threshold
+from fedft.federation.checkpoint import Checkpoint
 from fedft.federation.site_dp import site_level_plan
 from fedft.federation.strategy import FitSummary, state_sha256
 from fedft.federation.prepare import prepare
@@ -24,7 +25,7 @@ from fedft.model.adapter import save_adapter
 from fedft.model.state import load_trainable_state, trainable_state
 from fedft.privacy.dp import RoundAccount
 from fedft.run.ledger import PrivacyLedger, SiteRound
-from fedft.run.metrics import append_metrics
+from fedft.run.metrics import append_metrics, read_metrics
 from fedft.run.rundir import RunDir, atomic_write_text
 from fedft.train.evaluate import evaluate
 
@@ -41,6 +42,7 @@ class Coordinator:
         run_dir: RunDir,
         *,
         on_progress: Callable[[dict], None] | None = None,
+        resumed_at: Checkpoint | None = None,
     ) -> None:
         self.cfg = cfg
         self.workload = workload
@@ -54,12 +56,24 @@ class Coordinator:
         )
         self.on_progress = on_progress
         self.started = time.monotonic()
-        self.history: list[dict] = []
+        # Resumed: the rounds up to the checkpoint (metrics.jsonl was trimmed to them).
+        self.history: list[dict] = [] if resumed_at is None else read_metrics(run_dir.metrics)
         if workload.labels:
             atomic_write_text(run_dir.labels, json.dumps(list(workload.labels)))
         self.site_plan = site_level_plan(cfg)
         self.ledger = PrivacyLedger.open(run_dir.root)
-        self.ledger.append("run_start", _run_start_entry(cfg))
+        if resumed_at is None:
+            self.ledger.append("run_start", _run_start_entry(cfg))
+        else:
+            # Append-only: entries after the checkpoint (a round cut short) stay, marked superseded.
+            self.ledger.append(
+                "resume",
+                {
+                    "from_round": resumed_at.server_round,
+                    "entries_at_checkpoint": resumed_at.ledger_entries,
+                    "superseded_entries": self.ledger.count - resumed_at.ledger_entries,
+                },
+            )
         # Sites train on anonymized text; the held-out set goes through the same policy.
         held_out = prepare(
             cfg,

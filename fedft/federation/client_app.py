@@ -169,23 +169,27 @@ class SiteClient(NumPyClient):
             else None
         )
         t = cfg.training
-        if cfg.dp.enabled:
-            result, dp_metrics = self._train_private(train_set, server_round=server_round, on_step=on_step)
-        else:
-            dp_metrics = {}
-            result = train_local(
-                workload.model,
-                loader,
-                epochs=t.local_epochs,
-                max_steps=t.max_steps,
-                learning_rate=t.learning_rate,
-                weight_decay=t.weight_decay,
-                proximal_mu=float(config.get("proximal_mu", 0.0)),
-                global_state=global_state,
-                max_grad_norm=t.max_grad_norm,
-                device=workload.device,
-                on_step=on_step,
-            )
+        # Dropout draws from torch's global generator: seeded per (run, round, site) as well, so
+        # a round replayed after a server crash trains exactly as before (DP noise stays secret).
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(_round_seed(cfg.run.seed, server_round, site.site_id))
+            if cfg.dp.enabled:
+                result, dp_metrics = self._train_private(train_set, server_round=server_round, on_step=on_step)
+            else:
+                dp_metrics = {}
+                result = train_local(
+                    workload.model,
+                    loader,
+                    epochs=t.local_epochs,
+                    max_steps=t.max_steps,
+                    learning_rate=t.learning_rate,
+                    weight_decay=t.weight_decay,
+                    proximal_mu=float(config.get("proximal_mu", 0.0)),
+                    global_state=global_state,
+                    max_grad_norm=t.max_grad_norm,
+                    device=workload.device,
+                    on_step=on_step,
+                )
         delta = state_delta(new=trainable_state(workload.model), old=global_state)
         # Site-level DP: the whole update is clipped to the server's announced norm before
         # masking, and reported with the weight every site shares (the mean the noise covers).

@@ -19,9 +19,13 @@ from flwr.server.workflow.default_workflows import default_fit_workflow
 
 from fedft.config import Config, config_to_yaml
 from fedft.federation.central import Coordinator
+from fedft.federation.checkpoint import Checkpoint, restore_random_states, save_checkpoint
+from fedft.federation.resume import checkpoint_now, restore_optimizer_state
+from fedft.federation.round_timeout import with_round_timeout
 from fedft.federation.run_config import config_from_run_config
 from fedft.federation.secagg import aggregate_error_bound, build_secaggplus_workflow, install_secure_prg
 from fedft.federation.strategy import DeltaStrategy, build_inner_strategy, state_sha256
+from fedft.federation.update_checks import UpdateSpec
 from fedft.federation.workload import cached_workload
 from fedft.model.state import frozen_adapter_sha256
 from fedft.run.rundir import RunDir, atomic_write_text, create_run_dir, new_run_id
@@ -61,25 +65,56 @@ def run_rounds(
     run_dir: RunDir,
     on_progress: Callable[[dict], None] | None = None,
     on_round_start: Callable[[int, int], None] | None = None,
+    resume: Checkpoint | None = None,
 ) -> Coordinator:
-    """Round 0 evaluation, then `federation.rounds` rounds of fit + central evaluation."""
-    coordinator = Coordinator(cfg, cached_workload(cfg), run_dir, on_progress=on_progress)
-    initial = coordinator.initial_arrays()
+    """Round 0 evaluation, then `federation.rounds` rounds of fit + central evaluation; with
+    `resume`, the rounds after the checkpoint's. A checkpoint is written after every round."""
+    coordinator = Coordinator(cfg, cached_workload(cfg), run_dir, on_progress=on_progress, resumed_at=resume)
+    initial = coordinator.initial_arrays() if resume is None else resume.global_arrays
+    inner = build_inner_strategy(cfg, initial=initial)
+    if resume is not None:
+        restore_optimizer_state(inner, resume.optimizer_state)
+        restore_random_states(resume)
+
+    def end_round(summary, loss, metrics, arrays) -> None:
+        coordinator.end_round(summary, loss, metrics, arrays)
+        if summary.server_round > 0:  # after the ledger entry and metrics line it covers
+            save_checkpoint(
+                run_dir.root,
+                checkpoint_now(
+                    server_round=summary.server_round,
+                    global_arrays=arrays,
+                    strategy=inner,
+                    ledger_entries=coordinator.ledger.count,
+                    metrics_lines=len(coordinator.history),
+                ),
+            )
+
+    done = 0 if resume is None else resume.server_round
     strategy = DeltaStrategy(
-        build_inner_strategy(cfg, initial=initial),
+        inner,
         initial=initial,
         evaluate_fn=coordinator.evaluate,
-        on_round_end=coordinator.end_round,
+        on_round_end=end_round,
         on_round_start=on_round_start,
         fit_config={"frozen_sha256": frozen_adapter_sha256(coordinator.workload.model)},
         delta_norm_bound=delta_norm_bound(cfg, num_values=sum(a.size for a in initial)),
         min_results=cfg.federation.min_fit_clients,
+        # Under SecAgg+ the server sees only the sum; the sites check their own update instead.
+        update_spec=None
+        if cfg.secure_aggregation.enabled
+        else UpdateSpec.like(initial, max_norm=cfg.strategy.max_update_norm),
+        round_offset=done,
     )
     legacy = LegacyContext(
-        context=context, config=ServerConfig(num_rounds=cfg.federation.rounds), strategy=strategy
+        context=context, config=ServerConfig(num_rounds=cfg.federation.rounds - done), strategy=strategy
     )
     sa = cfg.secure_aggregation
-    fit_workflow = build_secaggplus_workflow(sa) if sa.enabled else default_fit_workflow
+    fit_workflow = (
+        build_secaggplus_workflow(sa)
+        if sa.enabled
+        else with_round_timeout(default_fit_workflow, timeout=cfg.federation.round_timeout)
+    )
     DefaultWorkflow(fit_workflow=fit_workflow)(grid, legacy)
     if strategy.error is not None:
         raise strategy.error
@@ -100,6 +135,7 @@ def build_server_app(
     on_progress: Callable[[dict], None] | None = None,
     on_round_start: Callable[[int, int], None] | None = None,
     outcome: dict | None = None,
+    resume: Checkpoint | None = None,
 ) -> ServerApp:
     """A ServerApp bound to `cfg`; `outcome` receives the coordinator or the error."""
     app = ServerApp()
@@ -108,7 +144,13 @@ def build_server_app(
     def main(grid: Grid, context: Context) -> None:
         try:
             coordinator = run_rounds(
-                grid, context, cfg=cfg, run_dir=run_dir, on_progress=on_progress, on_round_start=on_round_start
+                grid,
+                context,
+                cfg=cfg,
+                run_dir=run_dir,
+                on_progress=on_progress,
+                on_round_start=on_round_start,
+                resume=resume,
             )
         except BaseException as exc:  # recorded, then re-raised: Flower only logs it
             if outcome is not None:

@@ -93,8 +93,10 @@ def simulate(
     verbose: bool = False,
     on_progress: Callable[[dict], None] | None = None,
     on_round_start: Callable[[int, int], None] | None = None,
+    resume: bool = False,
 ) -> SimulationResult:
-    """Run `cfg` as a Flower simulation with `federation.num_clients` virtual sites."""
+    """Run `cfg` as a Flower simulation with `federation.num_clients` virtual sites; with
+    `resume`, continue the run in `run_dir` from its last checkpoint (same config)."""
     prepare_environment(verbose=verbose)
     os.environ.setdefault("RAY_TMPDIR", str(Path(os.environ.get("TMPDIR", "/tmp")) / "fedft-ray"))
     from flwr.simulation import run_simulation
@@ -103,10 +105,17 @@ def simulate(
     from fedft.federation.client_app import build_client_app
     from fedft.federation.server_app import build_server_app
 
-    atomic_write_text(run_dir.config, config_to_yaml(cfg))
+    checkpoint = None
+    if resume:
+        from fedft.federation.resume import open_for_resume
+
+        checkpoint = open_for_resume(cfg, run_dir)
+        log.info("resuming %s after round %d", run_dir.root, checkpoint.server_round)
+    else:
+        atomic_write_text(run_dir.config, config_to_yaml(cfg))
     outcome: dict = {}
     server_app = build_server_app(
-        cfg, run_dir, on_progress=on_progress, on_round_start=on_round_start, outcome=outcome
+        cfg, run_dir, on_progress=on_progress, on_round_start=on_round_start, outcome=outcome, resume=checkpoint
     )
     client_app = build_client_app(cfg, progress_dir=run_dir.progress, sites_root=run_dir.root / "sites")
     backend_config = {

@@ -39,13 +39,17 @@ from flwr.server.strategy import (
     DifferentialPrivacyClientSideFixedClipping,
     FedAdam,
     FedAvg,
+    FedMedian,
     FedProx,
+    FedTrimmedAvg,
+    Krum,
     Strategy,
 )
 
 from fedft.config import Config
 from fedft.federation.secagg_precision import delta_norm
 from fedft.federation.site_dp import reseed_noise_source, site_level_plan, wrap_with_site_dp
+from fedft.federation.update_checks import UpdateSpec, rejection_reason, update_digest
 
 log = logging.getLogger(__name__)
 
@@ -109,11 +113,18 @@ class DeltaStrategy(Strategy):
         fit_config: dict[str, Scalar] | None = None,
         delta_norm_bound: Callable[[list[int]], float] | None = None,
         min_results: int = 1,
+        update_spec: UpdateSpec | None = None,
+        round_offset: int = 0,
     ) -> None:
         self.inner = inner
         self.fit_config = dict(fit_config or {})
         self.delta_norm_bound = delta_norm_bound
         self.min_results = min_results
+        # Where the server sees each site's update (no SecAgg+): the checks every one must pass.
+        self.update_spec = update_spec
+        self._accepted: dict[str, int] = {}  # digest of every accepted update -> its round
+        # A resumed run: Flower counts rounds from 1 again; the run's own numbering goes on.
+        self.round_offset = round_offset
         self.global_arrays = [np.asarray(a, dtype=np.float32) for a in initial]
         self.evaluate_fn = evaluate_fn
         self.on_round_end = on_round_end
@@ -139,6 +150,7 @@ class DeltaStrategy(Strategy):
     def configure_fit(
         self, server_round: int, parameters: Parameters, client_manager: ClientManager
     ) -> list[tuple[ClientProxy, FitIns]]:
+        server_round += self.round_offset
         self.global_arrays = [a.astype(np.float32) for a in parameters_to_ndarrays(parameters)]
         digest = state_sha256(self.global_arrays)
         instructions = self.inner.configure_fit(server_round, parameters, client_manager)
@@ -180,11 +192,15 @@ class DeltaStrategy(Strategy):
         results: list[tuple[ClientProxy, FitRes]],
         failures: list[tuple[ClientProxy, FitRes] | BaseException],
     ) -> tuple[Parameters | None, dict[str, Scalar]]:
+        server_round += self.round_offset
         summary = self.fit_summary
         failures = list(failures)
         # Decode each upload once; the norm check and the conversion to weights both use it.
+        # Replies arrive in any order; a fixed order makes the float sums reproducible (resume).
+        results = sorted(results, key=lambda pr: (str(pr[1].metrics.get(SITE_ID_METRIC, "")), str(pr[0].cid)))
         decoded = [(proxy, res, parameters_to_ndarrays(res.parameters)) for proxy, res in results]
         decoded = self._within_norm_bound(server_round, decoded, failures)
+        decoded, rejected = self._screen_updates(server_round, decoded)
         results = [(proxy, res) for proxy, res, _ in decoded]
         summary.finished = len(results)
         summary.failures = [_describe_failure(f) for f in failures]
@@ -192,7 +208,7 @@ class DeltaStrategy(Strategy):
             declared = r.metrics.get(SITE_ID_METRIC)
             if isinstance(declared, str) and declared:
                 self.site_names[proxy.cid] = declared
-        failed_nodes = self._failed_nodes(results, failures)
+        failed_nodes = self._failed_nodes(results, failures, rejected={cid for cid, _ in rejected})
         summary.sites = [
             {
                 "site": self._site_name(proxy.cid),
@@ -210,7 +226,8 @@ class DeltaStrategy(Strategy):
                 "reason": reason,
             }
             for node, reason in zip(failed_nodes, summary.failures, strict=True)
-        ]
+        ] + [record for _, record in rejected]
+        summary.failures += [record["reason"] for _, record in rejected]
         for reason in summary.failures:
             log.warning("round %s: a site failed: %s", server_round, reason)
         if len(results) < max(self.min_results, 1):
@@ -245,6 +262,26 @@ class DeltaStrategy(Strategy):
         self._aggregated = True
         return ndarrays_to_parameters(self.global_arrays), metrics
 
+    def _screen_updates(
+        self, server_round: int, decoded: list[tuple[ClientProxy, FitRes, list[np.ndarray]]]
+    ) -> tuple[list[tuple[ClientProxy, FitRes, list[np.ndarray]]], list[tuple[str, dict]]]:
+        """(updates that pass `update_spec`, (node id, site record) of each rejected one)."""
+        if self.update_spec is None:
+            return decoded, []
+        kept, rejected = [], []
+        for proxy, res, delta in decoded:
+            reason = rejection_reason(delta, spec=self.update_spec, accepted_before=self._accepted)
+            if reason is None:
+                kept.append((proxy, res, delta))
+                continue
+            declared = res.metrics.get(SITE_ID_METRIC)
+            site = declared if isinstance(declared, str) and declared else self._site_name(proxy.cid)
+            log.warning("round %s: update of %s rejected: %s", server_round, site, reason)
+            record = {"site": site, "node": f"node-{proxy.cid}", "status": "failed", "reason": f"update rejected: {reason}"}
+            rejected.append((proxy.cid, record))
+        self._accepted.update({update_digest(delta): server_round for _, _, delta in kept})
+        return kept, rejected
+
     def _site_name(self, node: str) -> str:
         return self.site_names.get(node, f"node-{node}")
 
@@ -252,6 +289,7 @@ class DeltaStrategy(Strategy):
         self,
         results: list[tuple[ClientProxy, FitRes]],
         failures: list[tuple[ClientProxy, FitRes] | BaseException],
+        rejected: set[str],
     ) -> list[str | None]:
         """The node id behind each failure, where it can be told.
 
@@ -260,7 +298,7 @@ class DeltaStrategy(Strategy):
         several, the one whose known site id opens the error (a site's own decline message
         starts with its id); otherwise None.
         """
-        answered = {proxy.cid for proxy, _ in results} | {
+        answered = rejected | {proxy.cid for proxy, _ in results} | {
             f[0].cid for f in failures if not isinstance(f, BaseException)
         }
         missing = [cid for cid in self._sampled if cid not in answered]
@@ -353,6 +391,9 @@ class DeltaStrategy(Strategy):
                 "answered within secure_aggregation.timeout — raise it on a slow or busy machine"
             )
             raise self.error
+        if server_round == 0 and self.round_offset > 0:
+            return None  # resumed: the checkpoint's round was evaluated and recorded already
+        server_round += self.round_offset
         arrays = [a.astype(np.float32) for a in parameters_to_ndarrays(parameters)]
         loss, metrics = (None, {}) if self.evaluate_fn is None else self.evaluate_fn(server_round, arrays)
         summary = self.fit_summary if server_round > 0 else FitSummary(server_round=0)
@@ -399,4 +440,12 @@ def _flower_strategy(cfg: Config, *, initial: list[np.ndarray]) -> Strategy:
         return FedAvg(**common)
     if s.name == "fedprox":
         return FedProx(**common, proximal_mu=s.proximal_mu)
+    # Robust aggregators see weights (global + Δ); global is shared, so each is the robust
+    # statistic of the deltas shifted by global. Config refuses them with SecAgg+ and site_dp.
+    if s.name == "fedmedian":
+        return FedMedian(**common)
+    if s.name == "fedtrimmedavg":
+        return FedTrimmedAvg(**common, beta=s.trim_fraction)
+    if s.name == "krum":
+        return Krum(**common, num_malicious_clients=s.num_malicious)
     return FedAdam(**common, eta=s.server_learning_rate, beta_1=s.beta_1, beta_2=s.beta_2, tau=s.tau)

@@ -65,8 +65,8 @@ ENTRY_CONTEXT = b"fedft-ledger-entry/1\n"
 HEAD_CONTEXT = b"fedft-ledger-head/1\n"
 HEAD_FORMAT = "fedft-ledger-head/1"
 
-EntryKind = Literal["run_start", "round", "run_end"]
-ENTRY_KINDS = ("run_start", "round", "run_end")
+EntryKind = Literal["run_start", "resume", "round", "run_end"]
+ENTRY_KINDS = ("run_start", "resume", "round", "run_end")
 SiteStatus = Literal["trained", "declined", "failed"]
 
 # What a site's DP entry must state (fedft.privacy.dp.RoundAccount's fields).

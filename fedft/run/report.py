@@ -333,13 +333,15 @@ def build_audit(
     if metrics is None:
         notes.append("metrics.jsonl absent: no utility figures")
     settings, source = _settings(entries, config)
-    rounds = [
-        e["body"]
+    # A resumed run may hold a superseded entry of the round it was cut short in: the last wins.
+    latest = {
+        e["body"]["round"]: e["body"]
         for e in entries
         if e.get("kind") == "round"
         and isinstance(e.get("body"), Mapping)
         and isinstance(e["body"].get("round"), int)
-    ]
+    }
+    rounds = [latest[r] for r in sorted(latest)]
     if not verification.ok:
         findings.append("the ledger failed verification: figures below may have been altered")
     empirical = read_empirical(run_dir)
