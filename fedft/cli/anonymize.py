@@ -123,7 +123,10 @@ def run(args: argparse.Namespace) -> int:
         print(text)
         found = {k: v for k, v in report.entities.items() if v}
         print(f"# {report.entities_total} span(s) {found}; residual {report.residual_total}; "
-              f"policy {report.policy_hash[:12]}", file=sys.stderr)  # fmt: skip
+              f"policy {report.policy_hash[:12]}; model {report.model} "
+              f"sha256 {report.model_sha256[:12]}"
+              f"{'' if report.model_pinned else ' (not pinned by fedft)'}",
+              file=sys.stderr)  # fmt: skip
         return EXIT_OK
 
     try:

@@ -203,16 +203,19 @@ class Anonymizer:
 
     def detect(self, texts: Sequence[str]) -> list[list[Span]]:
         """The spans the policy removes from each text (merged, non-overlapping)."""
+        return self._detect(texts, protect=None)
+
+    def _detect(self, texts: Sequence[str], *, protect: regex.Pattern | None) -> list[list[Span]]:
         if self._detector is None:
             return [[] for _ in texts]
         out: list[list[Span]] = []
         for lo in range(0, len(texts), _CHUNK_ROWS):
-            out.extend(self._detector.detect(texts[lo : lo + _CHUNK_ROWS]))
+            out.extend(self._detector.detect(texts[lo : lo + _CHUNK_ROWS], protect=protect))
         return out
 
     def _residual(self, texts: Sequence[str]) -> list[list[Span]]:
         """Detections in anonymized texts, other than fedft's own surrogates."""
-        found = self.detect(texts)
+        found = self._detect(texts, protect=self._surrogates)
         lexicon = self._detector.lexicon if self._detector is not None else frozenset()
         out = []
         for text, spans in zip(texts, found, strict=True):

@@ -24,6 +24,7 @@ def cue_names(
     lexicon: frozenset[str],
     stop_words: frozenset[str],
     allowed: Sequence[tuple[int, int]] = (),
+    case: str | None = None,
 ) -> list[Span]:
     """Names NER does not need to see:
 
@@ -33,7 +34,7 @@ def cue_names(
     - two adjacent words of the same case, neither an English word nor allow-listed
       ("teun overeem", "CAMILLO RUBERTO", "Federica Acerbi"), also across "Last, First".
     """
-    case = doc_case(doc.text)
+    case = case if case is not None else doc_case(doc.text)
     lowered = {t.idx: t for t in lower_doc} if lower_doc is not None else {}
     info = [lowered.get(t.idx, t) if t.text.isupper() else t for t in doc]
     found = []

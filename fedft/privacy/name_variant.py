@@ -44,6 +44,7 @@ def case_variant(
     lexicon: frozenset[str],
     stop_words: frozenset[str],
     allowed: Sequence[tuple[int, int]] = (),
+    case: str | None = None,
 ):
     """(variant text, changed char ranges) for a spaCy `doc`, or None when nothing changes.
 
@@ -52,7 +53,7 @@ def case_variant(
     words lose their comma ("Gertz  Winfried"), which NER reads as one name.
     """
     text = doc.text
-    case = doc_case(text)
+    case = case if case is not None else doc_case(text)
     lowered = {t.idx: t for t in lower_doc} if lower_doc is not None else {}
     info = [lowered.get(t.idx, t) if t.text.isupper() else t for t in doc]
 
@@ -139,14 +140,20 @@ def variant_person_spans(
     lexicon: frozenset[str],
     stop_words: frozenset[str],
     allowed: Sequence[Sequence[tuple[int, int]]] | None = None,
+    case_texts: Sequence[str] | None = None,
 ) -> list[list[Span]]:
-    """PERSON spans found only by fedft's name passes (case variant, cues, unknown pairs)."""
+    """PERSON spans found only by fedft's name passes (case variant, cues, unknown pairs).
+
+    case_texts: the texts to judge each note's case by (default: the docs' texts), e.g. with
+    fedft's own surrogate tags blanked out."""
     allowed = allowed if allowed is not None else [() for _ in docs]
     texts = [d.text for d in docs]
+    cases = [doc_case(t) for t in (case_texts if case_texts is not None else texts)]
+    caps_in = case_texts if case_texts is not None else texts
     # Tags of a lowercased copy are needed only where ALL-CAPS words may be names: ALL-CAPS
     # notes, and words of 5+ capitals elsewhere (shorter ones are acronyms there).
     needs_lower = [
-        i for i, t in enumerate(texts) if doc_case(t) == "upper" or _LONG_CAPS.search(t)
+        i for i, t in enumerate(caps_in) if cases[i] == "upper" or _LONG_CAPS.search(t)
     ]
     lower_docs: dict[int, object] = {}
     if needs_lower:
@@ -165,6 +172,7 @@ def variant_person_spans(
             lexicon=lexicon,
             stop_words=stop_words,
             allowed=allowed[i],
+            case=cases[i],
         )
         for i, d in enumerate(docs)
     ]
@@ -176,6 +184,7 @@ def variant_person_spans(
             lexicon=lexicon,
             stop_words=stop_words,
             allowed=allowed[i],
+            case=cases[i],
         )
         for i, d in enumerate(docs)
     ]

