@@ -116,7 +116,11 @@ def group_claim(*, epsilon: float, delta: float, repeats: int) -> tuple[float, f
     (group privacy: k ε and k e^{(k−1) ε} δ). A canary repeated k times is such a group."""
     if repeats == 1:
         return epsilon, delta
-    return repeats * epsilon, min(1.0, repeats * math.exp((repeats - 1) * epsilon) * delta)
+    if delta <= 0.0:
+        return repeats * epsilon, 0.0
+    # In logs: e^{(k−1) ε} overflows a float beyond ε ≈ 709 / (k − 1).
+    log_delta = math.log(repeats) + (repeats - 1) * epsilon + math.log(delta)
+    return repeats * epsilon, 1.0 if log_delta >= 0.0 else math.exp(log_delta)
 
 
 def site_result(

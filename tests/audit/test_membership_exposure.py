@@ -54,3 +54,12 @@ def test_summary_reports_gap_and_its_noise():
     )
     assert (s.included_mean, s.held_out_mean, s.gap, s.max_exposure) == (7.0, 1.5, 5.5, 8.0)
     assert s.gap_stderr == pytest.approx(math.sqrt(2 / 2 + 0.5 / 2))
+
+
+def test_group_claim_for_repeated_canaries():
+    from fedft.audit.measure import group_claim
+
+    assert group_claim(epsilon=0.5, delta=1e-5, repeats=1) == (0.5, 1e-5)
+    eps, delta = group_claim(epsilon=0.5, delta=1e-5, repeats=4)
+    assert eps == 2.0 and delta == pytest.approx(4 * math.exp(1.5) * 1e-5)
+    assert group_claim(epsilon=60.0, delta=1e-5, repeats=16) == (960.0, 1.0)  # no overflow
