@@ -10,7 +10,7 @@ trains on, and a deployment must never do that behind the data steward's back.
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from fedft.config.base import StrictModel
 
@@ -39,6 +39,17 @@ class CanaryConfig(StrictModel):
         10_000, ge=2, le=10_000_000, description="R: sequences each secret is ranked among"
     )
     confidence: float = Field(0.95, gt=0.5, lt=1.0, description="Of the one-run ε lower bound")
+
+    @field_validator("sites")
+    @classmethod
+    def _not_the_server(cls, sites: list[str]) -> list[str]:
+        # The coordinator prepares its held-out set in a folder named "server" through the same
+        # path as the sites; canaries there would be evaluated on, never trained on.
+        if "server" in sites:
+            raise ValueError("'server' is the coordinator, not a site; list site ids (site-<i>)")
+        if len(set(sites)) != len(sites):
+            raise ValueError(f"{sites}: a site is listed twice")
+        return sites
 
 
 class AuditConfig(StrictModel):

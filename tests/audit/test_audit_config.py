@@ -19,6 +19,7 @@ def test_canaries_are_off_by_default_and_need_consent_for_real_sites():
         ("audit.canaries.candidates=1", "audit.canaries.candidates"),
         ("audit.canaries.confidence=1.0", "audit.canaries.confidence"),
         ("audit.canaries.canaris=3", "audit.canaries.canaris: unknown key"),
+        ("audit.canaries.sites=[server]", "audit.canaries.sites"),
     ],
 )
 def test_bad_values_name_the_key(override, expected):
