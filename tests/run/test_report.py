@@ -166,6 +166,8 @@ def test_json_has_every_field_per_site_and_for_the_server(audit):
         server["sample_rate"],
         server["steps"],
     ) == (2.0, 0.5, 1.0, 4)
+    # The same under the server mechanism's own names
+    assert (server["clipping_norm"], server["rounds"], server["delta"]) == (0.5, 4, 0.025)
     assert server["epsilon"] == pytest.approx(
         site_level_epsilon(
             noise_multiplier=2.0, sample_rate=1.0, rounds=4, delta=0.025, accountant="rdp"
