@@ -22,7 +22,7 @@ EMPIRICAL_FILE = "empirical_audit.json"  # written by fedft.audit.empirical
 
 EMPIRICAL_READING = [
     "Canaries are synthetic records planted at a site; each was trained on with probability "
-    "½, and only the site knows which. The attacks below guess which ones from the final "
+    "½, and only the site knows which. The attacks guess which ones from the final "
     "adapter alone.",
     "Membership AUC: 0.5 = the attack cannot tell trained-on canaries from held-out ones; "
     "1.0 = it always can. Exposure (causal LMs): how many bits the model gives away about a "
