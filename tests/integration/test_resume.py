@@ -18,7 +18,7 @@ from safetensors.numpy import load_file
 pytestmark = pytest.mark.integration
 REPO = Path(__file__).resolve().parents[2]
 FEDFT = str(Path(sys.executable).parent / "fedft")
-ROUNDS = 3
+ROUNDS = 2
 OVERRIDES = [
     "federation.num_clients=2",
     f"federation.rounds={ROUNDS}",
