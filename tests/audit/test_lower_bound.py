@@ -72,10 +72,10 @@ def test_an_epsilon_dp_mechanism_is_never_over_reported_and_is_audited_tightly()
     # Validity: on randomized response at ε = 1 the bound exceeds 1 in <= 5% of runs.
     rng = np.random.default_rng(11)
     over = 0
-    for _ in range(100):
+    for _ in range(50):
         scores, included = _randomized_response(rng, m=400, epsilon=1.0)
         over += one_run_lower_bound(scores=scores, included=included, delta=0.0).epsilon > 1.0
-    assert over <= 12
+    assert over <= 7  # seeded; Binomial(50, 0.05) exceeds 7 with probability ~1%
     # Tightness: with many canaries the bound comes close to the true ε.
     scores, included = _randomized_response(rng, m=20_000, epsilon=1.0)
     assert 0.85 < one_run_lower_bound(scores=scores, included=included, delta=0.0).epsilon <= 1.0
