@@ -127,7 +127,9 @@ def throughput(texts, anonymizer, vanilla, *, chunk: int) -> dict:
             t0 = time.perf_counter()
             methods[name](c)
             seconds[name].append(time.perf_counter() - t0)
-    out: dict = {f"{n}_docs_per_s": round(chunk / statistics.median(s), 1) for n, s in seconds.items()}
+    out: dict = {
+        f"{n}_docs_per_s": round(chunk / statistics.median(s), 1) for n, s in seconds.items()
+    }
     base = seconds["fedft_batched"]
     for name in list(methods)[1:]:
         ratios = [other / b for other, b in zip(seconds[name], base, strict=True)]

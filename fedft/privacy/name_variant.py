@@ -148,13 +148,11 @@ def variant_person_spans(
     fedft's own surrogate tags blanked out."""
     allowed = allowed if allowed is not None else [() for _ in docs]
     texts = [d.text for d in docs]
-    cases = [doc_case(t) for t in (case_texts if case_texts is not None else texts)]
-    caps_in = case_texts if case_texts is not None else texts
+    judged = case_texts if case_texts is not None else texts
+    cases = [doc_case(t) for t in judged]
     # Tags of a lowercased copy are needed only where ALL-CAPS words may be names: ALL-CAPS
     # notes, and words of 5+ capitals elsewhere (shorter ones are acronyms there).
-    needs_lower = [
-        i for i, t in enumerate(caps_in) if cases[i] == "upper" or _LONG_CAPS.search(t)
-    ]
+    needs_lower = [i for i, t in enumerate(judged) if cases[i] == "upper" or _LONG_CAPS.search(t)]
     lower_docs: dict[int, object] = {}
     if needs_lower:
         tag_pipes = pipes_for(nlp, _PIPES_FOR_TAGS)

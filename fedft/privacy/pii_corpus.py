@@ -144,6 +144,12 @@ class _Slots:
         self.fakers = {loc: Faker(loc) for loc in _LOCALES}
         for i, f in enumerate(self.fakers.values()):
             f.seed_instance(seed * 31 + i)
+            # Faker's it_IT city list is built from a set, so its order (and the city a seed
+            # picks) changed with PYTHONHASHSEED; sorted, every process gets the same corpus.
+            for provider in f.providers:
+                cities = getattr(provider, "cities", None)
+                if isinstance(cities, list):
+                    provider.cities = sorted(cities)
         self.us = self.fakers["en_US"]
 
     def _faker(self) -> Faker:
