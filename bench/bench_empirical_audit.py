@@ -4,14 +4,14 @@ with and without DP, and the one-run ε lower bound next to the accounted ε.
 Causal path: a tiny Llama (2 layers, hidden 64, byte-level BPE, built here) + FFA-LoRA r=8,
 64 canaries per setting ("Ward QX-41: the access code of the ward safe is" -> 10 random
 digits), each in with probability ½, repeated r ∈ {1, 4, 16} times; exposure among R = 10^4
-candidates (log2 R = 13.3 bits). Classification path (--classification): the bundled MiniLM on
+candidates (log2 R = 13.3 bits). Classification path (--paths classification): the MiniLM on
 random-label canaries, membership AUC without DP vs DP.
 
 Runs fedft's own training loops (train_local / DP-SGD train_round_private) on one site's data,
 no Flower: the audit measures the adapter, and a federation only averages such updates.
 
     python bench/bench_empirical_audit.py [--candidates 10000] [--repeats 1 4 16]
-        [--epsilons inf 3 1] [--classification] [--threads 2]
+        [--epsilons inf 3 1] [--paths causal classification] [--threads 2]
 """
 
 from __future__ import annotations
@@ -200,13 +200,15 @@ def main() -> None:
     p.add_argument("--repeats", type=int, nargs="+", default=[1, 4, 16])
     p.add_argument("--epsilons", type=float, nargs="+", default=[math.inf, 3.0, 1.0])
     p.add_argument(
-        "--classification", action="store_true", help="also the MiniLM classification path"
-    )
+        "--paths", nargs="+", choices=("causal", "classification"), default=["causal"],
+        help="causal (tiny Llama) and/or classification (MiniLM; slow on CPU)",
+    )  # fmt: skip
     p.add_argument("--threads", type=int, default=2)
     args = p.parse_args()
     torch.set_num_threads(args.threads)
-    causal(args)
-    if args.classification:
+    if "causal" in args.paths:
+        causal(args)
+    if "classification" in args.paths:
         classification(args)
 
 
