@@ -39,7 +39,7 @@ def gemm_gflops(*, repeats: int) -> float:
 
 
 def step_flops(model, batch) -> int:
-    """FLOPs of one forward + backward on `batch` (the optimizer's few element-wise ops are not counted)."""
+    """FLOPs of one forward + backward on `batch` (the optimizer's element-wise ops not counted)."""
     with FlopCounterMode(display=False) as counter:
         model(**batch).loss.backward()
     model.zero_grad(set_to_none=True)
@@ -56,7 +56,14 @@ def main() -> None:
         resolve_model_path(None), task="classification", num_labels=LABELS, seed=0, device="cpu"
     )
     model = attach_lora(
-        model, task="classification", r=R, alpha=2 * R, dropout=0.0, target_modules=None, mode="standard", seed=0
+        model,
+        task="classification",
+        r=R,
+        alpha=2 * R,
+        dropout=0.0,
+        target_modules=None,
+        mode="standard",
+        seed=0,
     )
     batches = make_batches(tokenizer, n_batches=1)
     model.train()
@@ -71,8 +78,9 @@ def main() -> None:
         peak.append(gemm_gflops(repeats=3))
     achieved = flops / statistics.median(step_s) / 1e9
     peak_gflops = statistics.median(peak)
-    print(f"{torch.get_num_threads()} threads; one training step = {flops / 1e9:.2f} GFLOP (forward + backward)")
-    print(f"fedft training : {achieved:6.1f} GFLOP/s (median step {statistics.median(step_s) * 1e3:.0f} ms)")
+    threads, step_ms = torch.get_num_threads(), statistics.median(step_s) * 1e3
+    print(f"{threads} threads; one training step = {flops / 1e9:.2f} GFLOP (forward + backward)")
+    print(f"fedft training : {achieved:6.1f} GFLOP/s (median step {step_ms:.0f} ms)")
     print(f"GEMM peak      : {peak_gflops:6.1f} GFLOP/s ({GEMM_N}^3 fp32 matmul)")
     print(f"ratio training/peak: {achieved / peak_gflops:.2f}")
 

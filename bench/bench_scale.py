@@ -33,11 +33,17 @@ def simulate(config: Path, overrides: list[str], out: Path) -> tuple[float, int]
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--config", type=Path, default=REPO / "simulations" / "scale-100-sites.yaml")
+    parser.add_argument(
+        "--config", type=Path, default=REPO / "simulations" / "scale-100-sites.yaml"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         # 10 sites hold a tenth of the rows, so each site has as many rows as at 100 sites.
-        small = ["federation.num_clients=10", "federation.fraction_fit=1.0", "data.synthetic.n_train=600"]
+        small = [
+            "federation.num_clients=10",
+            "federation.fraction_fit=1.0",
+            "data.synthetic.n_train=600",
+        ]
         t10, m10 = simulate(args.config, small, Path(tmp) / "sites10")
         t100, m100 = simulate(args.config, [], Path(tmp) / "sites100")
     mib = 1024 * 1024

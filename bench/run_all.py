@@ -17,7 +17,7 @@ import platform
 import subprocess
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import psutil
@@ -33,7 +33,9 @@ def discover() -> list[Path]:
 
 
 def _git_commit() -> str:
-    out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True)
+    out = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True
+    )
     return out.stdout.strip() or "unknown"
 
 
@@ -43,7 +45,11 @@ def machine() -> dict:
     cpu = platform.processor() or platform.machine()
     cpuinfo = Path("/proc/cpuinfo")
     if cpuinfo.is_file():
-        names = [line.split(":", 1)[1].strip() for line in cpuinfo.read_text().splitlines() if line.startswith("model name")]
+        names = [
+            line.split(":", 1)[1].strip()
+            for line in cpuinfo.read_text().splitlines()
+            if line.startswith("model name")
+        ]
         cpu = names[0] if names else cpu
     return {
         "cpu": cpu,
@@ -53,6 +59,8 @@ def machine() -> dict:
         "python": platform.python_version(),
         "torch": f"{torch.__version__} ({torch.get_num_threads()} threads)",
         "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else "none",
+        # Other work on the machine slows absolute times; ratios within one run are unaffected.
+        "load_average_1min": round(os.getloadavg()[0], 1),
     }
 
 
@@ -62,7 +70,7 @@ def run_bench(script: Path) -> dict:
     proc = subprocess.run([sys.executable, str(script)], cwd=BENCH, capture_output=True, text=True)
     result = {
         "script": script.name,
-        "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "commit": _git_commit(),
         "seconds": round(time.perf_counter() - start, 1),
         "returncode": proc.returncode,
@@ -72,7 +80,10 @@ def run_bench(script: Path) -> dict:
     }
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / f"{script.stem}.json").write_text(json.dumps(result, indent=2) + "\n")
-    print(f"  {script.name}: {'ok' if proc.returncode == 0 else 'FAILED'} in {result['seconds']:.0f} s", file=sys.stderr)
+    print(
+        f"  {script.name}: {'FAILED' if proc.returncode else 'ok'} in {result['seconds']:.0f} s",
+        file=sys.stderr,
+    )
     return result
 
 
@@ -108,7 +119,8 @@ def render() -> str:
             continue
         status = "" if r["returncode"] == 0 else f" — **failed** (exit {r['returncode']})"
         lines += [
-            f"`python bench/{r['script']}` — {r['date']}, commit {r['commit']}, {r['seconds']:.0f} s{status}",
+            f"`python bench/{r['script']}` — {r['date']}, commit {r['commit']}, "
+            f"{r['seconds']:.0f} s{status}",
             "",
             "```",
             r["stdout"] or r["stderr_tail"],
@@ -120,7 +132,9 @@ def render() -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--only", nargs="+", metavar="NAME", help="run only these (e.g. bench_scale)")
+    parser.add_argument(
+        "--only", nargs="+", metavar="NAME", help="run only these (e.g. bench_scale)"
+    )
     parser.add_argument("--render", action="store_true", help="only rebuild docs/benchmarks.md")
     args = parser.parse_args()
     scripts = discover()

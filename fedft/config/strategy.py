@@ -27,11 +27,15 @@ class StrategyConfig(StrictModel):
     beta_1: float = Field(0.9, ge=0.0, lt=1.0)
     beta_2: float = Field(0.99, ge=0.0, lt=1.0)
     tau: float = Field(1e-3, gt=0.0, description="FedAdam adaptivity")
-    trim_fraction: float = Field(0.2, gt=0.0, lt=0.5, description="FedTrimmedAvg: share cut at each end")
+    trim_fraction: float = Field(
+        0.2, gt=0.0, lt=0.5, description="FedTrimmedAvg: share cut at each end"
+    )
     num_malicious: NonNegativeInt = Field(1, description="Krum: sites assumed hostile per round")
     # Honest FFA-LoRA deltas have norms around 1; far above means a broken or hostile site.
     max_update_norm: float | None = Field(
-        100.0, gt=0.0, allow_inf_nan=False,
+        100.0,
+        gt=0.0,
+        allow_inf_nan=False,
         description="Without SecAgg+: a site's update with a larger L2 norm is rejected (null: "
         "no bound). With SecAgg+ sites clip to secure_aggregation.delta_clip_norm themselves",
     )

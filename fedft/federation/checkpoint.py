@@ -75,7 +75,11 @@ def save_checkpoint(run_root: Path, ckpt: Checkpoint) -> Path:
         "arrays_sha256": _sha256_file(arrays),
         "num_global": len(ckpt.global_arrays),
         "optimizer_state": {k: len(v) for k, v in ckpt.optimizer_state.items()},
-        "python_random_state": [ckpt.python_random_state[0], list(ckpt.python_random_state[1]), ckpt.python_random_state[2]],
+        "python_random_state": [
+            ckpt.python_random_state[0],
+            list(ckpt.python_random_state[1]),
+            ckpt.python_random_state[2],
+        ],
         "numpy_random_state": [np_state[0], np.asarray(np_state[1]).tolist(), *np_state[2:]],
         "ledger_entries": ckpt.ledger_entries,
         "metrics_lines": ckpt.metrics_lines,
@@ -101,7 +105,9 @@ def load_checkpoint(run_root: Path) -> Checkpoint:
         raise CheckpointError(f"{path}: format {manifest.get('format')!r}, expected {FORMAT!r}")
     arrays = folder / manifest["arrays"]
     if not arrays.is_file() or _sha256_file(arrays) != manifest["arrays_sha256"]:
-        raise CheckpointError(f"{arrays}: missing or does not match the hash in {path.name}; the checkpoint is damaged")
+        raise CheckpointError(
+            f"{arrays}: missing or not matching the hash in {path.name}; the checkpoint is damaged"
+        )
     tensors = load_file(str(arrays))
     py = manifest["python_random_state"]
     npy = manifest["numpy_random_state"]

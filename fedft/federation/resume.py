@@ -33,7 +33,9 @@ def optimizer_state(strategy: Strategy) -> dict[str, list[np.ndarray]]:
     inner = _flower_strategy(strategy)
     if not isinstance(inner, FedOpt):
         return {}
-    return {name: list(getattr(inner, name)) for name in _FEDOPT_STATE if getattr(inner, name, None)}
+    return {
+        name: list(getattr(inner, name)) for name in _FEDOPT_STATE if getattr(inner, name, None)
+    }
 
 
 def restore_optimizer_state(strategy: Strategy, state: dict[str, list[np.ndarray]]) -> None:
@@ -48,7 +50,12 @@ def restore_optimizer_state(strategy: Strategy, state: dict[str, list[np.ndarray
 
 
 def checkpoint_now(
-    *, server_round: int, global_arrays: list[np.ndarray], strategy: Strategy, ledger_entries: int, metrics_lines: int
+    *,
+    server_round: int,
+    global_arrays: list[np.ndarray],
+    strategy: Strategy,
+    ledger_entries: int,
+    metrics_lines: int,
 ) -> Checkpoint:
     return Checkpoint(
         server_round=server_round,
@@ -74,7 +81,9 @@ def open_for_resume(cfg: Config, run_dir: RunDir) -> Checkpoint:
         )
     ckpt = load_checkpoint(run_dir.root)
     if ckpt.server_round >= cfg.federation.rounds:
-        raise CheckpointError(f"{run_dir.root}: all {cfg.federation.rounds} rounds are complete; nothing to resume")
+        raise CheckpointError(
+            f"{run_dir.root}: all {cfg.federation.rounds} rounds are complete; nothing to resume"
+        )
     records = read_metrics(run_dir.metrics)[: ckpt.metrics_lines]
     atomic_write_text(run_dir.metrics, "".join(json.dumps(r) + "\n" for r in records))
     return ckpt

@@ -27,8 +27,12 @@ class _DeadlineGrid:
     def __getattr__(self, name: str) -> Any:
         return getattr(self._grid, name)
 
-    def send_and_receive(self, messages: Iterable[Message], *, timeout: float | None = None) -> Iterable[Message]:
-        return self._grid.send_and_receive(messages, timeout=self._timeout if timeout is None else timeout)
+    def send_and_receive(
+        self, messages: Iterable[Message], *, timeout: float | None = None
+    ) -> Iterable[Message]:
+        return self._grid.send_and_receive(
+            messages, timeout=self._timeout if timeout is None else timeout
+        )
 
 
 def with_round_timeout(workflow: Workflow, *, timeout: float) -> Workflow:

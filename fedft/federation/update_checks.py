@@ -71,4 +71,3 @@ def rejection_reason(
     if earlier is not None:
         return f"byte-identical to an update accepted in round {earlier} (a replay)"
     return None
-

@@ -30,13 +30,24 @@ def _key_paths(model: type[BaseModel], prefix: str = "") -> list[str]:
 
 
 KEY_PATHS = _key_paths(Config)
-scalars = st.none() | st.booleans() | st.integers(-10**6, 10**6) | st.floats(allow_nan=True) | st.text(max_size=12)
+scalars = (
+    st.none()
+    | st.booleans()
+    | st.integers(-(10**6), 10**6)
+    | st.floats(allow_nan=True)
+    | st.text(max_size=12)
+)
 values = st.recursive(
-    scalars, lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
+    scalars,
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3)
+    ),
     max_leaves=8,
 )
 # Mostly real key paths (so validation gets deep), some misspelled or invented.
-key_paths = st.sampled_from(KEY_PATHS) | st.text(alphabet="abcdefghijklmnopqrstuvwxyz_.", min_size=1, max_size=20)
+key_paths = st.sampled_from(KEY_PATHS) | st.text(
+    alphabet="abcdefghijklmnopqrstuvwxyz_.", min_size=1, max_size=20
+)
 
 
 def _tree(assignments: dict[str, object]) -> dict:

@@ -19,7 +19,9 @@ SETTINGS = settings(max_examples=100, deadline=None, suppress_health_check=[Heal
 # Note text as sites have it: any printable Unicode and line breaks (NUL and lone surrogates
 # cannot be in a UTF-8 text file; the reader rejects NUL as binary).
 note_text = st.text(
-    alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00\ufeff"), min_size=1, max_size=60
+    alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00\ufeff"),
+    min_size=1,
+    max_size=60,
 ).filter(lambda t: t.strip())
 labels = st.sampled_from(["cardio", "neuro", "7", "onc"])
 
@@ -32,7 +34,11 @@ def _read(name: str, content: bytes, **kwargs):
 
 
 @SETTINGS
-@given(st.sampled_from(["x.jsonl", "x.json", "x.csv"]), st.binary(max_size=300), st.sampled_from(["classification", "instruction"]))
+@given(
+    st.sampled_from(["x.jsonl", "x.json", "x.csv"]),
+    st.binary(max_size=300),
+    st.sampled_from(["classification", "instruction"]),
+)
 def test_any_bytes_are_rows_and_bad_rows_or_a_data_error(name, content, task):
     try:
         loaded, shown = _read(name, content, task=task)
@@ -47,10 +53,12 @@ def test_any_bytes_are_rows_and_bad_rows_or_a_data_error(name, content, task):
 @SETTINGS
 @given(st.lists(st.tuples(note_text, labels), min_size=1, max_size=8))
 def test_valid_rows_round_trip_through_jsonl(rows):
-    content = "".join(json.dumps({"text": t, "label": label}, ensure_ascii=False) + "\n" for t, label in rows)
+    content = "".join(
+        json.dumps({"text": t, "label": label}, ensure_ascii=False) + "\n" for t, label in rows
+    )
     loaded, _ = _read("notes.jsonl", content.encode("utf-8"), task="classification")
     assert loaded.bad_rows == ()
-    assert list(zip(loaded.dataset["text"], loaded.dataset["label"])) == rows
+    assert list(zip(loaded.dataset["text"], loaded.dataset["label"], strict=True)) == rows
 
 
 @SETTINGS
@@ -64,13 +72,18 @@ def test_valid_rows_round_trip_through_csv(rows):
             writer.writerows(rows)
         loaded = read_examples(path, task="classification")
     assert loaded.bad_rows == ()
-    assert list(zip(loaded.dataset["text"], loaded.dataset["label"])) == rows
+    assert list(zip(loaded.dataset["text"], loaded.dataset["label"], strict=True)) == rows
 
 
 @SETTINGS
 @given(note_text)
 def test_bad_row_reasons_never_quote_the_note(secret):
-    rows = [{"text": secret, "label": ["x"]}, {"text": secret}, {"text": secret, "label": " "}, {"text": secret, "label": "a"}]
+    rows = [
+        {"text": secret, "label": ["x"]},
+        {"text": secret},
+        {"text": secret, "label": " "},
+        {"text": secret, "label": "a"},
+    ]
     content = "".join(json.dumps(r) + "\n" for r in rows).encode("utf-8")
     loaded, _ = _read("notes.jsonl", content, task="classification", labels=["a", "b"])
     assert [b.line for b in loaded.bad_rows] == [1, 2, 3]

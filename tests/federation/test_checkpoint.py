@@ -22,8 +22,14 @@ def _ckpt(server_round: int, seed: int = 0) -> Checkpoint:
     py, npy = capture_random_states()
     return Checkpoint(
         server_round=server_round,
-        global_arrays=[rng.normal(size=(4, 3)).astype(np.float32), rng.normal(size=(3,)).astype(np.float32)],
-        optimizer_state={"m_t": [rng.normal(size=(4, 3)).astype(np.float32)], "v_t": [np.ones(3, np.float32)]},
+        global_arrays=[
+            rng.normal(size=(4, 3)).astype(np.float32),
+            rng.normal(size=(3,)).astype(np.float32),
+        ],
+        optimizer_state={
+            "m_t": [rng.normal(size=(4, 3)).astype(np.float32)],
+            "v_t": [np.ones(3, np.float32)],
+        },
         python_random_state=py,
         numpy_random_state=npy,
         ledger_entries=3,
@@ -66,7 +72,10 @@ def test_random_states_restore_the_same_draws(tmp_path):
 def test_only_the_latest_round_is_kept(tmp_path):
     save_checkpoint(tmp_path, _ckpt(1))
     save_checkpoint(tmp_path, _ckpt(2, seed=1))
-    assert sorted(p.name for p in (tmp_path / "checkpoint").iterdir()) == ["latest.json", "round-00002.safetensors"]
+    assert sorted(p.name for p in (tmp_path / "checkpoint").iterdir()) == [
+        "latest.json",
+        "round-00002.safetensors",
+    ]
     assert load_checkpoint(tmp_path).server_round == 2
 
 

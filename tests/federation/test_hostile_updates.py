@@ -19,7 +19,9 @@ OK = Status(code=Code.OK, message="")
 
 
 def _res(delta, site):
-    return FitRes(OK, ndarrays_to_parameters(delta), 10, {"train_loss": 1.0, "bytes_up": 24, "site_id": site})
+    return FitRes(
+        OK, ndarrays_to_parameters(delta), 10, {"train_loss": 1.0, "bytes_up": 24, "site_id": site}
+    )
 
 
 def _strategy(name="fedavg", *, num_clients=4, min_fit=2):
@@ -74,7 +76,9 @@ def test_a_hostile_update_is_rejected_and_the_round_goes_on(kind):
     summary = records[-1]
     assert summary.finished == 2
     evil = [s for s in summary.sites if s["site"] == "site-evil"]
-    assert evil and evil[0]["status"] == "failed" and evil[0]["reason"].startswith("update rejected:")
+    assert (
+        evil and evil[0]["status"] == "failed" and evil[0]["reason"].startswith("update rejected:")
+    )
     assert evil[0]["node"] == "node-3"
 
 
@@ -83,11 +87,21 @@ def test_a_replayed_update_is_rejected_in_a_later_round():
     strategy, _ = _strategy(min_fit=1)
     a, b = GridClientProxy(1, grid=None, run_id=0), GridClientProxy(2, grid=None, run_id=0)
     other = [x * 2 for x in HONEST]
-    params, _ = strategy.aggregate_fit(1, [(a, _res(HONEST, "site-a")), (b, _res(other, "site-b"))], [])
+    params, _ = strategy.aggregate_fit(
+        1, [(a, _res(HONEST, "site-a")), (b, _res(other, "site-b"))], []
+    )
     strategy.configure_fit(2, params, _NoClients())
 
     # Execute: site-b replays site-a's round-1 update
-    strategy.aggregate_fit(2, [(a, _res(other, "site-a")), (b, _res(HONEST, "site-b")), (GridClientProxy(3, grid=None, run_id=0), _res([x * 3 for x in HONEST], "site-c"))], [])
+    strategy.aggregate_fit(
+        2,
+        [
+            (a, _res(other, "site-a")),
+            (b, _res(HONEST, "site-b")),
+            (GridClientProxy(3, grid=None, run_id=0), _res([x * 3 for x in HONEST], "site-c")),
+        ],
+        [],
+    )
 
     # Assert
     reasons = {s["site"]: s.get("reason") for s in strategy.fit_summary.sites}
@@ -113,9 +127,14 @@ class _NoClients:
 def test_robust_aggregators_resist_one_outlier_that_fedavg_follows(name):
     # Prepare: four honest sites near 0.1, one large (but under the norm bound) outlier
     rng = np.random.default_rng(0)
-    honest = [[x + rng.normal(0, 0.01, x.shape).astype(np.float32) for x in HONEST] for _ in range(4)]
+    honest = [
+        [x + rng.normal(0, 0.01, x.shape).astype(np.float32) for x in HONEST] for _ in range(4)
+    ]
     outlier = [np.full((2, 2), 20.0, np.float32), np.full((2,), 20.0, np.float32)]
-    results = [(GridClientProxy(i, grid=None, run_id=0), _res(d, f"s{i}")) for i, d in enumerate([*honest, outlier])]
+    results = [
+        (GridClientProxy(i, grid=None, run_id=0), _res(d, f"s{i}"))
+        for i, d in enumerate([*honest, outlier])
+    ]
 
     # Execute
     robust, _ = _strategy(name, num_clients=5, min_fit=5)

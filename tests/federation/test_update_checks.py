@@ -69,4 +69,7 @@ def test_digest_changes_with_any_byte_and_with_dtype():
 
 def test_no_norm_bound_accepts_large_finite_updates():
     spec = UpdateSpec.like(GLOBAL, max_norm=None)
-    assert rejection_reason(_with(0, np.full((4, 3), 1e6, np.float32)), spec=spec, accepted_before={}) is None
+    assert (
+        rejection_reason(_with(0, np.full((4, 3), 1e6, np.float32)), spec=spec, accepted_before={})
+        is None
+    )

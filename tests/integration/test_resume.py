@@ -62,7 +62,12 @@ def test_a_run_killed_mid_round_resumes_to_the_same_adapter(tmp_path):
     # Execute: kill the whole process group (fedft and its Ray processes) once round 1 is
     # checkpointed and round 2 is under way, then resume
     cut = tmp_path / "cut"
-    proc = subprocess.Popen(_cmd("-o", str(cut)), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    proc = subprocess.Popen(
+        _cmd("-o", str(cut)),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     try:
         deadline = time.monotonic() + 600
         while _checkpoint_round(cut) < 1:
@@ -74,7 +79,9 @@ def test_a_run_killed_mid_round_resumes_to_the_same_adapter(tmp_path):
     finally:
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
-    resumed = subprocess.run(_cmd("--resume", str(cut)), capture_output=True, text=True, timeout=900)
+    resumed = subprocess.run(
+        _cmd("--resume", str(cut)), capture_output=True, text=True, timeout=900
+    )
 
     # Assert
     assert resumed.returncode == 0, resumed.stderr[-3000:]
@@ -82,11 +89,16 @@ def test_a_run_killed_mid_round_resumes_to_the_same_adapter(tmp_path):
     assert want.keys() == got.keys()
     for name in want:
         assert want[name].tobytes() == got[name].tobytes(), f"{name} differs after resume"
-    metrics = [json.loads(line)["round"] for line in (cut / "metrics.jsonl").read_text().splitlines()]
+    metrics = [
+        json.loads(line)["round"] for line in (cut / "metrics.jsonl").read_text().splitlines()
+    ]
     assert metrics == list(range(ROUNDS + 1))
     verify = subprocess.run([FEDFT, "audit", str(cut), "--verify"], capture_output=True, text=True)
     assert verify.returncode == 0, verify.stdout + verify.stderr
-    kinds = [json.loads(line)["kind"] for line in next(cut.glob("*ledger*.jsonl")).read_text().splitlines()]
+    kinds = [
+        json.loads(line)["kind"]
+        for line in next(cut.glob("*ledger*.jsonl")).read_text().splitlines()
+    ]
     assert kinds.count("resume") == 1 and kinds[0] == "run_start" and kinds[-1] == "run_end"
 
 
@@ -95,9 +107,17 @@ def test_resume_refuses_a_changed_config(tmp_path):
     run = tmp_path / "r"
     run.mkdir()
     started = subprocess.run(
-        [FEDFT, "validate", str(REPO / "configs" / "default.yaml"), *sum((["--set", o] for o in OVERRIDES), []),
-         "--set", f"federation.rounds={ROUNDS + 1}"],
-        check=True, capture_output=True, text=True,
+        [
+            FEDFT,
+            "validate",
+            str(REPO / "configs" / "default.yaml"),
+            *sum((["--set", o] for o in OVERRIDES), []),
+            "--set",
+            f"federation.rounds={ROUNDS + 1}",
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
     )
     (run / "config.yaml").write_text(started.stdout)
 
