@@ -126,7 +126,10 @@ class TimedLoopbackGrid(Grid):
             if reply.has_error():
                 raise RuntimeError(f"site {nid} failed in stage {stage}: {reply.error}")
             self.upload_bytes[nid] += size
-            if configs is not None and Key.MASKED_PARAMETERS in received.content.config_records[RECORD_KEY_CONFIGS]:
+            if (
+                configs is not None
+                and Key.MASKED_PARAMETERS in received.content.config_records[RECORD_KEY_CONFIGS]
+            ):
                 masked = received.content.config_records[RECORD_KEY_CONFIGS][Key.MASKED_PARAMETERS]
                 self.masked_bytes[nid] += sum(len(b) for b in masked)
             replies.append(received)
@@ -140,7 +143,12 @@ def _one_round(*, secure: bool, compact: bool, deltas, num_examples, sa_cfg) -> 
         for nid, (d, n) in enumerate(zip(deltas, num_examples, strict=True), start=1)
     }
     grid = TimedLoopbackGrid(apps)
-    strategy = FedAvg(fraction_fit=1.0, fraction_evaluate=0.0, min_fit_clients=len(apps), min_available_clients=len(apps))
+    strategy = FedAvg(
+        fraction_fit=1.0,
+        fraction_evaluate=0.0,
+        min_fit_clients=len(apps),
+        min_available_clients=len(apps),
+    )
     ctx = LegacyContext(
         context=Context(run_id=1, node_id=0, node_config={}, state=RecordDict(), run_config={}),
         config=ServerConfig(num_rounds=1),
@@ -162,12 +170,17 @@ def _one_round(*, secure: bool, compact: bool, deltas, num_examples, sa_cfg) -> 
 
     after = ctx.state.array_records[MAIN_PARAMS_RECORD].to_numpy_ndarrays()
     weights = np.asarray(num_examples, dtype=np.float64)
-    exact = [sum(w * d[i].astype(np.float64) for d, w in zip(deltas, weights, strict=True)) / weights.sum()
-             for i in range(len(initial))]
+    exact = [
+        sum(w * d[i].astype(np.float64) for d, w in zip(deltas, weights, strict=True))
+        / weights.sum()
+        for i in range(len(initial))
+    ]
     error = max(float(np.max(np.abs(a - e))) for a, e in zip(after, exact, strict=True))
     sites_total = sum(grid.site_seconds.values())
     stages = {stage for stage, _ in grid.site_seconds}
-    slowest = sum(max(s for (st, _), s in grid.site_seconds.items() if st == stage) for stage in stages)
+    slowest = sum(
+        max(s for (st, _), s in grid.site_seconds.items() if st == stage) for stage in stages
+    )
     return {
         "serial": serial,
         "parallel": serial - sites_total + slowest,
@@ -208,28 +221,41 @@ def main() -> None:
     # Per-site example counts like the default run's (1,200 notes over 4 sites, 18 steps x 8).
     num_examples = [int(n) for n in rng.integers(120, 160, args.clients)]
 
-    print(f"adapter: {len(shapes)} tensors, {n_values:,} values, {fp32_bytes:,} fp32 bytes "
-          f"({args.config.name}); {args.clients} sites; median of {args.repeats} rounds")
+    print(
+        f"adapter: {len(shapes)} tensors, {n_values:,} values, {fp32_bytes:,} fp32 bytes "
+        f"({args.config.name}); {args.clients} sites; median of {args.repeats} rounds"
+    )
     results = {}
     variants = {"plain": (False, True), "secagg": (True, True), "secagg-int64": (True, False)}
     # Interleaved, so a change in the machine's load affects every variant alike.
     for repeat in range(args.repeats + 1):
         for name, (secure, compact) in variants.items():
-            run = _one_round(secure=secure, compact=compact, deltas=deltas, num_examples=num_examples, sa_cfg=sa)
+            run = _one_round(
+                secure=secure, compact=compact, deltas=deltas, num_examples=num_examples, sa_cfg=sa
+            )
             if repeat:  # the first pass is a warm-up: imports, cipher backend, allocations
                 results.setdefault(name, []).append(run)
 
-    print(f"{'':14}{'serial s':>10}{'parallel s':>12}{'server s':>10}{'upload/fp32':>13}{'masked/fp32':>13}{'max |err|':>11}")
+    print(
+        f"{'':14}{'serial s':>10}{'parallel s':>12}{'server s':>10}"
+        f"{'upload/fp32':>13}{'masked/fp32':>13}{'max |err|':>11}"
+    )
     for name, runs in results.items():
-        print(f"{name:14}{_median(runs, 'serial'):>10.3f}{_median(runs, 'parallel'):>12.3f}"
-              f"{_median(runs, 'server'):>10.3f}{_median(runs, 'upload') / fp32_bytes:>13.3f}"
-              f"{_median(runs, 'masked') / fp32_bytes:>13.3f}{_median(runs, 'error'):>11.2e}")
-    plain, sec = results["plain"], results["secagg"]
-    print(f"round time secagg/plain: serial {_median(sec, 'serial') / _median(plain, 'serial'):.2f}x, "
-          f"parallel {_median(sec, 'parallel') / _median(plain, 'parallel'):.2f}x")
-    print(f"bytes uploaded per site / fp32 adapter bytes: secagg {_median(sec, 'upload') / fp32_bytes:.3f}, "
-          f"plain {_median(plain, 'upload') / fp32_bytes:.3f}, "
-          f"Flower's int64 secagg {_median(results['secagg-int64'], 'upload') / fp32_bytes:.3f}")
+        print(
+            f"{name:14}{_median(runs, 'serial'):>10.3f}{_median(runs, 'parallel'):>12.3f}"
+            f"{_median(runs, 'server'):>10.3f}{_median(runs, 'upload') / fp32_bytes:>13.3f}"
+            f"{_median(runs, 'masked') / fp32_bytes:>13.3f}{_median(runs, 'error'):>11.2e}"
+        )
+    plain, sec, int64 = results["plain"], results["secagg"], results["secagg-int64"]
+    serial = _median(sec, "serial") / _median(plain, "serial")
+    parallel = _median(sec, "parallel") / _median(plain, "parallel")
+    print(f"round time secagg/plain: serial {serial:.2f}x, parallel {parallel:.2f}x")
+    print(
+        "bytes uploaded per site / fp32 adapter bytes: "
+        f"secagg {_median(sec, 'upload') / fp32_bytes:.3f}, "
+        f"plain {_median(plain, 'upload') / fp32_bytes:.3f}, "
+        f"Flower's int64 secagg {_median(int64, 'upload') / fp32_bytes:.3f}"
+    )
 
 
 if __name__ == "__main__":

@@ -90,7 +90,9 @@ def _kill_tree(proc: subprocess.Popen) -> None:
             except ProcessLookupError:
                 pass
         deadline = time.time() + 8
-        while time.time() < deadline and any(Path(f"/proc/{p}").exists() and _alive(p) for p in pids):
+        while time.time() < deadline and any(
+            Path(f"/proc/{p}").exists() and _alive(p) for p in pids
+        ):
             time.sleep(0.2)
     proc.wait(timeout=5)
 
@@ -126,9 +128,20 @@ def env(tmp_path):
 def test_setup_tls_writes_what_flower_accepts(tmp_path):
     # Execute
     subprocess.run(
-        [sys.executable, str(REPO / "server/setup_tls.py"), "--out", str(tmp_path),
-         "--hostname", "fl.example.org", "--ip", "10.1.2.3", "--site", "h-a"],
-        check=True, capture_output=True,
+        [
+            sys.executable,
+            str(REPO / "server/setup_tls.py"),
+            "--out",
+            str(tmp_path),
+            "--hostname",
+            "fl.example.org",
+            "--ip",
+            "10.1.2.3",
+            "--site",
+            "h-a",
+        ],
+        check=True,
+        capture_output=True,
     )
     # Assert: private keys 0600; the certificate chains to the CA and names the SuperLink.
     from cryptography import x509
@@ -141,14 +154,16 @@ def test_setup_tls_writes_what_flower_accepts(tmp_path):
     server = x509.load_pem_x509_certificate((tmp_path / "server.crt").read_bytes())
     server.verify_directly_issued_by(ca)
     san = server.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
-    assert {str(v) for v in san.get_values_for_type(x509.DNSName)} == {"fl.example.org", "localhost"}
+    assert {str(v) for v in san.get_values_for_type(x509.DNSName)} == {
+        "fl.example.org",
+        "localhost",
+    }
     assert {str(v) for v in san.get_values_for_type(x509.IPAddress)} == {"10.1.2.3", "127.0.0.1"}
     # The key formats flower-supernode and `flwr supernode register` load (flwr 1.41).
     private = load_ssh_private_key((tmp_path / "sites/h-a/supernode.key").read_bytes(), None)
     assert private.curve.name == "secp384r1"
     assert try_load_public_key(tmp_path / "sites/h-a/supernode.pub")
     assert "h-a" in (tmp_path / "sites.csv").read_text()
-
 
 
 def _app_folder(root: Path) -> Path:
@@ -168,8 +183,12 @@ def _site_files(root: Path, site: str, index: int) -> dict[str, str]:
 
     folder = root / "data" / site
     folder.mkdir(parents=True)
-    rows = generate_corpus(kind="clinical", n=EXAMPLES_PER_SITE, seed=100 + index, task="classification")
-    (folder / "train.jsonl").write_text("".join(json.dumps({"text": r["text"], "label": r["label"]}) + "\n" for r in rows))
+    rows = generate_corpus(
+        kind="clinical", n=EXAMPLES_PER_SITE, seed=100 + index, task="classification"
+    )
+    (folder / "train.jsonl").write_text(
+        "".join(json.dumps({"text": r["text"], "label": r["label"]}) + "\n" for r in rows)
+    )
     shutil.copy(REPO / "configs" / "policies" / "clinical.yaml", folder / "policy.yaml")
     return {
         "site-id": site,
@@ -198,7 +217,11 @@ def test_fedft_runs_over_tls_with_node_auth_secagg_and_a_dropout(tmp_path, env):
         log = tmp_path / f"{name}.log"
         logs.append(log)
         proc = subprocess.Popen(
-            cmd, env={**env, **extra_env}, cwd=tmp_path, stdout=log.open("w"), stderr=subprocess.STDOUT
+            cmd,
+            env={**env, **extra_env},
+            cwd=tmp_path,
+            stdout=log.open("w"),
+            stderr=subprocess.STDOUT,
         )
         procs.append(proc)
         return proc
@@ -208,32 +231,57 @@ def test_fedft_runs_over_tls_with_node_auth_secagg_and_a_dropout(tmp_path, env):
         # gets a key that is never registered.
         certs = tmp_path / "certs"
         subprocess.run(
-            [sys.executable, str(REPO / "server/setup_tls.py"), "--out", str(certs),
-             "--hostname", "localhost", *(a for s in (*SITES, "rogue") for a in ("--site", s))],
-            check=True, capture_output=True,
+            [
+                sys.executable,
+                str(REPO / "server/setup_tls.py"),
+                "--out",
+                str(certs),
+                "--hostname",
+                "localhost",
+                *(a for s in (*SITES, "rogue") for a in ("--site", s)),
+            ],
+            check=True,
+            capture_output=True,
         )
         # Server step 4: the SuperLink, on loopback only.
         port = _free_port()
         start(
-            "superlink", ["bash", str(REPO / "server/start_superlink.sh")],
-            {"CERTS_DIR": str(certs), "STATE_DIR": str(tmp_path / "superlink-state"), "SUPERLINK_PORT": str(port)},
+            "superlink",
+            ["bash", str(REPO / "server/start_superlink.sh")],
+            {
+                "CERTS_DIR": str(certs),
+                "STATE_DIR": str(tmp_path / "superlink-state"),
+                "SUPERLINK_PORT": str(port),
+            },
         )
-        _wait_for(lambda: "Uvicorn running on https" in logs[0].read_text(), timeout=90,
-                  what="the SuperLink", logs=logs)
+        _wait_for(
+            lambda: "Uvicorn running on https" in logs[0].read_text(),
+            timeout=90,
+            what="the SuperLink",
+            logs=logs,
+        )
         # The kit's default: loopback only (Flower 1.41's Control API, on this same port, has no
         # authentication); sites reach it through a proxy that forwards only /v1/fleet/.
         assert f"Uvicorn running on https://127.0.0.1:{port}" in logs[0].read_text()
         # Server steps 6-7: the flwr CLI's connection, then register the three sites' keys.
         Path(env["FLWR_HOME"]).mkdir(exist_ok=True)
         (Path(env["FLWR_HOME"]) / "config.toml").write_text(
-            (REPO / "server/flwr-config.template.toml").read_text()
+            (REPO / "server/flwr-config.template.toml")
+            .read_text()
             .replace("fl.example.org:9093", f"localhost:{port}")
             .replace("/absolute/path/to/certs/ca.crt", str(certs / "ca.crt"))
         )
         reg = subprocess.run(
-            ["bash", str(REPO / "server/register_sites.sh"), "fedft",
-             *(f"{s}={certs / 'sites' / s / 'supernode.pub'}" for s in SITES)],
-            env=env, capture_output=True, text=True, timeout=120,
+            [
+                "bash",
+                str(REPO / "server/register_sites.sh"),
+                "fedft",
+                *(f"{s}={certs / 'sites' / s / 'supernode.pub'}" for s in SITES),
+            ],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
         )
         assert reg.returncode == 0, reg.stdout + reg.stderr
         assert reg.stdout.count("registered successfully") == 3
@@ -247,8 +295,20 @@ def test_fedft_runs_over_tls_with_node_auth_secagg_and_a_dropout(tmp_path, env):
                 "".join(f'{k} = "{v}"\n' for k, v in node_configs[site].items())
             )
             nodes[site] = start(
-                site, ["bash", str(REPO / "client/start_supernode.sh"), "--max-retries", "2", "--max-wait-time", "20"],
-                {"SUPERLINK": f"localhost:{port}", "SITE_DIR": str(site_dir), "SUPERNODE_PORT": str(_free_port())},
+                site,
+                [
+                    "bash",
+                    str(REPO / "client/start_supernode.sh"),
+                    "--max-retries",
+                    "2",
+                    "--max-wait-time",
+                    "20",
+                ],
+                {
+                    "SUPERLINK": f"localhost:{port}",
+                    "SITE_DIR": str(site_dir),
+                    "SUPERNODE_PORT": str(_free_port()),
+                },
             )
         # Assert: the unregistered SuperNode is refused and exits; the others connect.
         assert nodes["rogue"].wait(timeout=120) != 0
@@ -256,7 +316,9 @@ def test_fedft_runs_over_tls_with_node_auth_secagg_and_a_dropout(tmp_path, env):
         assert "Failed to activate SuperNode" in rogue_log, rogue_log
         _wait_for(
             lambda: all("SuperNode ID:" in (tmp_path / f"{s}.log").read_text() for s in SITES),
-            timeout=120, what="three SuperNodes to connect", logs=logs,
+            timeout=120,
+            what="three SuperNodes to connect",
+            logs=logs,
         )
 
         # Execute (server steps 8-9): fedft's own apps, submitted as a bundle; `flwr run
@@ -265,7 +327,11 @@ def test_fedft_runs_over_tls_with_node_auth_secagg_and_a_dropout(tmp_path, env):
         run_dir = tmp_path / "coordinator-run"
         run_config = tmp_path / "run-config.toml"
         run_config.write_text(f'config = "configs/deploy-smoke.yaml"\nrun-dir = "{run_dir}"\n')
-        submit = start("flwr-run", ["bash", str(REPO / "server/submit_run.sh"), "fedft", str(app), str(run_config)], {})
+        submit = start(
+            "flwr-run",
+            ["bash", str(REPO / "server/submit_run.sh"), "fedft", str(app), str(run_config)],
+            {},
+        )
 
         # Kill site-b in round 2 once the server has its key shares (the coordinator forwards
         # them to all 3 sites) and before its masked vector leaves: it drops while it trains.
@@ -279,7 +345,9 @@ def test_fedft_runs_over_tls_with_node_auth_secagg_and_a_dropout(tmp_path, env):
             round_2 = (tmp_path / "flwr-run.log").read_text().partition("[ROUND 2]")[2]
             return "Forwarding encrypted key shares to 3 clients" in round_2
 
-        _wait_for(in_round_2_training, timeout=1200, what=f"{KILLED_SITE} to train in round 2", logs=logs)
+        _wait_for(
+            in_round_2_training, timeout=1200, what=f"{KILLED_SITE} to train in round 2", logs=logs
+        )
         _kill_tree(nodes[KILLED_SITE])
         sent = [e for e in _outbox(killed_state) if e["group"] == "2"]
         assert not any(Key.MASKED_PARAMETERS in c for e in sent for c in e["configs"].values()), (
@@ -288,7 +356,9 @@ def test_fedft_runs_over_tls_with_node_auth_secagg_and_a_dropout(tmp_path, env):
 
         # Assert: the run ends normally.
         assert submit.wait(timeout=1200) == 0, (tmp_path / "flwr-run.log").read_text()[-4000:]
-        metrics = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
+        metrics = [
+            json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()
+        ]
         assert [m["round"] for m in metrics] == [0, 1, 2]
         # Round 1 with all three sites; round 2 completes with the two left (3 shares,
         # threshold 2: one may drop after key sharing).
@@ -301,20 +371,31 @@ def test_fedft_runs_over_tls_with_node_auth_secagg_and_a_dropout(tmp_path, env):
         entries = read_ledger(run_dir)
         rounds = [e for e in entries if e["kind"] == "round"]
         trained = [[s for s in e["body"]["sites"] if s["status"] == "trained"] for e in rounds]
-        assert [[s["site"] for s in t] for t in trained] == [list(SITES), ["site-a", "site-c"]], rounds
+        assert [[s["site"] for s in t] for t in trained] == [list(SITES), ["site-a", "site-c"]], (
+            rounds
+        )
         # The dead SuperNode is recorded as failed ("Node Unavailable": missed heartbeats).
-        assert KILLED_SITE in [s["site"] for s in rounds[1]["body"]["sites"] if s["status"] == "failed"]
+        assert KILLED_SITE in [
+            s["site"] for s in rounds[1]["body"]["sites"] if s["status"] == "failed"
+        ]
         for sites, m in zip(trained, metrics[1:], strict=True):
             # Counts after anonymization (the policy drops rows with residual PII).
             counts = [s["num_examples"] for s in sites]
-            assert all(0 < n <= EXAMPLES_PER_SITE for n in counts) and sum(counts) == m["examples_trained"]
+            assert (
+                all(0 < n <= EXAMPLES_PER_SITE for n in counts)
+                and sum(counts) == m["examples_trained"]
+            )
         assert all(e["body"]["secure_aggregation"]["enabled"] for e in rounds)
 
         # Assert, at the sites: each sent a masked vector per round it finished, and no text.
         for site in SITES:
             sent = _outbox(node_configs[site]["state-dir"])
             assert sent and not [f for e in sent for f in text_fields(e)], site
-            masked = [e["group"] for e in sent if any(Key.MASKED_PARAMETERS in c for c in e["configs"].values())]
+            masked = [
+                e["group"]
+                for e in sent
+                if any(Key.MASKED_PARAMETERS in c for c in e["configs"].values())
+            ]
             assert masked == (["1"] if site == KILLED_SITE else ["1", "2"]), (site, masked)
             assert (Path(node_configs[site]["state-dir"]) / "anonymization_report.json").is_file()
     finally:
@@ -329,7 +410,9 @@ def test_superlink_script_refuses_to_expose_the_control_api_unless_told(tmp_path
     result = subprocess.run(
         ["bash", str(REPO / "server/start_superlink.sh")],
         env={**os.environ, "SUPERLINK_HOST": host, "CERTS_DIR": str(tmp_path)},
-        capture_output=True, text=True, timeout=30,
+        capture_output=True,
+        text=True,
+        timeout=30,
     )
     # Assert
     assert result.returncode == 2
