@@ -208,7 +208,10 @@ class DeltaStrategy(Strategy):
             declared = r.metrics.get(SITE_ID_METRIC)
             if isinstance(declared, str) and declared:
                 self.site_names[proxy.cid] = declared
-        failed_nodes = self._failed_nodes(results, failures, rejected={cid for cid, _ in rejected})
+        failed = _without_repeats(
+            self._failed_nodes(results, failures, rejected={cid for cid, _ in rejected}), summary.failures
+        )
+        summary.failures = [reason for _, reason in failed]
         summary.sites = [
             {
                 "site": self._site_name(proxy.cid),
@@ -225,7 +228,7 @@ class DeltaStrategy(Strategy):
                 "status": "failed",
                 "reason": reason,
             }
-            for node, reason in zip(failed_nodes, summary.failures, strict=True)
+            for node, reason in failed
         ] + [record for _, record in rejected]
         summary.failures += [record["reason"] for _, record in rejected]
         for reason in summary.failures:
@@ -399,6 +402,17 @@ class DeltaStrategy(Strategy):
         summary = self.fit_summary if server_round > 0 else FitSummary(server_round=0)
         self.on_round_end(summary, loss, metrics, arrays)
         return None if loss is None else (loss, metrics)
+
+
+def _without_repeats(nodes: list[str | None], reasons: list[str]) -> list[tuple[str | None, str]]:
+    """Failures by node, dropping an unattributed one whose reason a named node already has:
+    SecAgg+ reports a vanished node once per stage, and it is one failed site, not two."""
+    named = {reason for node, reason in zip(nodes, reasons, strict=True) if node is not None}
+    return [
+        (node, reason)
+        for node, reason in zip(nodes, reasons, strict=True)
+        if node is not None or reason not in named
+    ]
 
 
 def _describe_failure(failure: tuple[ClientProxy, FitRes] | BaseException) -> str:

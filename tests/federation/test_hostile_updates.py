@@ -145,3 +145,22 @@ def test_robust_aggregators_resist_one_outlier_that_fedavg_follows(name):
     # Assert
     assert abs(float(robust_out[0].mean()) - 0.1) < 0.05
     assert float(plain_out[0].mean()) > 3.0
+
+
+def test_a_node_reported_failed_at_two_secagg_stages_is_one_failed_site():
+    # Prepare: three sampled, one vanished; Flower reports it once per stage it missed
+    strategy, _ = _strategy(min_fit=2)
+    strategy._sampled = ["1", "2", "3"]
+    results = [
+        (GridClientProxy(1, grid=None, run_id=0), _res(HONEST, "site-a")),
+        (GridClientProxy(2, grid=None, run_id=0), _res(HONEST, "site-b")),
+    ]
+    vanished = [RuntimeError("Node Unavailable"), RuntimeError("Node Unavailable")]
+
+    # Execute
+    strategy.aggregate_fit(1, results, vanished)
+
+    # Assert
+    failed = [s for s in strategy.fit_summary.sites if s["status"] == "failed"]
+    assert [(s["node"], s["reason"]) for s in failed] == [("node-3", "Node Unavailable")]
+    assert strategy.fit_summary.failures == ["Node Unavailable"]
