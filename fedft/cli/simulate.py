@@ -46,6 +46,8 @@ def _round_line(record: dict) -> str:
     if record["round"] > 0:
         parts.append(f"train loss {record['train_loss']:.4f}" if record.get("train_loss") is not None else "")
         parts.append(f"sites {record['clients_finished']}/{record['clients_sampled']}")
+        if record.get("aborted"):
+            parts.append("[yellow]aborted: nothing applied[/]")
         parts.append(f"up {_fmt_bytes(record['bytes_up_per_client'])}/site")
     parts.append(f"{record['elapsed_s']:.0f}s")
     return "  ".join(p for p in parts if p)

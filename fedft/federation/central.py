@@ -120,6 +120,7 @@ class Coordinator:
             "train_loss": summary.train_loss,
             "clients_sampled": summary.sampled,
             "clients_finished": summary.finished,
+            "aborted": summary.aborted,
             "client_failures": summary.failures,
             "examples_trained": summary.examples,
             "bytes_up_per_client": summary.bytes_up_per_client,

@@ -53,6 +53,8 @@ from fedft.federation.update_checks import UpdateSpec, rejection_reason, update_
 
 log = logging.getLogger(__name__)
 
+# Consecutive rounds SecAgg+ may abort before the run stops.
+MAX_ABORTED_IN_A_ROW = 3
 # The declared fit metric naming a site (its node config's `site-id`).
 SITE_ID_METRIC = "site_id"
 
@@ -79,6 +81,7 @@ class FitSummary:
     examples: int | None = 0  # None under site-level DP (weights are not record counts)
     # Per site: {"site", "node", "status": trained|failed, "num_examples", "metrics" | "reason"}.
     sites: list[dict] = field(default_factory=list)
+    aborted: bool = False  # SecAgg+ ended the round without an aggregate: nothing was applied
 
 
 class RoundFailedError(RuntimeError):
@@ -133,6 +136,7 @@ class DeltaStrategy(Strategy):
         self.error: BaseException | None = None
         self.site_names: dict[str, str] = {}  # Flower node id -> declared site id
         self._aggregated = False  # whether this round's aggregate_fit produced an adapter
+        self._aborted_in_a_row = 0
         self._sampled: list[str] = []  # node ids sampled this round
 
     def __repr__(self) -> str:
@@ -233,6 +237,9 @@ class DeltaStrategy(Strategy):
         summary.failures += [record["reason"] for _, record in rejected]
         for reason in summary.failures:
             log.warning("round %s: a site failed: %s", server_round, reason)
+        if not results and self.delta_norm_bound is not None:
+            # SecAgg+ could not unmask (too few shares): evaluate() records the round as aborted.
+            return None, {}
         if len(results) < max(self.min_results, 1):
             # E.g. sites that declined for lack of privacy budget: too few left to go on.
             self.error = RoundFailedError(
@@ -284,6 +291,33 @@ class DeltaStrategy(Strategy):
             rejected.append((proxy.cid, record))
         self._accepted.update({update_digest(delta): server_round for _, _, delta in kept})
         return kept, rejected
+
+    def _record_aborted_round(self, server_round: int) -> None:
+        """Flower's SecAgg+ workflow ends a round in which fewer sites than the reconstruction
+        threshold answered in time without calling aggregate_fit: nothing is applied, the round
+        is recorded as aborted (every sampled site failed) and the next one proceeds; after
+        MAX_ABORTED_IN_A_ROW such rounds the run stops (the federation is not working)."""
+        summary = self.fit_summary
+        reason = (
+            "round aborted: fewer sites than the SecAgg+ reconstruction threshold answered within "
+            "secure_aggregation.timeout; nothing was applied"
+        )
+        summary.aborted, summary.finished, summary.examples = True, 0, 0
+        summary.failures = [reason, *summary.failures]
+        if not summary.sites:  # aggregate_fit never ran: no site's fate is known beyond this
+            summary.sites = [
+                {"site": self._site_name(cid), "node": f"node-{cid}", "status": "failed", "reason": reason}
+                for cid in self._sampled
+            ]
+        log.warning("round %s: %s", server_round, reason)
+        self._aborted_in_a_row += 1
+        if self._aborted_in_a_row >= MAX_ABORTED_IN_A_ROW:
+            self.error = RoundFailedError(
+                f"round {server_round}: {self._aborted_in_a_row} rounds in a row aborted (no update "
+                "reached the server); sites are down or too slow — raise secure_aggregation.timeout "
+                "on a slow or busy machine"
+            )
+            raise self.error
 
     def _site_name(self, node: str) -> str:
         return self.site_names.get(node, f"node-{node}")
@@ -384,19 +418,13 @@ class DeltaStrategy(Strategy):
 
     def evaluate(self, server_round: int, parameters: Parameters) -> tuple[float, dict[str, Scalar]] | None:
         """Called by the workflow after every round (and for round 0): evaluate and persist."""
-        if server_round > 0 and not self._aggregated:
-            # Flower's SecAgg+ workflow ends a round in which too few sites answered in time
-            # ("Insufficient available nodes") without calling aggregate_fit, then evaluates
-            # the unchanged adapter as if the round had happened.
-            self.error = RoundFailedError(
-                f"round {server_round}: no update reached the server ({self.fit_summary.sampled} "
-                "sites sampled); under SecAgg+, fewer sites than the reconstruction threshold "
-                "answered within secure_aggregation.timeout — raise it on a slow or busy machine"
-            )
-            raise self.error
         if server_round == 0 and self.round_offset > 0:
             return None  # resumed: the checkpoint's round was evaluated and recorded already
         server_round += self.round_offset
+        if server_round > 0 and not self._aggregated:
+            self._record_aborted_round(server_round)
+        elif server_round > 0:
+            self._aborted_in_a_row = 0
         arrays = [a.astype(np.float32) for a in parameters_to_ndarrays(parameters)]
         loss, metrics = (None, {}) if self.evaluate_fn is None else self.evaluate_fn(server_round, arrays)
         summary = self.fit_summary if server_round > 0 else FitSummary(server_round=0)

@@ -7,7 +7,13 @@ from flwr.server.compat.grid_client_proxy import GridClientProxy
 from flwr.server.strategy import FedAvg
 
 from fedft.config import load_config
-from fedft.federation.strategy import DeltaStrategy, RoundFailedError, build_inner_strategy, state_sha256
+from fedft.federation.strategy import (
+    DeltaStrategy,
+    FitSummary,
+    RoundFailedError,
+    build_inner_strategy,
+    state_sha256,
+)
 
 OK = Status(code=Code.OK, message="")
 
@@ -137,8 +143,9 @@ def test_an_update_beyond_the_norm_bound_is_rejected_not_applied():
     np.testing.assert_allclose(parameters_to_ndarrays(params)[0], [0.6, 0.8], atol=1e-7)
     assert strategy.fit_summary.finished == 1
     assert "L2 norm 5 exceeds the bound 1.5" in strategy.fit_summary.failures[0]
-    with pytest.raises(RoundFailedError):
-        strategy.aggregate_fit(2, [(_proxy(2), garbage)], [])
+    # A round whose only (SecAgg+) aggregate is garbage applies nothing: it is aborted
+    params, _ = strategy.aggregate_fit(2, [(_proxy(2), garbage)], [])
+    assert params is None and "L2 norm 5 exceeds" in strategy.fit_summary.failures[0]
 
 
 def _site_dp_strategy(g, *, num_clients=3, noise=1.5, clip=0.5, records=None):
@@ -267,15 +274,56 @@ def test_sites_are_named_by_their_declared_id_with_the_node_id_kept():
     assert "site_id" not in sites[0]["metrics"]
 
 
-def test_a_round_the_workflow_ended_without_aggregating_is_not_recorded():
+def test_a_round_the_workflow_ended_without_aggregating_is_recorded_as_aborted():
     # Prepare: Flower's SecAgg+ workflow skips aggregate_fit when too few sites answer in time
     g = [np.zeros(2, dtype=np.float32)]
     records = []
     strategy = _strategy(g, records=records)
     strategy.evaluate(0, ndarrays_to_parameters(g))
+    strategy.fit_summary = FitSummary(server_round=1, sampled=3)
+    strategy._sampled = ["1", "2", "3"]
 
-    # Execute / Assert: round 1's evaluation refuses to record the unchanged adapter
-    with pytest.raises(RoundFailedError, match="round 1: no update reached the server"):
-        strategy.evaluate(1, ndarrays_to_parameters(g))
-    assert [summary.server_round for summary, _ in records] == [0]
-    assert isinstance(strategy.error, RoundFailedError)
+    # Execute
+    strategy.evaluate(1, ndarrays_to_parameters(g))
+
+    # Assert: recorded as aborted, every sampled site failed, adapter unchanged, run goes on
+    summary, arrays = records[-1]
+    assert summary.aborted and summary.finished == 0
+    assert [s["status"] for s in summary.sites] == ["failed"] * 3
+    assert "round aborted" in summary.sites[0]["reason"]
+    np.testing.assert_array_equal(arrays[0], g[0])
+    assert strategy.error is None
+
+
+def test_three_aborted_rounds_in_a_row_stop_the_run():
+    g = [np.zeros(2, dtype=np.float32)]
+    strategy = _strategy(g)
+    for server_round in (1, 2):
+        strategy.evaluate(server_round, ndarrays_to_parameters(g))
+    with pytest.raises(RoundFailedError, match="3 rounds in a row aborted"):
+        strategy.evaluate(3, ndarrays_to_parameters(g))
+
+
+def test_under_secagg_a_round_that_could_not_be_unmasked_is_aborted_not_fatal():
+    # Prepare: SecAgg+ on (a norm bound is set); the workflow hands over no aggregate
+    g = [np.zeros(2, dtype=np.float32)]
+    records = []
+    strategy = DeltaStrategy(
+        FedAvg(initial_parameters=ndarrays_to_parameters(g)),
+        initial=g,
+        evaluate_fn=None,
+        on_round_end=lambda summary, loss, metrics, arrays: records.append((summary, arrays)),
+        delta_norm_bound=lambda counts: 1.0,
+        min_results=2,
+    )
+
+    # Execute
+    params, _ = strategy.aggregate_fit(1, [], [RuntimeError("Not enough shares to recover secret")])
+    strategy.evaluate(1, ndarrays_to_parameters(g))
+
+    # Assert
+    assert params is None and strategy.error is None
+    summary, _ = records[-1]
+    assert summary.aborted
+    assert summary.failures[0].startswith("round aborted")
+    assert summary.failures[1] == "Not enough shares to recover secret"
