@@ -271,7 +271,7 @@ def build_analyzer(cfg: AnonymizationConfig, *, nlp=None):  # -> presidio_analyz
     from presidio_analyzer import AnalyzerEngine, RecognizerRegistry
     from presidio_analyzer.nlp_engine import NerModelConfiguration, SpacyNlpEngine
 
-    from fedft.privacy.recognizers import custom_recognizer, fedft_recognizers
+    from fedft.privacy.recognizers import custom_recognizer, fedft_recognizers, guard_recognizers
 
     nlp = nlp if nlp is not None else load_spacy(cfg.spacy_model)
     labels = set(nlp.get_pipe("ner").labels) if "ner" in nlp.pipe_names else set()
@@ -303,6 +303,7 @@ def build_analyzer(cfg: AnonymizationConfig, *, nlp=None):  # -> presidio_analyz
         registry.remove_recognizer("PhoneRecognizer", language=cfg.language)
     for recognizer in fedft:
         registry.add_recognizer(recognizer)
+    guard_recognizers(registry.recognizers)
     for spec in cfg.custom_recognizers:
         registry.add_recognizer(custom_recognizer(spec, language=cfg.language))
     analyzer = AnalyzerEngine(

@@ -84,3 +84,84 @@ def test_clinical_text_survives(text, clinical):
 def test_iban_checksum_and_boundaries(text, expected):
     found = FedftIbanRecognizer().analyze(text, ["IBAN_CODE"])
     assert [(r.start, r.end) for r in found] == ([expected] if expected else [])
+
+
+# sha256 (first 16 hex digits) of each guarded recognizer's patterns, one regex per line, as
+# reviewed for its entry in recognizers._NEEDS. A mismatch means the patterns changed (e.g. a
+# Presidio upgrade): check that every pattern still needs what _NEEDS says, then update here.
+_REVIEWED_PATTERNS = {
+    "CreditCardRecognizer": "f619fa242c932c37",
+    "UsBankRecognizer": "77ff5492baf67207",
+    "UsLicenseRecognizer": "a5ad4472a28cc70f",
+    "UsItinRecognizer": "1dc3ba3379d4812d",
+    "UsPassportRecognizer": "4d39378952a1fd07",
+    "UsSsnRecognizer": "99e2c61f6a973b04",
+    "NhsRecognizer": "d813b701023b5188",
+    "CryptoRecognizer": "9d9a993fd6aee894",
+    "DateRecognizer": "95ce0df7492c064a",
+    "EmailRecognizer": "004723abbb67ff6c",
+    "IbanRecognizer": "1f98697e78e08d67",
+    "IpRecognizer": "2e5b4e8ccce1e531",
+    "MedicalLicenseRecognizer": "8b00da21c7ca480a",
+    "UrlRecognizer": "d9409b67668f321e",
+    "FedftPhoneRecognizer": "e8f733efcce4cca5",
+    "FedftLongNumberRecognizer": "844107b7bdee465f",
+    "FedftCardRecognizer": "7d04edfedb98b849",
+    "FedftDateWordsRecognizer": "8c89ef3800b0e13c",
+    "FedftStreetAddressRecognizer": "1ea2d70867f7327b",
+    "FedftIbanRecognizer": "6d611ed3c807bb85",
+}
+
+
+def _pattern_digest(recognizer) -> str:
+    import hashlib
+
+    if isinstance(recognizer, FedftIbanRecognizer):
+        text = recognizer._START.pattern + "\n" + recognizer._GROUP.pattern
+    else:
+        text = "\n".join(p.regex for p in recognizer.patterns)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def test_guarded_recognizers_are_the_reviewed_ones():
+    from fedft.config.anonymization import AnonymizationConfig
+    from fedft.privacy.engine import build_analyzer
+    from fedft.privacy.recognizers import _NEEDS
+
+    analyzer = build_analyzer(AnonymizationConfig())
+    guarded = {
+        type(r).__name__: _pattern_digest(r)
+        for r in analyzer.registry.recognizers
+        if getattr(r.analyze, "__name__", "") == "guarded"
+    }
+    assert set(_NEEDS) == set(_REVIEWED_PATTERNS)
+    assert guarded == _REVIEWED_PATTERNS
+
+
+def test_guards_change_no_detection():
+    # Prepare: the same policy's analyzer with and without the guards, on raw and anonymized
+    # notes of both domains (anonymized ones mostly lack digits: the guards skip there).
+    import fedft.privacy.recognizers as recognizers
+    from fedft.config.anonymization import AnonymizationConfig
+    from fedft.privacy.engine import build_analyzer
+    from fedft.privacy.pii_corpus import generate_pii_corpus
+
+    cfg = AnonymizationConfig()
+    guarded = build_analyzer(cfg)
+    real = recognizers.guard_recognizers
+    recognizers.guard_recognizers = lambda _: None
+    try:
+        plain = build_analyzer(cfg)
+    finally:
+        recognizers.guard_recognizers = real
+    texts = [d.text for d in generate_pii_corpus(n_docs=60, seed=2, domain="mixed")]
+    texts += [t.translate(str.maketrans("", "", "0123456789@.")) for t in texts]
+
+    def found(analyzer, text):
+        return sorted((r.entity_type, r.start, r.end, r.score) for r in analyzer.analyze(
+            text=text, language="en", score_threshold=cfg.score_threshold
+        ))  # fmt: skip
+
+    # Execute / Assert
+    for text in texts:
+        assert found(guarded, text) == found(plain, text)
