@@ -136,3 +136,42 @@ def test_logs_stay_quiet_and_free_of_text(caplog, default_anonymizer):
     default_anonymizer.anonymize_texts([text])
     assert "not mapped" not in caplog.text
     assert "Smith" not in caplog.text and "555-0147" not in caplog.text
+
+
+def test_workers_give_the_same_result_as_one_process(clinical_policy, clinical):
+    # Prepare: 96 distinct notes, enough for two workers of _MIN_ROWS_PER_WORKER rows.
+    from fedft.privacy.pii_corpus import generate_pii_corpus
+
+    texts = [d.text for d in generate_pii_corpus(n_docs=96, seed=4, domain="clinical")]
+    texts += texts[:8]  # repeated rows are counted per row, whichever worker did them
+    two = Anonymizer.from_config(clinical_policy, workers=2)
+
+    # Execute
+    one_result, two_result = clinical.anonymize_texts(texts), two.anonymize_texts(texts)
+
+    # Assert
+    assert two_result.texts == one_result.texts
+    assert two_result.kept == one_result.kept
+    fields = ("entities", "operators", "residual", "rows_changed", "rows_dropped")
+    for field in fields:
+        assert getattr(two_result.report, field) == getattr(one_result.report, field)
+
+
+def test_workers_fall_back_to_one_process_without_fork(monkeypatch, clinical_policy, clinical):
+    import fedft.privacy.anonymize as anonymize
+    from fedft.privacy.pii_corpus import generate_pii_corpus
+
+    texts = [d.text for d in generate_pii_corpus(n_docs=70, seed=6, domain="clinical")]
+
+    def no_fork(method):
+        raise ValueError(f"cannot find context for {method!r}")
+
+    monkeypatch.setattr(anonymize.multiprocessing, "get_context", no_fork)
+    two = Anonymizer.from_config(clinical_policy, workers=2)
+    assert two.anonymize_texts(texts).texts == clinical.anonymize_texts(texts).texts
+
+
+@pytest.mark.parametrize("workers", [0, -1, 1.5])
+def test_workers_must_be_a_positive_integer(workers, clinical_policy):
+    with pytest.raises(ValueError, match="workers"):
+        Anonymizer.from_config(clinical_policy, workers=workers)
