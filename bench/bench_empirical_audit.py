@@ -3,15 +3,17 @@ with and without DP, and the one-run ε lower bound next to the accounted ε.
 
 Causal path: a tiny Llama (2 layers, hidden 64, byte-level BPE, built here) + FFA-LoRA r=8,
 64 canaries per setting ("Ward QX-41: the access code of the ward safe is" -> 10 random
-digits), each in with probability ½, repeated r ∈ {1, 4, 16} times; exposure among R = 10^4
-candidates (log2 R = 13.3 bits). Classification path (--paths classification): the MiniLM on
-random-label canaries, membership AUC without DP vs DP.
+digits), each in with probability ½, repeated r ∈ {1, 16} times (--repeats 1 4 16 for more);
+exposure among R = 10^4 candidates (log2 R = 13.3 bits). Each finite ε is run twice for
+repeated canaries: per record (the copies are covered only by group privacy) and with
+dp.group_size = r (the claim covers a canary's copies; its gap should be noise).
+Classification path: the MiniLM on random-label canaries, membership AUC without DP vs DP.
 
 Runs fedft's own training loops (train_local / DP-SGD train_round_private) on one site's data,
 no Flower: the audit measures the adapter, and a federation only averages such updates.
 
-    python bench/bench_empirical_audit.py [--candidates 10000] [--repeats 1 4 16]
-        [--epsilons inf 3 1] [--paths causal classification] [--threads 2]
+    python bench/bench_empirical_audit.py [--candidates 10000] [--repeats 1 16]
+        [--epsilons inf 3] [--paths causal classification] [--threads 2]
 """
 
 from __future__ import annotations
@@ -91,8 +93,19 @@ def builder(path: str, public_id: str, task: str, num_labels: int | None = None)
     return make
 
 
-def dp_config(eps: float) -> DPConfig | None:
-    return None if math.isinf(eps) else DPConfig(enabled=True, target_epsilon=eps)
+def dp_config(eps: float, group_size: int = 1) -> DPConfig | None:
+    if math.isinf(eps):
+        return None
+    return DPConfig(enabled=True, target_epsilon=eps, group_size=group_size)
+
+
+def settings(epsilons: list[float], repeats: int) -> list[tuple[float, int]]:
+    """(ε, dp.group_size) pairs: every ε per record, and each finite ε for groups of `repeats`
+    records (the claim that covers a canary's copies)."""
+    out = [(eps, 1) for eps in epsilons]
+    if repeats > 1:
+        out += [(eps, repeats) for eps in epsilons if not math.isinf(eps)]
+    return out
 
 
 def row(*cells: object) -> None:
@@ -109,12 +122,12 @@ def causal(args) -> None:
     )
     bits = math.log2(args.candidates)
     print(f"causal LM, {args.count} canaries, R = {args.candidates} (max exposure {bits:.1f} bits)")
-    row("repeats", "ε target", "ε spent", "steps", "exp. in", "exp. out", "gap", "± se",
-        "MI AUC", "TPR@1%", "ε_lb", "verdict", "seconds")  # fmt: skip
+    row("repeats", "ε target", "DP unit", "ε spent", "noise", "steps", "exp. in", "exp. out",
+        "gap", "± se", "MI AUC", "TPR@1%", "ε_lb", "verdict", "seconds")  # fmt: skip
     for repeats in args.repeats:
         # Singles need several passes to be memorized at all; repeated canaries one.
         epochs = max(1, 8 // repeats)
-        for eps in args.epsilons:
+        for eps, group in settings(args.epsilons, repeats):
             t = time.time()
             data, records = plant_sets(
                 filler,
@@ -125,19 +138,23 @@ def causal(args) -> None:
             )
             run = train_and_score(
                 build, data, records, task="instruction", epochs=epochs,
-                batch_size=8 if repeats == 1 else 16, learning_rate=3e-2, dp=dp_config(eps),
-                candidates=args.candidates,
+                batch_size=8 if repeats == 1 else 16, learning_rate=3e-2,
+                dp=dp_config(eps, group), candidates=args.candidates,
             )  # fmt: skip
             r = site_result(
                 run.scores["c"],
                 record=records["c"],
                 claimed_epsilon=run.epsilon,
                 claimed_delta=run.delta,
+                claimed_group_size=run.group_size,
             )
             e, mi, lb = r["exposure"], r["membership_loss"], r["lower_bound"]
             spent = run.epsilon if run.epsilon is not None else math.inf
+            unit = "—" if math.isinf(eps) else ("record" if group == 1 else f"{group} records")
+            noise = run.noise_multiplier if run.noise_multiplier is not None else 0.0
             row(
-                repeats, eps, spent, run.steps, e["included_mean"], e["held_out_mean"], e["gap"],
+                repeats, eps, unit, spent, noise, run.steps, e["included_mean"],
+                e["held_out_mean"], e["gap"],
                 e["gap_stderr"], mi["auc"], mi["tpr_at_1pct_fpr"],
                 lb["epsilon"] if lb else math.nan, r["verdict"], round(time.time() - t),
             )  # fmt: skip
@@ -197,11 +214,14 @@ def main() -> None:
     )
     p.add_argument("--candidates", type=int, default=10_000)
     p.add_argument("--count", type=int, default=64)
-    p.add_argument("--repeats", type=int, nargs="+", default=[1, 4, 16])
-    p.add_argument("--epsilons", type=float, nargs="+", default=[math.inf, 3.0, 1.0])
+    # Default: the settings the issue's criteria name (~25 min on 2 idle cores); add 4 and 1.0
+    # for the full grid.
+    p.add_argument("--repeats", type=int, nargs="+", default=[1, 16])
+    p.add_argument("--epsilons", type=float, nargs="+", default=[math.inf, 3.0])
     p.add_argument(
-        "--paths", nargs="+", choices=("causal", "classification"), default=["causal"],
-        help="causal (tiny Llama) and/or classification (MiniLM; slow on CPU)",
+        "--paths", nargs="+", choices=("causal", "classification"),
+        default=["causal", "classification"],
+        help="causal (tiny Llama) and/or classification (MiniLM; slower on CPU)",
     )  # fmt: skip
     p.add_argument("--threads", type=int, default=2)
     args = p.parse_args()

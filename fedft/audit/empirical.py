@@ -32,8 +32,9 @@ EMPIRICAL_FORMAT = "fedft-empirical-audit/1"
 
 def _claims(
     run_dir: Path, recompute: Callable[..., float] | None
-) -> dict[str, tuple[float | None, float | None]]:
-    """Per site, the ε the audit report states (max of reported and recomputed) and its δ."""
+) -> dict[str, tuple[float | None, float | None, int]]:
+    """Per site, the ε the audit report states (max of reported and recomputed), its δ and
+    the group size it holds for."""
     from fedft.run.report import build_audit
 
     audit = build_audit(run_dir, recompute=recompute)
@@ -41,7 +42,7 @@ def _claims(
         log.warning(
             "the ledger of %s failed verification; the claimed ε below is unverified", run_dir
         )
-    return {m.name: (m.epsilon, m.delta) for m in audit.sites}
+    return {m.name: (m.epsilon, m.delta, m.group_size) for m in audit.sites}
 
 
 def run_empirical_audit(
@@ -49,12 +50,13 @@ def run_empirical_audit(
     *,
     candidates: int | None = None,
     recompute: Callable[..., float] | None = None,
-    claims: Mapping[str, tuple[float | None, float | None]] | None = None,
+    claims: Mapping[str, tuple[float | None, float | None, int]] | None = None,
     device: str = "cpu",
 ) -> dict[str, Any]:
     """Compute every site's canary figures, write them to `<run_dir>/empirical_audit.json`,
     return them. `candidates` overrides audit.canaries.candidates (R); `claims` (site ->
-    (ε, δ)) replaces the claims read from the ledger, e.g. to audit a claim made elsewhere."""
+    (ε, δ, group size)) replaces the claims read from the ledger, e.g. to audit a claim made
+    elsewhere."""
     from fedft.model.adapter import load_adapter_for_inference
 
     rd = RunDir(Path(run_dir).expanduser().resolve())
@@ -98,13 +100,14 @@ def run_empirical_audit(
             max_length=cfg.data.max_length,
             device=device,
         )
-        eps, delta = stated.get(record.site, (None, None))
+        eps, delta, group_size = stated.get(record.site, (None, None, 1))
         sites.append(
             site_result(
                 scores,
                 record=record,
                 claimed_epsilon=eps,
                 claimed_delta=delta,
+                claimed_group_size=group_size,
                 confidence=audit_cfg.confidence,
             )
         )

@@ -40,6 +40,7 @@ class TrainedRun:
     sample_rate: float | None
     steps: int
     train_loss: float
+    group_size: int = 1  # records the ε holds for together (dp.group_size)
 
 
 def plant_sets(
@@ -117,6 +118,7 @@ def train_and_score(
                 accountant=plan.accountant,
                 delta=plan.delta,
                 max_epsilon=None,
+                group_size=plan.group_size,
             )
             result = train_round_private(
                 model,
@@ -161,4 +163,7 @@ def train_and_score(
         )
         for name, rec in records.items()
     }
-    return TrainedRun(records, scores, eps, delta, noise, rate, int(train.steps), float(train.loss))
+    group = dp.group_size if dp is not None and dp.enabled else 1
+    return TrainedRun(
+        records, scores, eps, delta, noise, rate, int(train.steps), float(train.loss), group
+    )

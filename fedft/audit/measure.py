@@ -111,16 +111,20 @@ def score_canaries(
     return CanaryScores(scores, calibrated, exposures, candidates if exposures is not None else 0)
 
 
-def group_claim(*, epsilon: float, delta: float, repeats: int) -> tuple[float, float]:
-    """(ε, δ) that per-record (epsilon, delta)-DP implies for a group of `repeats` records
-    (group privacy: k ε and k e^{(k−1) ε} δ). A canary repeated k times is such a group."""
-    if repeats == 1:
+def group_claim(
+    *, epsilon: float, delta: float, repeats: int, group_size: int = 1
+) -> tuple[float, float]:
+    """(ε, δ) for a canary repeated `repeats` times, from a claim for any `group_size`
+    records together. Copies within one group are covered by the claim itself; beyond it,
+    group privacy over the g = ⌈repeats / group_size⌉ groups: g ε and g e^{(g−1) ε} δ."""
+    groups = math.ceil(repeats / group_size)
+    if groups == 1:
         return epsilon, delta
     if delta <= 0.0:
-        return repeats * epsilon, 0.0
-    # In logs: e^{(k−1) ε} overflows a float beyond ε ≈ 709 / (k − 1).
-    log_delta = math.log(repeats) + (repeats - 1) * epsilon + math.log(delta)
-    return repeats * epsilon, 1.0 if log_delta >= 0.0 else math.exp(log_delta)
+        return groups * epsilon, 0.0
+    # In logs: e^{(g−1) ε} overflows a float beyond ε ≈ 709 / (g − 1).
+    log_delta = math.log(groups) + (groups - 1) * epsilon + math.log(delta)
+    return groups * epsilon, 1.0 if log_delta >= 0.0 else math.exp(log_delta)
 
 
 def site_result(
@@ -129,12 +133,14 @@ def site_result(
     record: CanaryRecord,
     claimed_epsilon: float | None,
     claimed_delta: float | None,
+    claimed_group_size: int = 1,
     confidence: float = 0.95,
 ) -> dict[str, Any]:
     """The JSON-ready figures for one site's canaries, with the verdict against the claim.
 
-    The bound is computed at the δ the claim carries for one canary (per-record δ, or the
-    group δ for repeated canaries), so "bound > claimed ε" is a contradiction of the claim.
+    The bound is computed at the δ the claim carries for one canary (the claim's own δ when
+    the copies fit in its group size, else the group-privacy δ), so "bound > claimed ε" is a
+    contradiction of the claim.
     Without a claim (no DP) δ = 1e-5 is used to state how much the run leaks at least.
     """
     included = np.asarray(record.included, dtype=bool)
@@ -145,7 +151,12 @@ def site_result(
     claim = None
     delta = 1e-5
     if claimed_epsilon is not None and claimed_delta is not None:
-        claim = group_claim(epsilon=claimed_epsilon, delta=claimed_delta, repeats=record.repeats)
+        claim = group_claim(
+            epsilon=claimed_epsilon,
+            delta=claimed_delta,
+            repeats=record.repeats,
+            group_size=claimed_group_size,
+        )
         delta = claim[1]
     out: dict[str, Any] = {
         "site": record.site,
@@ -163,6 +174,7 @@ def site_result(
         "exposure": None,
         "claimed_epsilon": claimed_epsilon,
         "claimed_delta": claimed_delta,
+        "claimed_group_size": claimed_group_size,
         "claimed_epsilon_per_canary": None if claim is None else claim[0],
         "claimed_delta_per_canary": None if claim is None else claim[1],
     }
@@ -178,24 +190,36 @@ def site_result(
         out["lower_bound"] = None
         out["verdict"] = "not comparable"
         out["reading"] = (
-            f"Each canary was repeated {record.repeats} times: group privacy turns the per-record "
-            "claim into a statement with δ ≥ 1 for a canary, which no audit can contradict. "
-            "Use audit.canaries.repeats: 1 to test the claim."
+            f"Each canary was repeated {record.repeats} times, more than the claim's groups of "
+            f"{claimed_group_size}: group privacy turns the claim into a statement with δ ≥ 1 "
+            "for a canary, which no audit can contradict. Plant at most dp.group_size copies "
+            "(audit.canaries.repeats) to test the claim."
         )
         return out
     bound = one_run_lower_bound(
         scores=attack, included=included, delta=delta, confidence=confidence
     )
     out["lower_bound"] = asdict(bound)
-    out["verdict"], out["reading"] = _verdict(bound.epsilon, claim, confidence, record.repeats)
+    out["verdict"], out["reading"] = _verdict(
+        bound.epsilon, claim, confidence, record.repeats, claimed_group_size
+    )
     return out
 
 
 def _verdict(
-    lb: float, claim: tuple[float, float] | None, confidence: float, repeats: int
+    lb: float,
+    claim: tuple[float, float] | None,
+    confidence: float,
+    repeats: int,
+    group_size: int,
 ) -> tuple[str, str]:
     pct = f"{100 * confidence:.0f}%"
-    unit = "a record" if repeats == 1 else f"a canary ({repeats} copies, group privacy)"
+    if repeats == 1:
+        unit = "a record"
+    elif repeats <= group_size:
+        unit = f"a canary ({repeats} copies, within the claim's groups of {group_size})"
+    else:
+        unit = f"a canary ({repeats} copies, group privacy over groups of {group_size})"
     if claim is None:
         return "no claim", (
             f"No differential privacy was claimed for this site. The canaries certify, at {pct} "

@@ -6,6 +6,7 @@ scored token ids are exactly the trained ones (responses tokenized apart from pr
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Sequence
 from typing import Any
 
@@ -24,11 +25,24 @@ __all__ = ["classification_losses", "response_log_likelihoods"]
 
 
 def _batches(ds: datasets.Dataset, collate: Any, batch_size: int):
-    # Whole columns as lists once: indexing a torch-formatted Dataset row by row is ~100x slower.
-    columns = {k: ds.with_format(None)[k] for k in ds.column_names}
+    # Whole columns as lists once: indexing a Dataset (or its Column) row by row is far slower.
+    columns = ds.with_format(None).to_dict()
     for start in range(0, len(ds), batch_size):
         end = min(start + batch_size, len(ds))
         yield collate([{k: v[i] for k, v in columns.items()} for i in range(start, end)])
+
+
+Groups = dict[tuple[int, ...], list[tuple[int, list[int]]]]
+
+
+def _split_by_prompt(tokens: datasets.Dataset) -> Groups:
+    """prompt ids -> [(row, answer ids)]: the label-masked head of each row is its prompt."""
+    rows = tokens.with_format(None).to_dict()
+    groups: Groups = {}
+    for i, (ids, labels) in enumerate(zip(rows["input_ids"], rows["labels"], strict=True)):
+        n = labels.count(IGNORE_INDEX)  # labels = IGNORE_INDEX × len(prompt) + answer
+        groups.setdefault(tuple(ids[:n]), []).append((i, ids[n:]))
+    return groups
 
 
 @torch.no_grad()
@@ -43,7 +57,12 @@ def response_log_likelihoods(
     device: torch.device | str = "cpu",
 ) -> np.ndarray:
     """log P(response | prompt) in nats per pair: the sum over the response's tokens and the
-    end token. Higher = the model finds the response more likely."""
+    end token. Higher = the model finds the response more likely.
+
+    Exposure ranks each secret among R candidates that share its prompt, so each distinct
+    prompt runs through the model once and its key/value cache is reused for all of its
+    responses (the prompt is most of the tokens: 4-5x less compute, same values to float
+    rounding; tests/audit/test_scoring.py)."""
     if len(prompts) != len(responses):
         raise ValueError(f"{len(prompts)} prompts for {len(responses)} responses; pair them")
     ds = datasets.Dataset.from_dict(
@@ -52,19 +71,29 @@ def response_log_likelihoods(
     tokens = tokenize_instruction(ds, tokenizer, max_length=max_length)
     if len(tokens) != len(ds):
         raise ValueError(f"some canaries do not fit in {max_length} tokens; raise data.max_length")
-    collate = make_collator("instruction", tokenizer)
     model.eval()
-    out = []
-    for batch in _batches(tokens, collate, batch_size):
-        batch = {k: v.to(device) for k, v in batch.items()}
-        logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits
-        # Token t is predicted from position t − 1.
-        labels = batch["labels"][:, 1:]
-        logp = torch.log_softmax(logits[:, :-1].float(), dim=-1)
-        mask = labels != IGNORE_INDEX
-        picked = logp.gather(-1, labels.clamp(min=0).unsqueeze(-1)).squeeze(-1)
-        out.append((picked * mask).sum(dim=1).cpu().numpy())
-    return np.concatenate(out) if out else np.zeros(0)
+    out = np.zeros(len(ds))
+    for prompt, items in _split_by_prompt(tokens).items():
+        head = model(input_ids=torch.tensor([prompt], device=device), use_cache=True)
+        # The first answer token is predicted from the prompt's last position.
+        first = torch.log_softmax(head.logits[0, -1].float(), dim=-1)
+        for start in range(0, len(items), batch_size):
+            chunk = items[start : start + batch_size]
+            width = max(len(a) for _, a in chunk)
+            # Right padding: real tokens never attend to the pads after them (causal).
+            answers = torch.zeros((len(chunk), width), dtype=torch.long, device=device)
+            mask = torch.zeros((len(chunk), width), dtype=torch.bool, device=device)
+            for j, (_, a) in enumerate(chunk):
+                answers[j, : len(a)] = torch.tensor(a)
+                mask[j, : len(a)] = True
+            cache = copy.deepcopy(head.past_key_values)
+            cache.batch_repeat_interleave(len(chunk))
+            logits = model(input_ids=answers, past_key_values=cache, use_cache=True).logits
+            logp = torch.log_softmax(logits[:, :-1].float(), dim=-1)
+            picked = logp.gather(-1, answers[:, 1:].unsqueeze(-1)).squeeze(-1) * mask[:, 1:]
+            total = first[answers[:, 0]] + picked.sum(dim=1)
+            out[[i for i, _ in chunk]] = total.cpu().numpy()
+    return out
 
 
 @torch.no_grad()

@@ -26,6 +26,10 @@ __all__ = ["Accountant", "DPConfig", "SiteDPConfig", "dp_cross_errors"]
 # variables) is tighter; "rdp" (Rényi DP) is the classic, more conservative bound.
 Accountant = Literal["prv", "rdp"]
 
+# Group accounting sums a mixture of k + 1 Gaussians per step; beyond this it gets slow, and
+# the noise a group this large needs leaves little to learn.
+MAX_GROUP_SIZE = 256
+
 
 def _positive(value: Any, *, key: str, fix: str, below_one: bool = False) -> Any:
     """None or a finite number > 0 (and < 1 when `below_one`); the error names key and fix."""
@@ -58,6 +62,23 @@ class DPConfig(StrictModel):
         None, description="Budget cap: a site declines any round that would take ε above it"
     )
     accountant: Accountant = "prv"
+    group_size: int = Field(
+        1,
+        description=(
+            "Records protected together: ε holds for any this many records of a site at once "
+            "(e.g. the most notes one patient has); 1 = per record"
+        ),
+    )
+
+    @field_validator("group_size", mode="before")
+    @classmethod
+    def _group(cls, v: Any) -> Any:
+        if isinstance(v, bool) or not isinstance(v, int) or not 1 <= v <= MAX_GROUP_SIZE:
+            raise ValueError(
+                f"dp.group_size must be an integer from 1 to {MAX_GROUP_SIZE}, got {v!r}; give "
+                "the most records one person (patient, customer) contributes, or 1"
+            )
+        return v
 
     @field_validator("noise_multiplier", mode="before")
     @classmethod

@@ -34,10 +34,16 @@ from fedft.federation.site_app import app as deployed_app
 from fedft.federation.site_dp import KEY_CLIPPING_NORM, clip_for_site_dp, reported_weight
 from fedft.federation.strategy import SITE_ID_METRIC, state_sha256
 from fedft.federation.workload import cached_workload, collator, site_training_data
-from fedft.model.state import frozen_adapter_sha256, load_trainable_state, state_delta, state_nbytes, trainable_state
-from fedft.run.progress import StepReporter
+from fedft.model.state import (
+    frozen_adapter_sha256,
+    load_trainable_state,
+    state_delta,
+    state_nbytes,
+    trainable_state,
+)
 from fedft.privacy.budget import BudgetExhausted, SiteBudget
 from fedft.privacy.dp import DPPlan, plan_dp, train_round_private
+from fedft.run.progress import StepReporter
 from fedft.train.local import TrainResult, train_local
 
 log = logging.getLogger(__name__)
@@ -110,6 +116,7 @@ class SiteClient(NumPyClient):
             accountant=plan.accountant,
             delta=plan.delta,
             max_epsilon=cfg.dp.max_epsilon,
+            group_size=plan.group_size,
         )
         try:
             private = train_round_private(

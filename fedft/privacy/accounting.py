@@ -8,6 +8,12 @@ account only that round.
 Composition does not depend on order, so triples with the same (noise, rate) are merged
 before accounting: the result is identical, and the PRV accountant stays fast however many
 rounds a site has trained.
+
+Groups (`group_size` k > 1, `dp.group_size`): ε for any k records together — a patient's k
+notes, a canary planted k times. Under Poisson sampling each of the k records joins a batch
+independently, so one step adds j·C of signal with j ~ Binomial(k, q): a mixture-of-Gaussians
+mechanism (Ganesh 2024, arXiv:2310.15526), accounted exactly with dp-accounting's privacy
+loss distributions. Far tighter than the generic group-privacy bound k·ε at δ·k·e^{(k−1)ε}.
 """
 
 from __future__ import annotations
@@ -15,12 +21,15 @@ from __future__ import annotations
 import contextlib
 import math
 import warnings
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import get_args
 
 import numpy as np
+from dp_accounting import dp_event
+from dp_accounting.pld import PLDAccountant
 from opacus.accountants import create_accountant
 from opacus.accountants.utils import get_noise_multiplier
+from scipy.stats import binom
 
 from fedft.config.dp import Accountant
 
@@ -31,6 +40,7 @@ __all__ = [
     "compress_history",
     "default_delta",
     "epsilon_spent",
+    "GROUP_ACCOUNTANT",
     "MAX_NOISE_MULTIPLIER",
     "site_level_epsilon",
 ]
@@ -43,6 +53,12 @@ ACCOUNTANTS: tuple[str, ...] = get_args(Accountant)
 # is ~noise_multiplier × clipping norm / batch size of noise per step), and the accountants
 # slow down to seconds per evaluation at larger noise.
 MAX_NOISE_MULTIPLIER = 1000.0
+
+# How groups are accounted, whatever dp.accountant says (Opacus has no group accountant).
+GROUP_ACCOUNTANT = "pld-mixture"
+# PLD grid for groups: pessimistic rounding keeps every value an upper bound; 1e-2 is within
+# 0.5% of a 10x finer grid (measured at k = 4, 16) and 10x faster.
+_GROUP_PLD_INTERVAL = 1e-2
 
 
 def _check_accountant(accountant: str) -> None:
@@ -97,19 +113,43 @@ def compress_history(history: Iterable[Sequence[float]]) -> list[Step]:
     return [(noise, rate, steps) for (noise, rate), steps in merged.items()]
 
 
+def _check_group(group_size: int) -> None:
+    if isinstance(group_size, bool) or not isinstance(group_size, int) or group_size < 1:
+        raise ValueError(f"group_size is {group_size!r}; it must be an integer >= 1")
+
+
+def _group_epsilon(steps: list[Step], *, delta: float, group_size: int) -> float:
+    acc = PLDAccountant(value_discretization_interval=_GROUP_PLD_INTERVAL)
+    sensitivities = list(range(group_size + 1))
+    for noise, rate, count in steps:
+        probs = binom.pmf(sensitivities, group_size, rate).tolist()
+        mixture = dp_event.MixtureOfGaussiansDpEvent(noise, sensitivities, probs)
+        acc.compose(dp_event.SelfComposedDpEvent(mixture, count))
+    return float(acc.get_epsilon(delta))
+
+
 def epsilon_spent(
-    *, history: Iterable[Sequence[float]], delta: float, accountant: Accountant
+    *,
+    history: Iterable[Sequence[float]],
+    delta: float,
+    accountant: Accountant,
+    group_size: int = 1,
 ) -> float:
-    """ε of the composition of every step in `history`, at `delta`.
+    """ε of the composition of every step in `history`, at `delta`, for any `group_size`
+    records together (1 = per record).
 
     0.0 for an empty history. "prv" returns the upper end of Opacus's error-bounded PRV
-    estimate (eps_error 0.01), so the value is a guarantee, not an estimate.
+    estimate (eps_error 0.01), so the value is a guarantee, not an estimate; groups use
+    pessimistic PLDs (module docstring), also upper bounds.
     """
     _check_accountant(accountant)
     _check_delta(delta)
+    _check_group(group_size)
     steps = compress_history(history)
     if not steps:
         return 0.0
+    if group_size > 1:
+        return _group_epsilon(steps, delta=delta, group_size=group_size)
     acc = create_accountant(mechanism=accountant)
     acc.history = steps
     with _quiet():
@@ -123,13 +163,16 @@ def calibrate_noise(
     sample_rate: float,
     steps: int,
     accountant: Accountant,
+    group_size: int = 1,
     epsilon_tolerance: float = 0.01,
 ) -> float:
-    """Smallest noise multiplier (to `epsilon_tolerance`) whose ε after `steps` is <= target.
+    """Smallest noise multiplier (to `epsilon_tolerance`) whose ε after `steps` is <= target
+    (for groups of `group_size` records).
 
-    Opacus's bisection (`get_noise_multiplier`); the returned noise never overshoots the
-    target. Raises ValueError, naming dp.target_epsilon, when even MAX_NOISE_MULTIPLIER does
-    not reach it (e.g. ε = 0.05 at δ = 1e-5 with RDP, whose bound never falls below ~0.1).
+    Opacus's bisection (`get_noise_multiplier`), or the same bisection over the group
+    accountant; the returned noise never overshoots the target. Raises ValueError, naming
+    dp.target_epsilon, when even MAX_NOISE_MULTIPLIER does not reach it (e.g. ε = 0.05 at
+    δ = 1e-5 with RDP, whose bound never falls below ~0.1).
     """
     _check_accountant(accountant)
     _check_delta(target_delta, key="target_delta")
@@ -138,11 +181,17 @@ def calibrate_noise(
     _check_step((1.0, sample_rate, steps), index=0)
     if steps < 1:
         raise ValueError(f"steps is {steps}; calibration needs at least 1 planned step")
-    at_max = epsilon_spent(
-        history=[(MAX_NOISE_MULTIPLIER, sample_rate, steps)],
-        delta=target_delta,
-        accountant=accountant,
-    )
+    _check_group(group_size)
+
+    def eps_at(noise: float) -> float:
+        return epsilon_spent(
+            history=[(noise, sample_rate, steps)],
+            delta=target_delta,
+            accountant=accountant,
+            group_size=group_size,
+        )
+
+    at_max = eps_at(MAX_NOISE_MULTIPLIER)
     if at_max > target_epsilon:
         raise ValueError(
             f"dp.target_epsilon: {target_epsilon:g} is not reachable with δ={target_delta:g}, "
@@ -150,6 +199,8 @@ def calibrate_noise(
             f"{MAX_NOISE_MULTIPLIER:g} gives ε={at_max:.3g} ({accountant}); raise "
             "dp.target_epsilon, or plan fewer rounds or local steps"
         )
+    if group_size > 1:
+        return _bisect_noise(eps_at, target_epsilon, epsilon_tolerance)
     with _quiet():
         noise = get_noise_multiplier(
             target_epsilon=target_epsilon,
@@ -160,6 +211,24 @@ def calibrate_noise(
             epsilon_tolerance=epsilon_tolerance,
         )
     return float(noise)
+
+
+def _bisect_noise(eps_at: Callable[[float], float], target: float, tolerance: float) -> float:
+    """Opacus's get_noise_multiplier search over any ε(noise), which falls as noise grows:
+    double until ε <= target, then bisect until ε is within `tolerance` below it."""
+    low, high = 0.0, 10.0
+    eps_high = eps_at(high)
+    while eps_high > target:  # ends: ε(MAX_NOISE_MULTIPLIER) <= target was checked
+        low, high = high, min(2 * high, MAX_NOISE_MULTIPLIER)
+        eps_high = eps_at(high)
+    while eps_high < target - tolerance and high - low > 1e-4:
+        mid = (low + high) / 2
+        eps_mid = eps_at(mid)
+        if eps_mid > target:
+            low = mid
+        else:
+            high, eps_high = mid, eps_mid
+    return high
 
 
 def site_level_epsilon(

@@ -65,10 +65,12 @@ class SiteBudget:
         max_epsilon: float | None,
         records: list[BudgetRecord],
         declines: list[dict[str, Any]],
+        group_size: int = 1,
     ):
         self.path = path
         self.accountant = accountant
         self.delta = delta
+        self.group_size = group_size
         self.max_epsilon = max_epsilon
         self._records = records
         self._declines = declines
@@ -81,11 +83,13 @@ class SiteBudget:
         accountant: Accountant,
         delta: float,
         max_epsilon: float | None,
+        group_size: int = 1,
     ) -> SiteBudget:
         """The budget at `path`, or a fresh one (ε = 0) when the file does not exist yet.
 
-        Raises ValueError when the file was kept at another δ or accountant (a budget is one
-        (ε, δ) statement; changing δ midway would change what every past round meant).
+        Raises ValueError when the file was kept at another δ, accountant or group size (a
+        budget is one (ε, δ) statement; changing δ midway would change what every past round
+        meant).
         """
         path = Path(path)
         if accountant not in ACCOUNTANTS:
@@ -102,6 +106,7 @@ class SiteBudget:
                 max_epsilon=max_epsilon,
                 records=[],
                 declines=[],
+                group_size=group_size,
             )
         try:
             state = json.loads(path.read_text(encoding="utf-8"))
@@ -110,16 +115,19 @@ class SiteBudget:
             records = [BudgetRecord(**r) for r in state["records"]]
             declines = list(state.get("declines", []))
             kept_delta, kept_acc = float(state["delta"]), str(state["accountant"])
+            kept_group = int(state.get("group_size", 1))
         except (ValueError, KeyError, TypeError) as exc:
             raise ValueError(
                 f"{path}: not a readable fedft DP budget ({exc}); restore it from backup. "
                 "Deleting it resets this site's spent ε to 0"
             ) from None
-        if not math.isclose(kept_delta, delta, rel_tol=1e-12) or kept_acc != accountant:
+        same = (kept_acc, kept_group) == (accountant, group_size)
+        if not math.isclose(kept_delta, delta, rel_tol=1e-12) or not same:
             raise ValueError(
                 f"{path}: this site's budget is kept at δ={kept_delta:g} with the {kept_acc} "
-                f"accountant; the config now gives δ={delta:g}, {accountant}. Keep "
-                "dp.target_delta and dp.accountant fixed for the data, or use a new state file"
+                f"accountant for groups of {kept_group}; the config now gives δ={delta:g}, "
+                f"{accountant}, groups of {group_size}. Keep dp.target_delta, dp.accountant "
+                "and dp.group_size fixed for the data, or use a new state file"
             )
         return cls(
             path,
@@ -128,6 +136,7 @@ class SiteBudget:
             max_epsilon=max_epsilon,
             records=records,
             declines=declines,
+            group_size=group_size,
         )
 
     @property
@@ -138,19 +147,23 @@ class SiteBudget:
     def history(self) -> list[Step]:
         return [(r.noise_multiplier, r.sample_rate, r.steps) for r in self._records]
 
+    def _epsilon_of(self, history: list[Step]) -> float:
+        return epsilon_spent(
+            history=history,
+            delta=self.delta,
+            accountant=self.accountant,
+            group_size=self.group_size,
+        )
+
     def epsilon(self) -> float:
         """ε spent so far over every recorded round (0.0 before the first)."""
-        return epsilon_spent(history=self.history, delta=self.delta, accountant=self.accountant)
+        return self._epsilon_of(self.history)
 
     def would_exceed(
         self, noise_multiplier: float, sample_rate: float, steps: int
     ) -> tuple[bool, float]:
         """(True if the round would take ε above max_epsilon, ε after the round)."""
-        projected = epsilon_spent(
-            history=[*self.history, (noise_multiplier, sample_rate, steps)],
-            delta=self.delta,
-            accountant=self.accountant,
-        )
+        projected = self._epsilon_of([*self.history, (noise_multiplier, sample_rate, steps)])
         return (self.max_epsilon is not None and projected > self.max_epsilon), projected
 
     def record(
@@ -166,7 +179,7 @@ class SiteBudget:
         is recorded whatever it amounts to.
         """
         history = [*self.history, (noise_multiplier, sample_rate, steps)]
-        total = epsilon_spent(history=history, delta=self.delta, accountant=self.accountant)
+        total = self._epsilon_of(history)
         rec = BudgetRecord(
             round=int(round),
             noise_multiplier=float(noise_multiplier),
@@ -215,6 +228,7 @@ class SiteBudget:
             "format": FORMAT,
             "accountant": self.accountant,
             "delta": self.delta,
+            "group_size": self.group_size,
             "records": [asdict(r) for r in self._records],
             "declines": self._declines,
         }

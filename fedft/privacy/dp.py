@@ -79,6 +79,7 @@ class DPPlan:
     n_records: int
     target_epsilon: float | None  # set when the noise was calibrated to it
     rounds: int  # rounds the calibration planned for
+    group_size: int = 1  # ε holds for this many records together (dp.group_size)
 
 
 def plan_dp(
@@ -125,6 +126,7 @@ def plan_dp(
             sample_rate=rate,
             steps=steps * rounds,
             accountant=dp.accountant,
+            group_size=dp.group_size,
         )
     plan = DPPlan(
         noise_multiplier=noise,
@@ -137,15 +139,17 @@ def plan_dp(
         n_records=n_records,
         target_epsilon=dp.target_epsilon,
         rounds=rounds,
+        group_size=dp.group_size,
     )
     log.info(
-        "DP plan: noise %.4g, rate %.4g, %d steps/round, δ %.3g, clip %.3g, %s",
+        "DP plan: noise %.4g, rate %.4g, %d steps/round, δ %.3g, clip %.3g, %s, groups of %d",
         noise,
         rate,
         steps,
         delta,
         dp.max_grad_norm,
         dp.accountant,
+        dp.group_size,
     )
     return plan
 
@@ -162,6 +166,7 @@ class RoundAccount:
     accountant: Accountant
     epsilon_round: float  # ε of this round alone
     epsilon_total: float  # ε of every round this site trained, this one included
+    group_size: int = 1  # the ε are for this many records together
 
     def as_metrics(self) -> dict[str, float | int | str]:
         """Flat scalars for the site's fit metrics (prefix `dp_`)."""
@@ -183,6 +188,7 @@ class RoundAccount:
             accountant=str(g["accountant"]),  # type: ignore[arg-type]
             epsilon_round=float(g["epsilon_round"]),
             epsilon_total=float(g["epsilon_total"]),
+            group_size=int(g["group_size"]),
         )
 
 
@@ -438,10 +444,12 @@ def train_round_private(
             f"dataset has {len(dataset)} records, the DP plan was made for {plan.n_records}; "
             "plan again (plan_dp) when the site's data changes"
         )
-    if budget.accountant != plan.accountant or not math.isclose(budget.delta, plan.delta):
+    kept = (budget.accountant, budget.group_size) == (plan.accountant, plan.group_size)
+    if not kept or not math.isclose(budget.delta, plan.delta):
         raise ValueError(
-            f"the budget is kept at δ={budget.delta:g} ({budget.accountant}), the plan uses "
-            f"δ={plan.delta:g} ({plan.accountant}); load the budget with the plan's values"
+            f"the budget is kept at δ={budget.delta:g} ({budget.accountant}, groups of "
+            f"{budget.group_size}), the plan uses δ={plan.delta:g} ({plan.accountant}, groups "
+            f"of {plan.group_size}); load the budget with the plan's values"
         )
     mechanism = (plan.noise_multiplier, plan.sample_rate, plan.steps)
     budget.check_round(server_round, *mechanism)
@@ -487,8 +495,14 @@ def train_round_private(
         delta=plan.delta,
         max_grad_norm=plan.max_grad_norm,
         accountant=plan.accountant,
-        epsilon_round=epsilon_spent(history=spent, delta=plan.delta, accountant=plan.accountant),
+        epsilon_round=epsilon_spent(
+            history=spent,
+            delta=plan.delta,
+            accountant=plan.accountant,
+            group_size=plan.group_size,
+        ),
         epsilon_total=epsilon_total,
+        group_size=plan.group_size,
     )
     log.info(
         "DP round %d: ε %.4g this round, %.4g in total (δ %.3g, %s)",

@@ -79,6 +79,7 @@ DP_FIELDS = (
     "accountant",
     "epsilon_round",
     "epsilon_total",
+    "group_size",
 )
 # What the server's site-level DP mechanism must state in a round entry (fedft.privacy.
 # site_level.SiteLevelPlan.ledger_entry adds rounds, ε of one round, m, N and the noise std).

@@ -25,10 +25,15 @@ def _dp_lines(sites: dict) -> list[str]:
         ]
     lines = ["- **Sample-level differential privacy (DP-SGD at each site):**"]
     for name, s in sorted(with_dp.items()):
+        group = s.get("group_size", 1)
+        if group == 1:
+            unit, accountant = "each of its records is", f"{s['accountant']} accountant"
+        else:
+            unit, accountant = f"any {group} of its records together are", "accounted as groups"
         lines.append(
-            f"  - {name}: each of its records is ({s['epsilon']:.3g}, {s['delta']:.2g})-DP "
+            f"  - {name}: {unit} ({s['epsilon']:.3g}, {s['delta']:.2g})-DP "
             f"(noise multiplier {s['noise_multiplier']:.3g}, clipping {s['max_grad_norm']:g}, "
-            f"{s['steps']} steps, {s['accountant']} accountant)"
+            f"{s['steps']} steps, {accountant})"
         )
     return lines
 

@@ -40,7 +40,7 @@ __all__ = [
 
 AUDIT_FORMAT = "fedft-audit/1"
 
-# recompute(history=[(noise, rate, steps), ...], delta=..., accountant=...) -> ε
+# recompute(history=[(noise, rate, steps), ...], delta=..., accountant=..., group_size=1) -> ε
 Recompute = Callable[..., float]
 
 # Relative slack before a reported ε below the recomputed one is flagged (PRV is numerical).
@@ -59,6 +59,7 @@ class Mechanism:
     steps: int  # noisy steps (per-record DP) or rounds (site-level DP)
     max_grad_norm: float | None  # clipping norm
     accountant: str | None
+    group_size: int = 1  # the ε holds for this many records together (per-record DP)
     epsilon_reported: float | None = None
     epsilon_recomputed: float | None = None
     rounds_trained: int = 0
@@ -186,6 +187,7 @@ def _site_mechanisms(
             if len(set(series[k])) > 1
         )
         delta, accountant = _latest(series["delta"]), _latest(series["accountant"])
+        group_size = int(_latest(series.get("group_size") or [1]))
         reported = max(float(v) for v in series["epsilon_total"])
         recomputed = None
         if recompute is not None:
@@ -193,7 +195,11 @@ def _site_mechanisms(
                 (float(d["noise_multiplier"]), float(d["sample_rate"]), int(d["steps"]))
                 for _, d in dps
             ]
-            recomputed = float(recompute(history=history, delta=delta, accountant=accountant))
+            recomputed = float(
+                recompute(
+                    history=history, delta=delta, accountant=accountant, group_size=group_size
+                )
+            )
             if recomputed > reported * (1 + _TOLERANCE) + 1e-9:
                 findings.append(
                     f"{site}: reports ε={reported:.4g}, but the parameters it recorded give "
@@ -211,6 +217,7 @@ def _site_mechanisms(
                 steps=sum(int(s) for s in series["steps"]),
                 max_grad_norm=float(_latest(series["max_grad_norm"])),
                 accountant=str(accountant),
+                group_size=group_size,
                 epsilon_reported=reported,
                 epsilon_recomputed=recomputed,
                 rounds_trained=len(trained),
@@ -372,6 +379,7 @@ def _mechanism_dict(m: Mechanism) -> dict[str, Any]:
         "steps": m.steps,
         "max_grad_norm": m.max_grad_norm,
         "accountant": m.accountant,
+        "group_size": m.group_size,
         "dp": m.epsilon is not None,
         "epsilon_reported": m.epsilon_reported,
         "epsilon_recomputed": m.epsilon_recomputed,

@@ -73,13 +73,19 @@ def _record_sentence(m: Mechanism) -> str:
             f"Records of {m.name} carry no differential-privacy guarantee in this run "
             "(sample-level DP was off)."
         )
+    if m.group_size > 1:
+        unit = f"Any {m.group_size} records of {m.name} together (e.g. one person's records)"
+        whether = f"Whether any {m.group_size} records are"
+        accountant = "groups accounted with mixture-of-Gaussians PLDs"
+    else:
+        unit, whether = f"Each record of {m.name}", "Whether any single record is"
+        accountant = f"{m.accountant} accountant"
     return (
-        f"Each record of {m.name}: (ε = {fmt_eps(m.epsilon)}, δ = {fmt_delta(m.delta)})-"
-        f"differential privacy over the whole run ({m.rounds_trained} round(s) trained, "
-        f"{m.accountant} accountant). Whether any single record is in {m.name}'s data or not "
-        "changes the probability of anything that can be observed from the training — every "
-        f"global adapter of every round — by a factor of at most e^ε ≈ {_factor(m.epsilon)}, "
-        f"except with probability at most {fmt_delta(m.delta)}."
+        f"{unit}: (ε = {fmt_eps(m.epsilon)}, δ = {fmt_delta(m.delta)})-differential privacy "
+        f"over the whole run ({m.rounds_trained} round(s) trained, {accountant}). {whether} "
+        f"in {m.name}'s data or not changes the probability of anything that can be observed "
+        "from the training — every global adapter of every round — by a factor of at most "
+        f"e^ε ≈ {_factor(m.epsilon)}, except with probability at most {fmt_delta(m.delta)}."
     )
 
 
@@ -147,7 +153,7 @@ def site_table(audit: Audit) -> Table:
                 _fmt(m.sample_rate),
                 str(m.steps),
                 _fmt(m.max_grad_norm),
-                _fmt(m.accountant),
+                _fmt(m.accountant) if m.group_size == 1 else f"groups of {m.group_size}",
                 str(m.rounds_trained),
                 ", ".join(str(d["round"]) for d in m.declined) or "—",
                 f"{_fmt(m.epsilon_reported)} / {_fmt(m.epsilon_recomputed)}",

@@ -1,5 +1,6 @@
 """Real training on planted canaries (tiny Llama, fedft's own loops, no Flower): the audit
-sees memorization without DP, less of it with DP, and catches a run whose ε claim is false.
+sees memorization without DP, less of it with per-record DP, none beyond noise when the DP
+claim covers a canary's copies (dp.group_size), and catches a run whose ε claim is false.
 
 Figures of full-size runs: bench/bench_empirical_audit.py, docs/empirical-audit.md.
 """
@@ -54,18 +55,25 @@ def _run(build, *, sets, epochs, dp=None, batch_size=16, seed=1, candidates=R):
 
 @pytest.fixture(scope="module")
 def repeated(build):
-    """24 canaries, each included one in two, 16 copies: one epoch without DP, one at ε=3."""
+    """24 canaries, each included one in two, 16 copies: one epoch without DP, one at ε = 3
+    per record, one at ε = 3 for any 16 records together (the canary's copies)."""
     sets = [CanarySet("r16", count=24, repeats=16)]
+    group = DPConfig(enabled=True, target_epsilon=3.0, group_size=16)
     return {
         "none": _run(build, sets=sets, epochs=1),
         "dp": _run(build, sets=sets, epochs=1, dp=DPConfig(enabled=True, target_epsilon=3.0)),
+        "group": _run(build, sets=sets, epochs=1, dp=group),
     }
 
 
 def _result(run, name, claim=None):
     eps, delta = claim if claim else (run.epsilon, run.delta)
     return site_result(
-        run.scores[name], record=run.records[name], claimed_epsilon=eps, claimed_delta=delta
+        run.scores[name],
+        record=run.records[name],
+        claimed_epsilon=eps,
+        claimed_delta=delta,
+        claimed_group_size=run.group_size,
     )
 
 
@@ -84,6 +92,19 @@ def test_dp_shrinks_the_exposure_gap_of_repeated_canaries(repeated):
     # so the gap need not vanish (measured: it shrinks, docs/empirical-audit.md).
     assert dp["exposure"]["gap"] < none["exposure"]["gap"]
     assert dp["verdict"] == "not comparable"
+
+
+def test_dp_for_groups_of_16_closes_the_gap_of_16_copy_canaries_to_noise(repeated):
+    run = repeated["group"]
+    result = _result(run, "r16")
+    e = result["exposure"]
+    assert 0 < run.epsilon <= 3.0 and run.group_size == 16
+    # Within noise: the in/held-out difference is below 3 standard errors (measured: gap
+    # 0.30 ± 0.56 bits, AUC 0.57; per-record ε = 3: 1.95 ± 0.65; no DP: 3.64 ± 0.30).
+    assert abs(e["gap"]) < 3 * e["gap_stderr"], e
+    assert result["claimed_epsilon_per_canary"] == run.epsilon  # the copies fit one group
+    assert result["verdict"] == "consistent"
+    assert result["lower_bound"]["epsilon"] <= run.epsilon
 
 
 @pytest.fixture(scope="module")

@@ -51,6 +51,7 @@ def run_dir(tmp_path_factory) -> Path:
                 "accountant": "rdp",
                 "epsilon_round": 3.7514671175,
                 "epsilon_total": total,
+                "group_size": 1,
             }
             parts.append(SiteRound(site=site, status="trained", dp=dp))
         ledger.append_round(

@@ -178,10 +178,13 @@ def test_the_privacy_ledger_of_a_run_verifies_and_records_every_round(classifica
 
 
 def test_dp_simulation_accounts_every_site_and_the_audit_reports_it(tmp_path):
-    # Prepare: DP-SGD at every site under a cap, SecAgg+ on (the default)
+    # Prepare: DP-SGD at every site under a cap, for any 2 records together (a person with 2
+    # notes; per-record accounting is the same path with group_size 1), SecAgg+ on (the default)
     cfg = load_config(
         REPO / "configs" / "default.yaml",
-        SMALL + ["dp.enabled=true", "dp.target_epsilon=3", "dp.max_epsilon=3", "strategy.proximal_mu=0"],
+        SMALL
+        + ["dp.enabled=true", "dp.target_epsilon=3", "dp.max_epsilon=3", "dp.group_size=2"]
+        + ["strategy.proximal_mu=0"],
     )
     # Execute
     result = simulate(cfg, create_run_dir(tmp_path / "dp"))
@@ -193,13 +196,16 @@ def test_dp_simulation_accounts_every_site_and_the_audit_reports_it(tmp_path):
     assert audit["ledger"]["ok"] is True
     assert len(audit["sites"]) == 2
     for site in audit["sites"].values():
-        assert site["noise_multiplier"] > 0 and site["accountant"] == "prv"
+        assert site["noise_multiplier"] > 0 and site["group_size"] == 2
         assert 0 < site["epsilon"] <= 3.0
+        # The auditor's recomputation from the ledger agrees with what the site reported.
+        assert site["epsilon_recomputed"] == pytest.approx(site["epsilon_reported"], rel=1e-6)
     assert all(r.get("train_loss") is None for r in read_metrics(result.run_dir.metrics)[1:])
     exported = tmp_path / "adapter"
     assert fedft_main(["export", str(result.run_dir.root), "-o", str(exported)]) == 0
     card = (exported / "MODEL_CARD.md").read_text()
-    assert "Sample-level differential privacy" in card and card.count(")-DP (noise multiplier") == 2
+    assert "Sample-level differential privacy" in card
+    assert card.count("any 2 of its records together are") == 2
 
 
 def test_no_text_leaves_any_site_in_a_simulation(classification_run):

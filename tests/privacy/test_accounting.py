@@ -18,7 +18,7 @@ import math
 import numpy as np
 import pytest
 from scipy.special import gammaln, logsumexp
-from scipy.stats import norm
+from scipy.stats import binom, norm
 
 from fedft.privacy.accounting import (
     MAX_NOISE_MULTIPLIER,
@@ -46,13 +46,18 @@ def independent_rdp_epsilon(*, sigma: float, q: float, steps: int, delta: float)
     return best
 
 
-def independent_pld_epsilon(*, sigma: float, q: float, steps: int, delta: float) -> float:
-    """ε from the privacy loss distribution of P = (1-q)N(0,σ²) + qN(1,σ²) against N(0,σ²),
-    discretized (grid 5e-5) and composed `steps` times by FFT; no Opacus code."""
+def independent_pld_epsilon(
+    *, sigma: float, q: float, steps: int, delta: float, group: int = 1
+) -> float:
+    """ε from the privacy loss distribution of P = Σ_j Bin(group, q)(j) N(j,σ²) (for one
+    record: (1-q)N(0,σ²) + qN(1,σ²)) against N(0,σ²), discretized (grid 5e-5) and composed
+    `steps` times by FFT; no Opacus or dp-accounting code. One direction (removal) only, so a
+    lower value than an accountant that takes both."""
     h = 5e-5
-    xs = np.linspace(-12 * sigma, 12 * sigma + 1, 400_001)
-    logp = np.logaddexp(
-        math.log1p(-q) + norm.logpdf(xs, 0, sigma), math.log(q) + norm.logpdf(xs, 1, sigma)
+    xs = np.linspace(-12 * sigma, 12 * sigma + group, 400_001)
+    j = np.arange(group + 1)
+    logp = logsumexp(
+        binom.logpmf(j, group, q)[:, None] + norm.logpdf(xs[None, :], j[:, None], sigma), axis=0
     )
     mass = np.exp(logp)
     mass /= mass.sum()
@@ -181,6 +186,68 @@ def test_calibrate_noise_reaches_target_without_overshoot(accountant, expected):
     assert noise == pytest.approx(expected, abs=1e-9)
     eps = epsilon_spent(history=[(noise, 0.04, 2250)], delta=1e-5, accountant=accountant)
     assert 2.99 <= eps <= 3.0
+
+
+@pytest.mark.parametrize("group", [4, 16])
+def test_group_epsilon_against_an_independent_mixture_pld(group):
+    # Prepare: each of the group's records joins a batch with probability q (Poisson).
+    sigma, q, steps, delta = 2.0 * group**0.5, 0.05, 200, 1e-5
+
+    # Execute
+    eps = epsilon_spent(
+        history=[(sigma, q, steps)], delta=delta, accountant="prv", group_size=group
+    )
+
+    # Assert: an upper bound (pessimistic PLD), within 5% of the removal direction alone.
+    reference = independent_pld_epsilon(sigma=sigma, q=q, steps=steps, delta=delta, group=group)
+    assert reference <= eps <= 1.05 * reference
+
+
+def test_group_epsilon_without_sampling_is_the_gaussian_at_noise_over_k():
+    # Without sampling all k records are in every batch: a Gaussian of sensitivity k·C.
+    group = epsilon_spent(history=[(8.0, 1.0, 10)], delta=1e-5, accountant="rdp", group_size=4)
+    single = independent_pld_epsilon(sigma=2.0, q=1.0 - 1e-12, steps=10, delta=1e-5)
+    assert single <= group <= 1.01 * single
+
+
+def test_group_epsilon_is_between_one_record_and_group_privacy():
+    # Prepare
+    history, delta = [(2.0, 0.05, 100)], 1e-6
+    one = epsilon_spent(history=history, delta=delta, accountant="prv")
+
+    # Execute
+    groups = [
+        epsilon_spent(history=history, delta=delta, accountant="prv", group_size=k)
+        for k in (1, 2, 4)
+    ]
+
+    # Assert: the generic bound says (4ε, 4 e^{3ε} δ) for 4 records; the mixture is tighter.
+    four_at_group_delta = epsilon_spent(
+        history=history, delta=4 * math.exp(3 * one) * delta, accountant="prv", group_size=4
+    )
+    assert groups[0] == one
+    assert groups[0] < groups[1] < groups[2]
+    assert four_at_group_delta < 4 * one
+
+
+def test_calibrate_noise_for_groups_reaches_target_without_overshoot():
+    # Execute
+    noise = calibrate_noise(
+        target_epsilon=3.0,
+        target_delta=1e-5,
+        sample_rate=0.1,
+        steps=228,
+        accountant="prv",
+        group_size=16,
+    )
+
+    # Assert
+    eps = epsilon_spent(history=[(noise, 0.1, 228)], delta=1e-5, accountant="prv", group_size=16)
+    assert 2.99 <= eps <= 3.0
+    one = calibrate_noise(
+        target_epsilon=3.0, target_delta=1e-5, sample_rate=0.1, steps=228, accountant="prv"
+    )
+    assert noise > 10 * one  # 16 records need far more noise than one
 
 
 def test_unreachable_target_is_a_clear_error():

@@ -79,7 +79,7 @@ def test_declined_round_has_a_reason_and_is_kept_once(tmp_path):
     assert len(saved["records"]) == 1
 
 
-def test_budget_kept_at_another_delta_or_accountant_is_refused(tmp_path):
+def test_budget_kept_at_another_delta_accountant_or_group_size_is_refused(tmp_path):
     # Prepare
     path = tmp_path / "b.json"
     _load(path).record(1, *ROUND)
@@ -89,12 +89,16 @@ def test_budget_kept_at_another_delta_or_accountant_is_refused(tmp_path):
         _load(path, delta=1e-5)
     with pytest.raises(ValueError) as acc_info:
         _load(path, accountant="prv")
+    with pytest.raises(ValueError) as group_info:
+        _load(path, group_size=4)
 
     # Assert
-    assert "kept at δ=0.001 with the rdp accountant; the config now gives δ=1e-05, rdp" in str(
-        delta_info.value
+    assert (
+        "kept at δ=0.001 with the rdp accountant for groups of 1; the config now gives "
+        "δ=1e-05, rdp, groups of 1" in str(delta_info.value)
     )
-    assert "now gives δ=0.001, prv" in str(acc_info.value)
+    assert "now gives δ=0.001, prv, groups of 1" in str(acc_info.value)
+    assert "now gives δ=0.001, rdp, groups of 4" in str(group_info.value)
 
 
 def test_unreadable_state_is_an_error_not_a_reset(tmp_path):

@@ -490,6 +490,7 @@ def test_round_account_travels_as_declared_scalars():
         "dp_delta",
         "dp_epsilon_round",
         "dp_epsilon_total",
+        "dp_group_size",
         "dp_max_grad_norm",
         "dp_noise_multiplier",
         "dp_sample_rate",

@@ -25,7 +25,12 @@ def test_defaults_are_off_and_complete():
         None,
         None,
     )
-    assert (dp.max_grad_norm, dp.max_epsilon, dp.accountant) == (1.0, None, "prv")
+    assert (dp.max_grad_norm, dp.max_epsilon, dp.accountant, dp.group_size) == (
+        1.0,
+        None,
+        "prv",
+        1,
+    )
     assert (site.enabled, site.noise_multiplier, site.clipping_norm) == (False, None, None)
 
 
@@ -46,6 +51,10 @@ def test_defaults_are_off_and_complete():
         ({"noise_multiplier": "1.0"}, "dp.noise_multiplier must be a number, got '1.0'"),
         ({"noise_multiplier": True}, "dp.noise_multiplier must be a number, got True"),
         ({"accountant": "gdp"}, "Input should be 'prv' or 'rdp'"),
+        ({"group_size": 0}, "dp.group_size must be an integer from 1 to 256, got 0"),
+        ({"group_size": 2.5}, "dp.group_size must be an integer from 1 to 256, got 2.5"),
+        ({"group_size": True}, "dp.group_size must be an integer from 1 to 256, got True"),
+        ({"group_size": 1000}, "dp.group_size must be an integer from 1 to 256, got 1000"),
         ({"noise_multipler": 1.0}, "Extra inputs are not permitted"),
     ],
 )

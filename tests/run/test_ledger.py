@@ -30,6 +30,7 @@ DP = {
     "accountant": "prv",
     "epsilon_round": 0.9,
     "epsilon_total": 0.9,
+    "group_size": 1,
 }
 SECAGG = {"enabled": True, "num_shares": 3, "reconstruction_threshold": 2}
 

@@ -86,6 +86,7 @@ def write_synthetic_run(run_dir: Path, *, with_metrics: bool = True) -> Path:
                 "accountant": "rdp",
                 "epsilon_round": one,
                 "epsilon_total": total,
+                "group_size": 1,
             }
             parts.append(
                 SiteRound(site=site, status="trained", dp=dp, num_examples=8, anonymization=ANON)
@@ -246,6 +247,7 @@ def test_understated_epsilon_is_a_finding(tmp_path):
         "accountant": "rdp",
         "epsilon_round": 1.0,
         "epsilon_total": 1.8,
+        "group_size": 1,
     }
     ledger.append_round(
         server_round=1,

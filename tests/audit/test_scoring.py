@@ -1,0 +1,45 @@
+"""Secret log-likelihoods with the shared-prompt cache equal a plain full-sequence pass."""
+
+import datasets
+import pytest
+import torch
+
+from fedft.audit.scoring import response_log_likelihoods
+from fedft.data.tokenize import IGNORE_INDEX, tokenize_instruction
+from fedft.model.load import ResolvedModel, load_base_model
+
+PROMPTS = ["Ward QX-41: the access code of the ward safe is"] * 3 + ["Ward AB-7: the code is"] * 2
+RESPONSES = ["384 192 7716", "1", "55 5555 555 55", "000 000 0000", "9 8"]
+
+
+def _full_pass(model, tokenizer, prompt: str, response: str) -> float:
+    ds = datasets.Dataset.from_dict({"instruction": [prompt], "input": [""], "response": [response]})
+    row = tokenize_instruction(ds, tokenizer, max_length=128)[0]
+    with torch.no_grad():
+        logits = model(input_ids=row["input_ids"][None]).logits[0]
+    logp = torch.log_softmax(logits[:-1].float(), dim=-1)
+    labels = row["labels"][1:]
+    keep = labels != IGNORE_INDEX
+    return float(logp[keep].gather(-1, labels[keep][:, None]).sum())
+
+
+def test_cached_prompt_scores_equal_full_sequence_scores(tiny_llama_path):
+    # Prepare
+    model, tokenizer = load_base_model(
+        ResolvedModel(path=str(tiny_llama_path), public_id=str(tiny_llama_path)),
+        task="instruction",
+        num_labels=None,
+        seed=0,
+        device="cpu",
+    )
+    model.eval()
+
+    # Execute: batches of 2 split one prompt's responses across batches
+    scores = response_log_likelihoods(
+        model, tokenizer, prompts=PROMPTS, responses=RESPONSES, batch_size=2
+    )
+
+    # Assert
+    expected = [_full_pass(model, tokenizer, p, r) for p, r in zip(PROMPTS, RESPONSES, strict=True)]
+    assert scores.tolist() == pytest.approx(expected, abs=1e-4)
+    assert len(set(scores.tolist())) == len(RESPONSES)  # not one value copied around
