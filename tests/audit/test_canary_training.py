@@ -13,35 +13,9 @@ import pytest
 from fedft.audit.experiment import CanarySet, plant_sets, train_and_score
 from fedft.audit.measure import site_result
 from fedft.config.dp import DPConfig
-from fedft.model.load import ResolvedModel, load_base_model
-from fedft.model.lora import attach_lora
 
 FILLER = [{"instruction": "Name the colour of the sky.", "input": "", "response": "blue"}] * 16
 R = 32  # candidates per secret: exposure in [0, 5] bits
-
-
-@pytest.fixture(scope="module")
-def build(tiny_llama_path):
-    def make():
-        model, tok = load_base_model(
-            ResolvedModel(path=str(tiny_llama_path), public_id=str(tiny_llama_path)),
-            task="instruction",
-            num_labels=None,
-            seed=0,
-            device="cpu",
-        )
-        return attach_lora(
-            model,
-            task="instruction",
-            r=8,
-            alpha=16.0,
-            dropout=0.0,
-            target_modules=None,
-            mode="ffa",
-            seed=0,
-        ), tok
-
-    return make
 
 
 def _run(build, *, sets, epochs, dp=None, batch_size=16, seed=1, candidates=R):

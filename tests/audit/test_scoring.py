@@ -6,7 +6,6 @@ import torch
 
 from fedft.audit.scoring import response_log_likelihoods
 from fedft.data.tokenize import IGNORE_INDEX, tokenize_instruction
-from fedft.model.load import ResolvedModel, load_base_model
 
 PROMPTS = ["Ward QX-41: the access code of the ward safe is"] * 3 + ["Ward AB-7: the code is"] * 2
 RESPONSES = ["384 192 7716", "1", "55 5555 555 55", "000 000 0000", "9 8"]
@@ -23,15 +22,9 @@ def _full_pass(model, tokenizer, prompt: str, response: str) -> float:
     return float(logp[keep].gather(-1, labels[keep][:, None]).sum())
 
 
-def test_cached_prompt_scores_equal_full_sequence_scores(tiny_llama_path):
-    # Prepare
-    model, tokenizer = load_base_model(
-        ResolvedModel(path=str(tiny_llama_path), public_id=str(tiny_llama_path)),
-        task="instruction",
-        num_labels=None,
-        seed=0,
-        device="cpu",
-    )
+def test_cached_prompt_scores_equal_full_sequence_scores(build):
+    # Prepare: the LoRA-wrapped model the audit scores
+    model, tokenizer = build()
     model.eval()
 
     # Execute: batches of 2 split one prompt's responses across batches
