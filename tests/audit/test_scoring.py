@@ -12,12 +12,13 @@ RESPONSES = ["384 192 7716", "1", "55 5555 555 55", "000 000 0000", "9 8"]
 
 
 def _full_pass(model, tokenizer, prompt: str, response: str) -> float:
-    ds = datasets.Dataset.from_dict({"instruction": [prompt], "input": [""], "response": [response]})
-    row = tokenize_instruction(ds, tokenizer, max_length=128)[0]
+    row = {"instruction": [prompt], "input": [""], "response": [response]}
+    ds = datasets.Dataset.from_dict(row)
+    tokens = tokenize_instruction(ds, tokenizer, max_length=128)[0]
     with torch.no_grad():
-        logits = model(input_ids=row["input_ids"][None]).logits[0]
+        logits = model(input_ids=tokens["input_ids"][None]).logits[0]
     logp = torch.log_softmax(logits[:-1].float(), dim=-1)
-    labels = row["labels"][1:]
+    labels = tokens["labels"][1:]
     keep = labels != IGNORE_INDEX
     return float(logp[keep].gather(-1, labels[keep][:, None]).sum())
 
