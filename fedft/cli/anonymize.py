@@ -1,7 +1,7 @@
 """`fedft anonymize`: a data steward previews exactly what training will see at the site.
 
     fedft anonymize INPUT.jsonl -o OUTPUT.jsonl --policy POLICY.yaml [--report REPORT.json]
-                    [--field text ...] [--cache-dir DIR]
+                    [--field text ...] [--cache-dir DIR] [--workers N]
     fedft anonymize --preview "some text" [--policy POLICY.yaml]
 
 Same code path as the clients (`Anonymizer.from_config(...).anonymize_texts(...)`). The
@@ -47,9 +47,20 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--cache-dir", type=Path, help="anonymized-corpus cache folder (kept at the site)"
     )
+    p.add_argument(
+        "--workers", type=_positive_int, default=1, metavar="N",
+        help="processes sharing the rows (forked after the model loads; same output; pays "
+        "only with idle cores, docs/anonymization.md). Default 1",
+    )  # fmt: skip
     p.add_argument("--preview", metavar="TEXT", help="anonymize TEXT and print it; no files")
     p.add_argument("-v", "--verbose", action="store_true", help="tracebacks on errors")
     p.set_defaults(func=run)
+
+
+def _positive_int(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 1, got {text!r}")
+    return int(text)
 
 
 def _policy(path: Path | None) -> AnonymizationConfig:
@@ -111,7 +122,9 @@ def run(args: argparse.Namespace) -> int:
     try:
         cfg = _policy(args.policy)
         # Everything the policy needs (model, secret) is checked before any data is read.
-        anonymizer = Anonymizer.from_config(cfg, cache_dir=args.cache_dir)
+        anonymizer = Anonymizer.from_config(
+            cfg, cache_dir=args.cache_dir, workers=args.workers
+        )
     except ValueError as exc:  # PolicyError included: every line names key path and fix
         print(
             str(exc) if isinstance(exc, PolicyError) else f"fedft anonymize: {exc}", file=sys.stderr

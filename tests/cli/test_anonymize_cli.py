@@ -129,3 +129,20 @@ def test_usage_errors(tmp_path):
     src = tmp_path / "in.jsonl"
     src.write_text("{}\n")
     assert _run([str(src), "-o", str(src)]) == 1
+
+
+def test_workers_write_the_same_file_as_one_process(tmp_path):
+    from fedft.data.synthetic import generate_corpus
+
+    src = tmp_path / "in.jsonl"
+    notes = generate_corpus(kind="clinical", n=160, seed=3, task="classification")
+    src.write_text("".join(json.dumps({"text": r["text"]}) + "\n" for r in notes))
+    one, two = tmp_path / "one.jsonl", tmp_path / "two.jsonl"
+    policy = str(POLICIES / "clinical.yaml")
+
+    assert _run([str(src), "-o", str(one), "--policy", policy]) == 0
+    assert _run([str(src), "-o", str(two), "--policy", policy, "--workers", "2"]) == 0
+
+    assert two.read_bytes() == one.read_bytes()
+    with pytest.raises(SystemExit):
+        _run([str(src), "-o", str(two), "--workers", "0"])
