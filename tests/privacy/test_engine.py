@@ -31,7 +31,7 @@ def test_table_ruler_sets_exactly_what_the_attribute_ruler_sets():
     import spacy
     from spacy.pipeline import AttributeRuler
 
-    from fedft.privacy.engine import TableAttributeRuler
+    from fedft.privacy.attribute_ruler import TableAttributeRuler
     from fedft.privacy.model_pin import model_data_dir
     from fedft.privacy.pii_corpus import generate_pii_corpus
 
@@ -55,7 +55,7 @@ def test_table_ruler_sets_exactly_what_the_attribute_ruler_sets():
 def test_table_ruler_refuses_patterns_it_cannot_evaluate():
     import spacy
 
-    from fedft.privacy.engine import TableAttributeRuler
+    from fedft.privacy.attribute_ruler import TableAttributeRuler
 
     ruler = spacy.blank("en").add_pipe("attribute_ruler")
     ruler.add([[{"LOWER": "a", "OP": "+"}]], {"LEMMA": "x"})
