@@ -40,7 +40,6 @@ __all__ = [
     "compress_history",
     "default_delta",
     "epsilon_spent",
-    "GROUP_ACCOUNTANT",
     "MAX_NOISE_MULTIPLIER",
     "site_level_epsilon",
 ]
@@ -54,8 +53,7 @@ ACCOUNTANTS: tuple[str, ...] = get_args(Accountant)
 # slow down to seconds per evaluation at larger noise.
 MAX_NOISE_MULTIPLIER = 1000.0
 
-# How groups are accounted, whatever dp.accountant says (Opacus has no group accountant).
-GROUP_ACCOUNTANT = "pld-mixture"
+# Groups are accounted with PLDs whatever dp.accountant says (Opacus has no group accountant).
 # PLD grid for groups: pessimistic rounding keeps every value an upper bound; 1e-2 is within
 # 0.5% of a 10x finer grid (measured at k = 4, 16) and 10x faster.
 _GROUP_PLD_INTERVAL = 1e-2

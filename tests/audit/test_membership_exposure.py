@@ -63,3 +63,7 @@ def test_group_claim_for_repeated_canaries():
     eps, delta = group_claim(epsilon=0.5, delta=1e-5, repeats=4)
     assert eps == 2.0 and delta == pytest.approx(4 * math.exp(1.5) * 1e-5)
     assert group_claim(epsilon=60.0, delta=1e-5, repeats=16) == (960.0, 1.0)  # no overflow
+    # A claim for groups of k covers up to k copies as they are; beyond, ⌈r/k⌉ groups.
+    assert group_claim(epsilon=3.0, delta=1e-5, repeats=16, group_size=16) == (3.0, 1e-5)
+    eps, delta = group_claim(epsilon=0.5, delta=1e-5, repeats=16, group_size=4)
+    assert eps == 2.0 and delta == pytest.approx(4 * math.exp(1.5) * 1e-5)
