@@ -18,11 +18,8 @@ import statistics
 import time
 
 import torch
-from bench_local_training import LABELS, R, fedft_loop, make_batches
+from bench_local_training import build_model, fedft_loop, make_batches
 from torch.utils.flop_counter import FlopCounterMode
-
-from fedft.model.load import load_base_model, resolve_model_path
-from fedft.model.lora import attach_lora
 
 GEMM_N = 2048
 
@@ -52,19 +49,7 @@ def main() -> None:
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
 
-    model, tokenizer = load_base_model(
-        resolve_model_path(None), task="classification", num_labels=LABELS, seed=0, device="cpu"
-    )
-    model = attach_lora(
-        model,
-        task="classification",
-        r=R,
-        alpha=2 * R,
-        dropout=0.0,
-        target_modules=None,
-        mode="standard",
-        seed=0,
-    )
+    model, tokenizer, _ = build_model()
     batches = make_batches(tokenizer, n_batches=1)
     model.train()
     flops = step_flops(model, batches[0])

@@ -31,6 +31,25 @@ SEQ, BATCH, LABELS, R = 128, 16, 5, 8
 LR, WD, CLIP = 1e-3, 0.0, 1.0
 
 
+def build_model(mode: str = "standard"):
+    """(MiniLM + LoRA r=R classifier, tokenizer, bytes of the frozen base) as the bench trains."""
+    model, tokenizer = load_base_model(
+        resolve_model_path(None), task="classification", num_labels=LABELS, seed=0, device="cpu"
+    )
+    base_bytes = sum(p.numel() * p.element_size() for p in model.parameters())
+    model = attach_lora(
+        model,
+        task="classification",
+        r=R,
+        alpha=2 * R,
+        dropout=0.0,
+        target_modules=None,
+        mode=mode,
+        seed=0,
+    )
+    return model, tokenizer, base_bytes
+
+
 def make_batches(tokenizer, *, n_batches: int) -> list[dict]:
     words = (
         "patient reports mild pain after the procedure and asks about the next appointment".split()
@@ -89,21 +108,7 @@ def main() -> None:
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
 
-    resolved = resolve_model_path(None)
-    model, tokenizer = load_base_model(
-        resolved, task="classification", num_labels=LABELS, seed=0, device="cpu"
-    )
-    base_bytes = sum(p.numel() * p.element_size() for p in model.parameters())
-    model = attach_lora(
-        model,
-        task="classification",
-        r=R,
-        alpha=2 * R,
-        dropout=0.0,
-        target_modules=None,
-        mode=args.mode,
-        seed=0,
-    )
+    model, tokenizer, base_bytes = build_model(args.mode)
     batches = make_batches(tokenizer, n_batches=args.steps)
     examples = args.steps * BATCH
 
