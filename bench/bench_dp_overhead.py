@@ -72,19 +72,23 @@ def main() -> None:
     fixed = list(DataLoader(data, batch_size=t.batch_size, shuffle=True, generator=g, collate_fn=collate))
     fixed = fixed[: args.steps]
 
-    def plain_step() -> float:
+    def train_plain(loader, steps: int) -> float:
+        """Seconds of fedft's non-DP loop over `steps` steps of `loader`."""
         start = time.perf_counter()
         train_local(
             model,
-            fixed,
+            loader,
             epochs=1,
-            max_steps=args.steps,
+            max_steps=steps,
             learning_rate=t.learning_rate,
             weight_decay=t.weight_decay,
             max_grad_norm=t.max_grad_norm,
             device=device,
         )
-        return (time.perf_counter() - start) / args.steps
+        return time.perf_counter() - start
+
+    def plain_step() -> float:
+        return train_plain(fixed, args.steps) / args.steps
 
     setups: list[float] = []
 
@@ -139,18 +143,7 @@ def main() -> None:
 
     def plain_round() -> float:
         loader = DataLoader(data, batch_size=t.batch_size, shuffle=True, collate_fn=collate)
-        start = time.perf_counter()
-        train_local(
-            model,
-            loader,
-            epochs=1,
-            max_steps=plan.steps,
-            learning_rate=t.learning_rate,
-            weight_decay=t.weight_decay,
-            max_grad_norm=t.max_grad_norm,
-            device=device,
-        )
-        return time.perf_counter() - start
+        return train_plain(loader, plan.steps)
 
     def dp_round() -> float:
         budget = SiteBudget.load(
