@@ -42,7 +42,8 @@ from fedft.federation.workload import (  # noqa: E402
     tokenize,
 )
 from fedft.privacy.budget import SiteBudget  # noqa: E402
-from fedft.privacy.dp import make_private, plan_dp, train_round_private  # noqa: E402
+from fedft.privacy.dp import make_private, train_round_private  # noqa: E402
+from fedft.privacy.dp_plan import plan_dp  # noqa: E402
 from fedft.train.local import make_optimizer, train_local  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]

@@ -90,7 +90,8 @@ def train_and_score(
     """Train a fresh model from `build_model()` on `data` (DP-SGD when `dp`, a DPConfig, is
     enabled), score every canary record against an untrained copy, return both."""
     from fedft.privacy.budget import SiteBudget
-    from fedft.privacy.dp import plan_dp, train_round_private
+    from fedft.privacy.dp import train_round_private
+    from fedft.privacy.dp_plan import plan_dp
     from fedft.train.local import train_local
 
     model, tokenizer = build_model()

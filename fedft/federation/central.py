@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import asdict
 import math
 import time
 from collections.abc import Callable
+from dataclasses import asdict
 
 import numpy as np
 from torch.utils.data import DataLoader
@@ -17,13 +17,13 @@ from fedft.config import Config
 from fedft.config.anonymization import policy_hash
 from fedft.config.secure_aggregation import resolve_shares_and_threshold
 from fedft.federation.checkpoint import Checkpoint
+from fedft.federation.prepare import prepare
 from fedft.federation.site_dp import site_level_plan
 from fedft.federation.strategy import FitSummary, state_sha256
-from fedft.federation.prepare import prepare
 from fedft.federation.workload import Workload, collator, eval_set
 from fedft.model.adapter import save_adapter
 from fedft.model.state import load_trainable_state, trainable_state
-from fedft.privacy.dp import RoundAccount
+from fedft.privacy.dp_plan import RoundAccount
 from fedft.run.ledger import PrivacyLedger, SiteRound
 from fedft.run.metrics import append_metrics, read_metrics
 from fedft.run.rundir import RunDir, atomic_write_text

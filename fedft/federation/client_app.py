@@ -42,7 +42,8 @@ from fedft.model.state import (
     trainable_state,
 )
 from fedft.privacy.budget import BudgetExhausted, SiteBudget
-from fedft.privacy.dp import DPPlan, plan_dp, train_round_private
+from fedft.privacy.dp import train_round_private
+from fedft.privacy.dp_plan import DPPlan, plan_dp
 from fedft.run.progress import StepReporter
 from fedft.train.local import TrainResult, train_local
 

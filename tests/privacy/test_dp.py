@@ -14,15 +14,12 @@ from fedft.model.state import load_trainable_state, trainable_state
 from fedft.privacy.accounting import epsilon_spent
 from fedft.privacy.budget import BudgetExhausted, SiteBudget
 from fedft.privacy.dp import (
-    DPPlan,
-    RoundAccount,
     _noise_only_step,
     _PerExampleLoss,
     make_private,
-    plan_dp,
-    poisson_sample_rate,
     train_round_private,
 )
+from fedft.privacy.dp_plan import DPPlan, RoundAccount, plan_dp, poisson_sample_rate
 from fedft.train.local import make_optimizer, train_local
 
 TEXTS = [
