@@ -19,6 +19,7 @@ loss distributions. Far tighter than the generic group-privacy bound k·ε at δ
 from __future__ import annotations
 
 import contextlib
+import functools
 import math
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -146,10 +147,19 @@ def epsilon_spent(
     steps = compress_history(history)
     if not steps:
         return 0.0
+    return _composed_epsilon(tuple(steps), delta, accountant, group_size)
+
+
+# A site's round asks for the same ε twice (the budget check, then the write-ahead record);
+# group PLDs take up to seconds each. The function is pure, so a small cache is exact.
+@functools.lru_cache(maxsize=128)
+def _composed_epsilon(
+    steps: tuple[Step, ...], delta: float, accountant: Accountant, group_size: int
+) -> float:
     if group_size > 1:
-        return _group_epsilon(steps, delta=delta, group_size=group_size)
+        return _group_epsilon(list(steps), delta=delta, group_size=group_size)
     acc = create_accountant(mechanism=accountant)
-    acc.history = steps
+    acc.history = list(steps)
     with _quiet():
         return float(acc.get_epsilon(delta=delta))
 
