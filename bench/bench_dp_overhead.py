@@ -35,15 +35,15 @@ import torch  # noqa: E402
 from torch.utils.data import DataLoader  # noqa: E402
 
 from fedft.config import load_config  # noqa: E402
-from fedft.federation.workload import (  # noqa: E402
+from fedft.dp.budget import SiteBudget  # noqa: E402
+from fedft.dp.plan import plan_dp  # noqa: E402
+from fedft.dp.sgd import make_private, train_round_private  # noqa: E402
+from fedft.round.workload import (  # noqa: E402
     cached_workload,
     collator,
     site_training_data,
     tokenize,
 )
-from fedft.privacy.budget import SiteBudget  # noqa: E402
-from fedft.privacy.dp import make_private, train_round_private  # noqa: E402
-from fedft.privacy.dp_plan import plan_dp  # noqa: E402
 from fedft.train.local import make_optimizer, train_local  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
@@ -59,7 +59,7 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     logging.basicConfig(level=logging.WARNING)
     # poisson=False below is deliberate (same batches as the non-DP step); its warning is known.
-    logging.getLogger("fedft.privacy.dp").setLevel(logging.ERROR)
+    logging.getLogger("fedft.dp.sgd").setLevel(logging.ERROR)
     warnings.filterwarnings("ignore", message="Full backward hook is firing")
     warnings.filterwarnings("ignore", message="Secure RNG turned off")
 

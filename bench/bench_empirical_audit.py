@@ -22,6 +22,7 @@ import argparse
 import math
 import os
 import random
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -32,7 +33,11 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 import datasets  # noqa: E402
 import torch  # noqa: E402
 
-from fedft.audit.experiment import CanarySet, plant_sets, train_and_score  # noqa: E402
+# The planted-PII corpus, its scorer and the canary experiment are evaluation material kept
+# with the tests (tests/fedft_eval), not in the library.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from fedft_eval.canary_experiment import CanarySet, plant_sets, train_and_score  # noqa: E402
+
 from fedft.audit.measure import site_result  # noqa: E402
 from fedft.config.dp import DPConfig  # noqa: E402
 from fedft.model.load import ResolvedModel, load_base_model  # noqa: E402

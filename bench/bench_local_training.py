@@ -24,7 +24,8 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 import torch  # noqa: E402
 
 from fedft.model.load import load_base_model, resolve_model_path  # noqa: E402
-from fedft.model.lora import attach_lora, state_nbytes, trainable_state  # noqa: E402
+from fedft.model.lora import attach_lora  # noqa: E402
+from fedft.model.state import state_nbytes, trainable_state  # noqa: E402
 from fedft.train.local import train_local  # noqa: E402
 
 SEQ, BATCH, LABELS, R = 128, 16, 5, 8

@@ -49,8 +49,8 @@ from flwr.supercore.task_identity import TaskIdentity
 
 from fedft.config import load_config
 from fedft.federation import secagg
-from fedft.federation.workload import cached_workload
 from fedft.model.state import trainable_state
+from fedft.round.workload import cached_workload
 
 REPO = Path(__file__).resolve().parents[1]
 DELTA_STD = 0.01  # typical per-coordinate size of a round's LoRA delta at lr 1e-2

@@ -109,7 +109,7 @@ def draw_inclusion(count: int, *, rng: random.Random) -> list[bool]:
 
 
 def canary_rows(canaries: Sequence[Canary], *, task: Task) -> list[dict[str, str]]:
-    """The canaries as rows of the task's columns (as `fedft.federation.prepare` has them)."""
+    """The canaries as rows of the task's columns (as `fedft.round.prepare` has them)."""
     if task == "instruction":
         return [{"instruction": c.prompt, "input": "", "response": c.secret} for c in canaries]
     return [{"text": c.prompt, "label": c.secret} for c in canaries]

@@ -35,7 +35,7 @@ def _claims(
 ) -> dict[str, tuple[float | None, float | None, int]]:
     """Per site, the ε the audit report states (max of reported and recomputed), its δ and
     the group size it holds for."""
-    from fedft.run.report import build_audit
+    from fedft.run.report.audit import build_audit
 
     audit = build_audit(run_dir, recompute=recompute)
     if not audit.verification.ok:

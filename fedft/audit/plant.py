@@ -1,6 +1,6 @@
 """A site plants its canaries: which site, consent, inclusion kept stable across rounds.
 
-Called by `fedft.federation.prepare` after anonymization and before tokenization. The
+Called by `fedft.round.prepare` after anonymization and before tokenization. The
 inclusion bits come from the OS CSPRNG and live only in the site's private folder
 (`<state-dir>/audit/canaries.json`); in a simulation that folder is inside the run folder
 (`sites/<site>/`), which therefore holds the secret answer key of the audit.

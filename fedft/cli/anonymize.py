@@ -108,7 +108,7 @@ def _write_atomic(path: Path, text: str) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from fedft.privacy.anonymize import Anonymizer, ResidualPIIError
+    from fedft.anonymize.anonymizer import Anonymizer, ResidualPIIError
 
     if args.preview is None and (args.input is None or args.output is None):
         print(

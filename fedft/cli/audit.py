@@ -80,8 +80,8 @@ def _verify(args: argparse.Namespace) -> int:
 def run(args: argparse.Namespace) -> int:
     if args.verify:
         return _verify(args)
-    from fedft.privacy.accounting import epsilon_spent
-    from fedft.run.report import audit_to_dict, build_audit
+    from fedft.dp.accounting import epsilon_spent
+    from fedft.run.report.audit import audit_to_dict, build_audit
 
     if args.candidates is not None and (not args.empirical or args.candidates < 2):
         raise ValueError("--candidates needs --empirical and a value >= 2")
@@ -98,7 +98,7 @@ def run(args: argparse.Namespace) -> int:
     if args.format == "json":
         text = json.dumps(audit_to_dict(audit), indent=2, ensure_ascii=False) + "\n"
     else:
-        from fedft.run.report_render import render_html, render_markdown
+        from fedft.run.report.render import render_html, render_markdown
 
         text = render_html(audit) if args.format == "html" else render_markdown(audit)
     if args.output is None:

@@ -8,7 +8,7 @@ are independent and may be combined. docs/privacy-guarantees.md explains both.
 Boundary values are rejected here (ε ≤ 0, δ ∉ (0, 1), noise ≤ 0, clipping ≤ 0); rules that
 need other sections are in `dp_cross_errors`, which the schema calls. δ for a site is fixed at
 the site, where its record count n is known (default 1/(10 n), see
-`fedft.privacy.accounting.default_delta`).
+`fedft.dp.accounting.default_delta`).
 """
 
 from __future__ import annotations

@@ -20,8 +20,10 @@ from flwr.client import Client, ClientApp, NumPyClient
 
 from fedft.config import Config
 from fedft.config.anonymization import load_policy
+from fedft.dp.budget import BudgetExhausted, SiteBudget
+from fedft.dp.plan import DPPlan, plan_dp
+from fedft.dp.sgd import train_round_private
 from fedft.federation.outbox import outbox_mod
-from fedft.federation.prepare import PreparedData, prepare
 from fedft.federation.secagg import (
     check_delta,
     check_weight,
@@ -29,21 +31,19 @@ from fedft.federation.secagg import (
     clip_delta_norm,
     install_secure_prg,
 )
-from fedft.federation.site_app import SiteIdentity
-from fedft.federation.site_app import app as deployed_app
 from fedft.federation.site_dp import KEY_CLIPPING_NORM, clip_for_site_dp, reported_weight
-from fedft.federation.strategy import SITE_ID_METRIC, state_sha256
-from fedft.federation.workload import cached_workload, collator, site_training_data
+from fedft.federation.site_identity import SiteIdentity
 from fedft.model.state import (
     frozen_adapter_sha256,
     load_trainable_state,
     state_delta,
     state_nbytes,
+    state_sha256,
     trainable_state,
 )
-from fedft.privacy.budget import BudgetExhausted, SiteBudget
-from fedft.privacy.dp import train_round_private
-from fedft.privacy.dp_plan import DPPlan, plan_dp
+from fedft.round.prepare import PreparedData, prepare
+from fedft.round.summary import SITE_ID_METRIC
+from fedft.round.workload import cached_workload, collator, site_training_data
 from fedft.run.progress import StepReporter
 from fedft.train.local import TrainResult, train_local
 
@@ -269,7 +269,3 @@ def build_client_app(
     # Outermost first: the outbox sees the reply as it leaves, after SecAgg+ masking.
     return ClientApp(client_fn=client_fn, mods=[outbox_mod(state_dir_of), *client_mods(cfg.secure_aggregation)])
 
-
-# The ClientApp `flwr run` deployments load lives in site_app (light imports: SecAgg+ stages
-# each start a fresh process); kept importable here under its old name.
-app = deployed_app

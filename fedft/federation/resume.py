@@ -16,7 +16,7 @@ import yaml
 from flwr.server.strategy import FedOpt, Strategy
 
 from fedft.config import Config, config_to_yaml
-from fedft.federation.checkpoint import Checkpoint, CheckpointError, load_checkpoint
+from fedft.round.checkpoint import Checkpoint, CheckpointError, load_checkpoint
 from fedft.run.metrics import read_metrics
 from fedft.run.rundir import RunDir, atomic_write_text
 

@@ -24,7 +24,7 @@ from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from numpy.typing import NDArray
 
-from fedft.federation.secagg_precision import (
+from fedft.round.masking_bounds import (
     aggregate_error_bound,
     check_delta,
     check_weight,
@@ -165,7 +165,7 @@ def _capture_flower_prg() -> Callable[..., list[NDArray[np.int64]]]:
 flower_pseudo_rand_gen = _capture_flower_prg()
 """Flower's original 32-bit-seeded PRG, kept for the benchmark and the tests only."""
 # Lets a reloaded copy of this module find Flower's original (see _capture_flower_prg).
-setattr(secure_pseudo_rand_gen, "__fedft_flower_original__", flower_pseudo_rand_gen)
+secure_pseudo_rand_gen.__fedft_flower_original__ = flower_pseudo_rand_gen
 
 
 _flower_ndarray_to_bytes = _module("flwr.common").ndarray_to_bytes  # what the mod imports

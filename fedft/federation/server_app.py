@@ -18,16 +18,20 @@ from flwr.server.workflow import DefaultWorkflow
 from flwr.server.workflow.default_workflows import default_fit_workflow
 
 from fedft.config import Config, config_to_yaml
-from fedft.federation.central import Coordinator
-from fedft.federation.checkpoint import Checkpoint, restore_random_states, save_checkpoint
 from fedft.federation.resume import checkpoint_now, restore_optimizer_state
 from fedft.federation.round_timeout import with_round_timeout
 from fedft.federation.run_config import config_from_run_config
-from fedft.federation.secagg import aggregate_error_bound, build_secaggplus_workflow, install_secure_prg
-from fedft.federation.strategy import DeltaStrategy, build_inner_strategy, state_sha256
-from fedft.federation.update_checks import UpdateSpec
-from fedft.federation.workload import cached_workload
-from fedft.model.state import frozen_adapter_sha256
+from fedft.federation.secagg import (
+    aggregate_error_bound,
+    build_secaggplus_workflow,
+    install_secure_prg,
+)
+from fedft.federation.strategy import DeltaStrategy, build_inner_strategy
+from fedft.model.state import frozen_adapter_sha256, state_sha256
+from fedft.round.checkpoint import Checkpoint, restore_random_states, save_checkpoint
+from fedft.round.coordinator import Coordinator
+from fedft.round.update_checks import UpdateSpec
+from fedft.round.workload import cached_workload
 from fedft.run.rundir import RunDir, atomic_write_text, create_run_dir, new_run_id
 
 log = logging.getLogger(__name__)

@@ -62,8 +62,8 @@ def check_inputs(cfg: Config) -> dict:
     """Resolve the model and read train and eval data before any run folder exists: bad input
     (missing model, unreadable or empty data) stops here with one message, leaving nothing behind.
     Returns the data report (rows, bad rows with file:line) to store in the run folder."""
-    from fedft.federation.workload import eval_set, training_pool
     from fedft.model.load import resolve_model_path
+    from fedft.round.workload import eval_set, training_pool
 
     resolve_model_path(cfg.model.path)
     report = {}
@@ -101,9 +101,9 @@ def simulate(
     os.environ.setdefault("RAY_TMPDIR", str(Path(os.environ.get("TMPDIR", "/tmp")) / "fedft-ray"))
     from flwr.simulation import run_simulation
 
-    from fedft.federation.central import summarize
     from fedft.federation.client_app import build_client_app
     from fedft.federation.server_app import build_server_app
+    from fedft.round.coordinator import summarize
 
     checkpoint = None
     if resume:

@@ -26,8 +26,8 @@ from flwr.server.strategy import DifferentialPrivacyClientSideFixedClipping, Str
 from flwr.supercore.differential_privacy import KEY_CLIPPING_NORM
 
 from fedft.config import Config
-from fedft.federation.secagg_precision import clip_delta_norm
-from fedft.privacy.site_level import SiteLevelPlan, plan_site_dp
+from fedft.dp.site_level import SiteLevelPlan
+from fedft.round.masking_bounds import clip_delta_norm
 
 log = logging.getLogger(__name__)
 
@@ -36,22 +36,8 @@ __all__ = [
     "clip_for_site_dp",
     "reported_weight",
     "reseed_noise_source",
-    "site_level_plan",
     "wrap_with_site_dp",
 ]
-
-
-def site_level_plan(cfg: Config) -> SiteLevelPlan | None:
-    """The server's DP-FedAvg plan, or None when `site_dp` is off."""
-    if not cfg.site_dp.enabled:
-        return None
-    fed = cfg.federation
-    return plan_site_dp(
-        cfg.site_dp,
-        num_clients=fed.num_clients,
-        fraction_fit=fed.fraction_fit,
-        min_fit_clients=fed.min_fit_clients,
-    )
 
 
 def wrap_with_site_dp(inner: Strategy, plan: SiteLevelPlan) -> Strategy:

@@ -17,10 +17,8 @@ sensitive), with Flower's node id kept beside it.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
 import numpy as np
 from flwr.common import (
@@ -47,51 +45,24 @@ from flwr.server.strategy import (
 )
 
 from fedft.config import Config
-from fedft.federation.secagg_precision import delta_norm
-from fedft.federation.site_dp import reseed_noise_source, site_level_plan, wrap_with_site_dp
-from fedft.federation.update_checks import UpdateSpec, rejection_reason, update_digest
+from fedft.dp.site_level import site_level_plan
+from fedft.federation.site_dp import reseed_noise_source, wrap_with_site_dp
+from fedft.model.state import state_sha256
+from fedft.round.masking_bounds import delta_norm
+from fedft.round.summary import (
+    MAX_ABORTED_IN_A_ROW,
+    SITE_ID_METRIC,
+    FitSummary,
+    RoundFailedError,
+    weighted_loss,
+    without_repeats,
+)
+from fedft.round.update_checks import UpdateSpec, rejection_reason, update_digest
 
 log = logging.getLogger(__name__)
 
-# Consecutive rounds SecAgg+ may abort before the run stops.
-MAX_ABORTED_IN_A_ROW = 3
-# The declared fit metric naming a site (its node config's `site-id`).
-SITE_ID_METRIC = "site_id"
-
-
-def state_sha256(arrays: list[np.ndarray]) -> str:
-    """Content hash of a global adapter, sent with each round so sites can check what they got."""
-    h = hashlib.sha256()
-    for a in arrays:
-        h.update(np.ascontiguousarray(a, dtype=np.float32).tobytes())
-    return h.hexdigest()
-
-
-@dataclass
-class FitSummary:
-    """What the server saw of one training round (plaintext scalars only)."""
-
-    server_round: int
-    sampled: int = 0
-    finished: int = 0
-    failures: list[str] = field(default_factory=list)
-    train_loss: float | None = None
-    bytes_up_per_client: int = 0
-    bytes_down_per_client: int = 0
-    examples: int | None = 0  # None under site-level DP (weights are not record counts)
-    # Per site: {"site", "node", "status": trained|failed, "num_examples", "metrics" | "reason"}.
-    sites: list[dict] = field(default_factory=list)
-    aborted: bool = False  # SecAgg+ ended the round without an aggregate: nothing was applied
-
-
-class RoundFailedError(RuntimeError):
-    """A round in which no site returned a usable update."""
-
-
 def _weighted_loss(results: list[tuple[ClientProxy, FitRes]]) -> float | None:
-    pairs = [(r.num_examples, float(r.metrics["train_loss"])) for _, r in results if "train_loss" in r.metrics]
-    total = sum(n for n, _ in pairs)
-    return sum(n * loss for n, loss in pairs) / total if total else None
+    return weighted_loss([(r.num_examples, r.metrics) for _, r in results])
 
 
 class DeltaStrategy(Strategy):
@@ -212,7 +183,7 @@ class DeltaStrategy(Strategy):
             declared = r.metrics.get(SITE_ID_METRIC)
             if isinstance(declared, str) and declared:
                 self.site_names[proxy.cid] = declared
-        failed = _without_repeats(
+        failed = without_repeats(
             self._failed_nodes(results, failures, rejected={cid for cid, _ in rejected}), summary.failures
         )
         summary.failures = [reason for _, reason in failed]
@@ -430,17 +401,6 @@ class DeltaStrategy(Strategy):
         summary = self.fit_summary if server_round > 0 else FitSummary(server_round=0)
         self.on_round_end(summary, loss, metrics, arrays)
         return None if loss is None else (loss, metrics)
-
-
-def _without_repeats(nodes: list[str | None], reasons: list[str]) -> list[tuple[str | None, str]]:
-    """Failures by node, dropping an unattributed one whose reason a named node already has:
-    SecAgg+ reports a vanished node once per stage, and it is one failed site, not two."""
-    named = {reason for node, reason in zip(nodes, reasons, strict=True) if node is not None}
-    return [
-        (node, reason)
-        for node, reason in zip(nodes, reasons, strict=True)
-        if node is not None or reason not in named
-    ]
 
 
 def _describe_failure(failure: tuple[ClientProxy, FitRes] | BaseException) -> str:

@@ -28,30 +28,16 @@ from peft import LoraConfig, PeftModel, TaskType, get_peft_model
 from peft.utils.constants import TRANSFORMERS_MODELS_TO_LORA_TARGET_MODULES_MAPPING
 
 from fedft.model.adapter import load_adapter_for_inference, merge_and_save, save_adapter
-from fedft.model.state import (
-    apply_delta,
-    load_trainable_state,
-    state_delta,
-    state_nbytes,
-    trainable_state,
-    weighted_mean,
-)
 
 log = logging.getLogger(__name__)
 
 __all__ = [
     "DEFAULT_TARGET_MODULES",
-    "apply_delta",
     "attach_lora",
     "default_target_modules",
     "load_adapter_for_inference",
-    "load_trainable_state",
     "merge_and_save",
     "save_adapter",
-    "state_delta",
-    "state_nbytes",
-    "trainable_state",
-    "weighted_mean",
 ]
 
 # Query and value projections: the original LoRA paper's choice, a good accuracy per byte.

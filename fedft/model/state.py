@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 
 import numpy as np
 import torch
@@ -117,34 +117,9 @@ def state_delta(*, new: Mapping[str, np.ndarray], old: Mapping[str, np.ndarray])
     }
 
 
-def apply_delta(
-    *, base: Mapping[str, np.ndarray], delta: Mapping[str, np.ndarray], scale: float = 1.0
-) -> State:
-    """`base + scale * delta` per tensor, in `base`'s order."""
-    _check_layout(a=base, b=delta, what="delta")
-    return {
-        name: (np.asarray(x, np.float32) + np.float32(scale) * np.asarray(delta[name], np.float32))
-        for name, x in base.items()
-    }
-
-
-def weighted_mean(*, states: Sequence[Mapping[str, np.ndarray]], weights: Sequence[float]) -> State:
-    """Σ wᵢ·stateᵢ / Σ wᵢ per tensor (FedAvg with wᵢ = example counts), float64 accumulation."""
-    if len(states) == 0:
-        raise ValueError("weighted_mean needs at least one state, got none")
-    if len(states) != len(weights):
-        raise ValueError(f"weighted_mean got {len(states)} states but {len(weights)} weights")
-    w = np.asarray(weights, dtype=np.float64)
-    if not np.all(np.isfinite(w)) or np.any(w < 0) or w.sum() <= 0:
-        raise ValueError(f"weights must be finite, >= 0 and not all zero; got {list(weights)}")
-    first = states[0]
-    for i, s in enumerate(states[1:], start=1):
-        _check_layout(a=first, b=s, what=f"states[{i}]")
-    total = w.sum()
-    return {
-        name: (
-            sum(wi * np.asarray(s[name], np.float64) for wi, s in zip(w, states, strict=True))
-            / total
-        ).astype(np.float32)
-        for name in first
-    }
+def state_sha256(arrays: list[np.ndarray]) -> str:
+    """Content hash of a global adapter, sent with each round so sites can check what they got."""
+    h = hashlib.sha256()
+    for a in arrays:
+        h.update(np.ascontiguousarray(a, dtype=np.float32).tobytes())
+    return h.hexdigest()

@@ -69,7 +69,7 @@ EntryKind = Literal["run_start", "resume", "round", "run_end"]
 ENTRY_KINDS = ("run_start", "resume", "round", "run_end")
 SiteStatus = Literal["trained", "declined", "failed"]
 
-# What a site's DP entry must state (fedft.privacy.dp_plan.RoundAccount's fields).
+# What a site's DP entry must state (fedft.dp.plan.RoundAccount's fields).
 DP_FIELDS = (
     "noise_multiplier",
     "sample_rate",

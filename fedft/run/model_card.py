@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from fedft.run.report import audit_to_dict, build_audit
+from fedft.run.report.audit import audit_to_dict, build_audit
 from fedft.run.rundir import RunDir
 
 CARD_NAME = "MODEL_CARD.md"

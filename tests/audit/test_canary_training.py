@@ -9,8 +9,8 @@ import random
 
 import datasets
 import pytest
+from fedft_eval.canary_experiment import CanarySet, plant_sets, train_and_score
 
-from fedft.audit.experiment import CanarySet, plant_sets, train_and_score
 from fedft.audit.measure import site_result
 from fedft.config.dp import DPConfig
 

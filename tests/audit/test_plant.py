@@ -6,8 +6,8 @@ import pytest
 
 from fedft.audit.canaries import CANARY_FILE, make_canaries, plant_canaries, read_canary_record
 from fedft.config import load_config
-from fedft.federation.prepare import prepare
-from fedft.federation.workload import cached_workload
+from fedft.round.prepare import prepare
+from fedft.round.workload import cached_workload
 
 ROWS = [
     {

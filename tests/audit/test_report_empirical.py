@@ -2,8 +2,9 @@
 
 import json
 
-from fedft.run.report import audit_to_dict, build_audit
-from fedft.run.report_render import render_html, render_markdown
+from fedft.run.report.render import render_html, render_markdown
+
+from fedft.run.report.audit import audit_to_dict, build_audit
 
 
 def _site(verdict, lb, reading):

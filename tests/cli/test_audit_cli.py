@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from fedft.cli import audit as audit_cli
-from fedft.privacy.budget import SiteBudget
+from fedft.dp.budget import SiteBudget
 from fedft.run.ledger import PrivacyLedger, SiteRound, ledger_paths
 
 

@@ -4,10 +4,15 @@ import numpy as np
 import pytest
 
 from fedft.config import load_config
-from fedft.federation.client_app import ANONYMIZATION_METRIC_PREFIX, DECLARED_FIT_METRICS, SiteClient, SiteIdentity
-from fedft.federation.strategy import SITE_ID_METRIC, state_sha256
-from fedft.federation.workload import cached_workload
-from fedft.model.state import frozen_adapter_sha256, trainable_state
+from fedft.federation.client_app import (
+    ANONYMIZATION_METRIC_PREFIX,
+    DECLARED_FIT_METRICS,
+    SiteClient,
+    SiteIdentity,
+)
+from fedft.model.state import frozen_adapter_sha256, state_sha256, trainable_state
+from fedft.round.summary import SITE_ID_METRIC
+from fedft.round.workload import cached_workload
 
 SMALL = [
     "federation.num_clients=2",

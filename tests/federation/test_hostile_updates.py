@@ -11,7 +11,7 @@ from flwr.server.compat.grid_client_proxy import GridClientProxy
 
 from fedft.config import load_config
 from fedft.federation.strategy import DeltaStrategy, build_inner_strategy
-from fedft.federation.update_checks import UpdateSpec
+from fedft.round.update_checks import UpdateSpec
 
 GLOBAL = [np.zeros((2, 2), np.float32), np.zeros((2,), np.float32)]
 HONEST = [np.full((2, 2), 0.1, np.float32), np.full((2,), 0.1, np.float32)]

@@ -4,7 +4,7 @@ per SecAgg+ round), each must call back within 30 s, and only the training one n
 import subprocess
 import sys
 
-from fedft.federation.site_app import SiteIdentity
+from fedft.federation.site_identity import SiteIdentity
 
 HEAVY = ("torch", "transformers", "peft", "opacus", "presidio_analyzer", "spacy", "datasets")
 

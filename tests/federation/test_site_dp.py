@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 
 from fedft.config import load_config
-from fedft.federation.secagg_precision import delta_norm
 from fedft.federation.site_dp import clip_for_site_dp, reported_weight
+from fedft.round.masking_bounds import delta_norm
 
 SITE_DP = ["site_dp.enabled=true", "site_dp.noise_multiplier=1.0", "site_dp.clipping_norm=0.5"]
 

@@ -7,13 +7,9 @@ from flwr.server.compat.grid_client_proxy import GridClientProxy
 from flwr.server.strategy import FedAvg
 
 from fedft.config import load_config
-from fedft.federation.strategy import (
-    DeltaStrategy,
-    FitSummary,
-    RoundFailedError,
-    build_inner_strategy,
-    state_sha256,
-)
+from fedft.federation.strategy import DeltaStrategy, build_inner_strategy
+from fedft.model.state import state_sha256
+from fedft.round.summary import FitSummary, RoundFailedError
 
 OK = Status(code=Code.OK, message="")
 

@@ -78,8 +78,8 @@ def test_metrics_have_one_record_per_round_with_the_declared_keys(classification
 def test_upload_is_exactly_the_trainable_adapter_and_tiny_next_to_the_base(classification_run):
     from peft import PeftModel
 
-    from fedft.federation.workload import cached_workload
     from fedft.model.state import trainable_state
+    from fedft.round.workload import cached_workload
 
     cfg, result = classification_run
     model = cached_workload(cfg).model
@@ -94,8 +94,8 @@ def test_saved_adapters_load_with_plain_peft_and_reproduce_the_global_state(clas
     from peft import PeftModel
     from transformers import AutoModelForSequenceClassification
 
-    from fedft.federation.workload import cached_workload
     from fedft.model.state import trainable_state
+    from fedft.round.workload import cached_workload
 
     cfg, result = classification_run
     adapter_dir = result.run_dir.adapter(2)

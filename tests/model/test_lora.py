@@ -11,7 +11,7 @@ from peft.tuners.lora import LoraLayer
 
 from fedft.model.load import ResolvedModel, load_base_model
 from fedft.model.lora import attach_lora, default_target_modules
-from fedft.model.state import load_trainable_state, trainable_state, weighted_mean
+from fedft.model.state import load_trainable_state, trainable_state
 
 
 def _lora_tensors(model: torch.nn.Module) -> dict[str, torch.Tensor]:
@@ -94,7 +94,9 @@ def _fedavg_error(model: torch.nn.Module, weights: list[float]) -> float:
         for name in per_site[0]
     }
 
-    load_trainable_state(model, weighted_mean(states=sites, weights=weights))
+    total = sum(weights)
+    fedavg = {n: sum(w * s[n] for w, s in zip(weights, sites, strict=True)) / total for n in sites[0]}
+    load_trainable_state(model, fedavg)
     got = _delta_weights(model)
     return max(float(np.abs(got[name] - expected[name]).max()) for name in expected)
 

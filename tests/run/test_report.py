@@ -10,12 +10,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from fedft.run.report.render import render_html, render_markdown
 
-from fedft.privacy.accounting import epsilon_spent, site_level_epsilon
-from fedft.privacy.budget import BudgetExhausted, SiteBudget
+from fedft.dp.accounting import epsilon_spent, site_level_epsilon
+from fedft.dp.budget import BudgetExhausted, SiteBudget
 from fedft.run.ledger import PrivacyLedger, SiteRound, ledger_paths
-from fedft.run.report import audit_to_dict, build_audit
-from fedft.run.report_render import render_html, render_markdown
+from fedft.run.report.audit import audit_to_dict, build_audit
 
 ROUNDS = 4
 MECHANISM = (1.0, 0.5, 2)  # per site and round: ε ≈ 3.75 for one round at δ = 1e-3 (RDP)

@@ -2,12 +2,19 @@
 
 import json
 import math
+from datetime import UTC
 
 import pytest
 
 from fedft.run.metrics import append_metrics, read_metrics
 from fedft.run.progress import StepReporter, read_progress
-from fedft.run.rundir import RunDirError, atomic_write_text, create_run_dir, new_run_id, open_run_dir
+from fedft.run.rundir import (
+    RunDirError,
+    atomic_write_text,
+    create_run_dir,
+    new_run_id,
+    open_run_dir,
+)
 
 
 def test_a_new_run_never_mixes_into_a_non_empty_folder(tmp_path):
@@ -38,9 +45,9 @@ def test_rounds_saved_lists_round_folders_in_order(tmp_path):
 
 
 def test_run_ids_sort_by_time():
-    from datetime import datetime, timezone
+    from datetime import datetime
 
-    a = new_run_id("x", now=datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc))
+    a = new_run_id("x", now=datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC))
     assert a == "x-20260102-030405"
 
 

@@ -1,0 +1,1 @@
+"""Person names beyond spaCy's NER: cue words, name shapes, case variants."""

@@ -1,0 +1,173 @@
+"""Pure functions that shape PERSON spans: trim edges, extend over particles and
+"Last, First", propagate a found name to its other mentions in the same text."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+import regex
+
+from fedft.anonymize.names.words import ABBREVIATIONS, CUES, PARTICLES, WORD, case_style
+from fedft.anonymize.spans import Span
+
+__all__ = ["extend_names", "propagate_names", "trim_person_edges"]
+
+_P = r"(?:van|der|den|de|la|le|von|del|da|di|du|ten|ter|bin|al)"
+_NAME_WORD = r"[^\W\d_][\p{L}'’-]*"
+# After a span: optional particles, then a word ("... van der | Berg").
+_NEXT = regex.compile(rf"(\s+(?:{_P}\s+)*)({_NAME_WORD})", flags=regex.IGNORECASE)
+# Before a span: a word, then optional particles ("Jan | van der ...").
+_PREV = regex.compile(rf"({_NAME_WORD})((?:\s+{_P})*\s+)$", flags=regex.IGNORECASE)
+_LEADING_P = regex.compile(rf"{_P}\s", flags=regex.IGNORECASE)
+_TRAILING_P = regex.compile(rf"\s{_P}$", flags=regex.IGNORECASE)
+_COMMA_NEXT = regex.compile(rf",\s+({_NAME_WORD})")
+_COMMA_PREV = regex.compile(rf"({_NAME_WORD}),\s+$")
+
+
+def extend_names(
+    text: str,
+    spans: Sequence[Span],
+    *,
+    stop_words: frozenset[str],
+    lexicon: frozenset[str],
+    allowed: Sequence[tuple[int, int]] = (),
+) -> list[Span]:
+    """PERSON spans grown to the whole name. Other spans are returned unchanged.
+
+    - particles are never the edge of a name: "riccardo de la" + "meijer", "van den eijssel"
+      preceded by "sylvie";
+    - particles next to a span bring the word they introduce: "Jan" + "van der Berg";
+    - a one-word span takes a neighbour of the same case that is no English word, directly
+      or across a "Last, First" comma: "élodie" + "garnier", "Pacomio," + "Elvira".
+    """
+
+    def acceptable(word: str, at: int, *, strict: bool) -> bool:
+        low = word.lower()
+        if low in stop_words or low in CUES or low in ABBREVIATIONS:
+            return False
+        if any(a <= at < b for a, b in allowed):
+            return False
+        return not strict or low not in lexicon
+
+    out = []
+    for s in spans:
+        if s.entity != "PERSON":
+            out.append(s)
+            continue
+        start, end = s.start, s.end
+        # Hyphenated names are one name ("Karl-Otto", "Wieloch-Bolnbach").
+        while start > 1 and text[start - 1] == "-" and text[start - 2].isalpha():
+            start -= 2
+            while start > 0 and text[start - 1].isalpha():
+                start -= 1
+        while end + 1 < len(text) and text[end] == "-" and text[end + 1].isalpha():
+            end += 2
+            while end < len(text) and text[end].isalpha():
+                end += 1
+        inner = text[start:end]
+        m = _NEXT.match(text, end)
+        if m and (_TRAILING_P.search(inner) or m.group(1).strip()):
+            if acceptable(m.group(2), m.start(2), strict=False):
+                end = m.end()
+        m = _PREV.search(text, max(0, start - 60), start)
+        if m and (_LEADING_P.match(inner) or m.group(2).strip()):
+            if acceptable(m.group(1), m.start(1), strict=False):
+                start = m.start()
+        if " " not in text[start:end].strip():
+            style = case_style(text[start:end])
+            m = _NEXT.match(text, end)
+            m2 = _COMMA_NEXT.match(text, end)
+            m3 = _COMMA_PREV.search(text, max(0, start - 40), start)
+            m4 = _PREV.search(text, max(0, start - 40), start)
+            if (
+                m
+                and case_style(m.group(2)) == style
+                and acceptable(m.group(2), m.start(2), strict=True)
+            ):
+                end = m.end()
+            elif (
+                m4
+                and case_style(m4.group(1)) == style
+                and acceptable(m4.group(1), m4.start(1), strict=True)
+            ):
+                start = m4.start()
+            elif (
+                m3
+                and case_style(m3.group(1)) == style
+                and acceptable(m3.group(1), m3.start(1), strict=False)
+            ):
+                start = m3.start()
+            elif (
+                m2
+                and case_style(m2.group(1)) == style
+                and acceptable(m2.group(1), m2.start(1), strict=True)
+            ):
+                end = m2.end()
+        out.append(Span(s.entity, start, end, s.score, s.source))
+    return out
+
+
+_EDGE = regex.compile(r"[^\W\d_][\p{L}'’]*\.?")
+
+
+def trim_person_edges(
+    text: str, spans: Sequence[Span], *, stop_words: frozenset[str]
+) -> list[Span]:
+    """PERSON spans without leading/trailing cue words, honorifics and function words
+    ("Daughter", "Dr.", "the"); spans left empty, or holding digits (NER calls
+    "MRN-1234567" a person), are dropped. Other spans pass unchanged."""
+    out = []
+    for s in spans:
+        if s.entity != "PERSON":
+            out.append(s)
+            continue
+        if any(ch.isdigit() for ch in text[s.start : s.end]):
+            continue
+        words = [m for m in _EDGE.finditer(text, s.start, s.end)]
+
+        def noise(m) -> bool:
+            w = m.group().rstrip(".").lower()
+            return w in CUES or w in stop_words
+
+        while words and noise(words[0]):
+            words.pop(0)
+        while words and noise(words[-1]):
+            words.pop()
+        if not words:
+            continue
+        start = max(s.start, words[0].start())
+        end = (
+            min(s.end, words[-1].end())
+            if len(words) < len(list(_EDGE.finditer(text, s.start, s.end)))
+            else s.end
+        )
+        out.append(Span(s.entity, start, end, s.score, s.source))
+    return out
+
+
+def _parts(text: str, spans: Iterable[Span], stop_words: frozenset[str]) -> set[str]:
+    parts = set()
+    for s in spans:
+        for w in WORD.findall(text[s.start : s.end]):
+            w = w.rstrip("'’")
+            if len(w) > 2 and w.lower() not in PARTICLES and w.lower() not in stop_words:
+                parts.add(w.lower())
+    return parts
+
+
+def propagate_names(text: str, spans: Sequence[Span], *, stop_words: frozenset[str]) -> list[Span]:
+    """Other whole-word mentions (any case) of parts of the PERSON spans in `text`."""
+    parts = _parts(text, (s for s in spans if s.entity == "PERSON"), stop_words)
+    if not parts:
+        return []
+    # One pass over the words instead of a regex compiled per text.
+    covered = [(s.start, s.end) for s in spans]
+    extra = []
+    for m in WORD.finditer(text):
+        word = m.group().rstrip("'’")
+        if word.lower() not in parts:
+            continue
+        a, b = m.start(), m.start() + len(word)
+        if not any(x <= a and b <= y for x, y in covered):
+            extra.append(Span("PERSON", a, b, 0.5, "propagation"))
+    return extra

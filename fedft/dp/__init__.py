@@ -1,0 +1,1 @@
+"""Differential privacy: DP-SGD over LoRA (Opacus), the plan, accounting, budgets, site level."""

@@ -1,1 +1,0 @@
-"""Anonymization and differential privacy; usable without Flower."""

@@ -1,0 +1,2 @@
+"""The round's own logic, free of Flower: workload, data preparation, coordinator, checkpoints,
+update checks, masking bounds, round summaries."""

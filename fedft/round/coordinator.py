@@ -1,0 +1,219 @@
+"""The coordinator's side of a round outside Flower: evaluate the global adapter on the
+held-out set, save it in PEFT format, append the round to metrics.jsonl, show progress."""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import time
+from collections.abc import Callable
+from dataclasses import asdict
+
+import numpy as np
+from torch.utils.data import DataLoader
+
+from fedft.config import Config
+from fedft.config.anonymization import policy_hash
+from fedft.config.secure_aggregation import resolve_shares_and_threshold
+from fedft.dp.plan import RoundAccount
+from fedft.dp.site_level import site_level_plan
+from fedft.model.adapter import save_adapter
+from fedft.model.state import load_trainable_state, state_sha256, trainable_state
+from fedft.round.checkpoint import Checkpoint
+from fedft.round.prepare import prepare
+from fedft.round.summary import FitSummary
+from fedft.round.workload import Workload, collator, eval_set
+from fedft.run.ledger import PrivacyLedger, SiteRound
+from fedft.run.metrics import append_metrics, read_metrics
+from fedft.run.rundir import RunDir, atomic_write_text
+from fedft.train.evaluate import evaluate
+
+log = logging.getLogger(__name__)
+
+
+class Coordinator:
+    """Holds the server's copy of the model; one instance per run."""
+
+    def __init__(
+        self,
+        cfg: Config,
+        workload: Workload,
+        run_dir: RunDir,
+        *,
+        on_progress: Callable[[dict], None] | None = None,
+        resumed_at: Checkpoint | None = None,
+    ) -> None:
+        self.cfg = cfg
+        self.workload = workload
+        self.run_dir = run_dir
+        self.names = list(trainable_state(workload.model).keys())
+        # The base model as a site downloads it: everything but the adapter's own tensors.
+        self.base_model_bytes = sum(
+            p.numel() * p.element_size()
+            for name, p in workload.model.named_parameters()
+            if "lora_" not in name and "modules_to_save" not in name
+        )
+        self.on_progress = on_progress
+        self.started = time.monotonic()
+        # Resumed: the rounds up to the checkpoint (metrics.jsonl was trimmed to them).
+        self.history: list[dict] = [] if resumed_at is None else read_metrics(run_dir.metrics)
+        if workload.labels:
+            atomic_write_text(run_dir.labels, json.dumps(list(workload.labels)))
+        self.site_plan = site_level_plan(cfg)
+        self.ledger = PrivacyLedger.open(run_dir.root)
+        if resumed_at is None:
+            self.ledger.append("run_start", _run_start_entry(cfg))
+        else:
+            # Append-only: entries after the checkpoint (a round cut short) stay, marked superseded.
+            self.ledger.append(
+                "resume",
+                {
+                    "from_round": resumed_at.server_round,
+                    "entries_at_checkpoint": resumed_at.ledger_entries,
+                    "superseded_entries": self.ledger.count - resumed_at.ledger_entries,
+                },
+            )
+        # Sites train on anonymized text; the held-out set goes through the same policy.
+        held_out = prepare(
+            cfg,
+            workload,
+            eval_set(cfg).dataset,
+            policy=cfg.anonymization,
+            state_dir=run_dir.root / "server",
+            create_secret=True,
+        ).tokenized
+        self.eval_loader = DataLoader(
+            held_out,
+            batch_size=cfg.training.eval_batch_size,
+            shuffle=False,
+            collate_fn=collator(cfg, workload),
+        )
+
+    def initial_arrays(self) -> list[np.ndarray]:
+        return list(trainable_state(self.workload.model).values())
+
+    def _load(self, arrays: list[np.ndarray]) -> None:
+        if len(arrays) != len(self.names):
+            raise ValueError(f"global adapter has {len(arrays)} tensors, model expects {len(self.names)}")
+        load_trainable_state(self.workload.model, dict(zip(self.names, arrays, strict=True)))
+
+    def evaluate(self, server_round: int, arrays: list[np.ndarray]) -> tuple[float, dict]:
+        self._load(arrays)
+        result = evaluate(
+            self.workload.model, self.eval_loader, task=self.cfg.data.task, device=self.workload.device
+        )
+        loss = float(result["loss"])
+        return loss, {k: float(v) for k, v in result.items() if k != "loss"}
+
+    def end_round(self, summary: FitSummary, loss: float | None, metrics: dict, arrays: list[np.ndarray]) -> None:
+        self._load(arrays)
+        save_adapter(
+            self.workload.model,
+            self.run_dir.adapter(summary.server_round),
+            public_base_id=self.workload.public_base_id,
+        )
+        record: dict = {
+            "round": summary.server_round,
+            "eval_loss": loss,
+            **{f"eval_{k}": v for k, v in metrics.items()},
+            "train_loss": summary.train_loss,
+            "clients_sampled": summary.sampled,
+            "clients_finished": summary.finished,
+            "aborted": summary.aborted,
+            "client_failures": summary.failures,
+            "examples_trained": summary.examples,
+            "bytes_up_per_client": summary.bytes_up_per_client,
+            "bytes_down_per_client": summary.bytes_down_per_client,
+            "elapsed_s": round(time.monotonic() - self.started, 2),
+        }
+        append_metrics(self.run_dir.metrics, record)
+        if summary.server_round > 0:
+            # Every round before this one completed (a round the noise does not cover stops the
+            # run), so `server_round` noisy aggregations have been published.
+            site_dp = (
+                None
+                if self.site_plan is None
+                else self.site_plan.ledger_entry(rounds=summary.server_round)
+            )
+            self.ledger.append_round(
+                server_round=summary.server_round,
+                global_adapter_sha256=state_sha256(arrays),
+                sites=[_site_round(s, weights_are_counts=site_dp is None) for s in summary.sites],
+                secure_aggregation=_secure_aggregation_entry(self.cfg, sampled=summary.sampled),
+                site_dp=site_dp,
+            )
+        self.history.append(record)
+        log.info("round %s: %s", summary.server_round, record)
+        if self.on_progress is not None:
+            self.on_progress(record)
+
+
+def _run_start_entry(cfg: Config) -> dict:
+    return {
+        "rounds_planned": cfg.federation.rounds,
+        "num_clients": cfg.federation.num_clients,
+        "dp": cfg.dp.model_dump(mode="json"),
+        "site_dp": cfg.site_dp.model_dump(mode="json"),
+        "secure_aggregation": cfg.secure_aggregation.model_dump(mode="json"),
+        "anonymization_policy_hash": policy_hash(cfg.anonymization),
+    }
+
+
+def _secure_aggregation_entry(cfg: Config, *, sampled: int) -> dict:
+    sa = cfg.secure_aggregation
+    if not sa.enabled or sampled < 2:
+        return {"enabled": False, "num_shares": None, "reconstruction_threshold": None}
+    shares, threshold = resolve_shares_and_threshold(sa, num_sampled=sampled)
+    return {"enabled": True, "num_shares": shares, "reconstruction_threshold": threshold}
+
+
+def _site_round(site: dict, *, weights_are_counts: bool = True) -> SiteRound:
+    """A site's ledger part, from what it declared (counts and DP account only).
+
+    Under site-level DP a site reports a shared weight, not its record count: recorded as None.
+    """
+    if site["status"] != "trained":
+        declined = "declined round" in site.get("reason", "")
+        return SiteRound(
+            site=site["site"],
+            node=site.get("node"),
+            status="declined" if declined else "failed",
+            reason=site.get("reason"),
+        )
+    metrics = site["metrics"]
+    dp = asdict(RoundAccount.from_metrics(metrics)) if any(k.startswith("dp_") for k in metrics) else None
+    anonymization = {k: v for k, v in metrics.items() if k.startswith("anon_")} or None
+    return SiteRound(
+        site=site["site"],
+        node=site.get("node"),
+        status="trained",
+        num_examples=site["num_examples"] if weights_are_counts else None,
+        dp=dp,
+        anonymization=anonymization,
+    )
+
+
+def summarize(history: list[dict], *, task: str, base_model_bytes: int) -> dict:
+    """First vs last round, in the units people read (accuracy in %, perplexity)."""
+    if not history:
+        return {}
+    first, last = history[0], history[-1]
+    key = "eval_accuracy" if task == "classification" else "eval_perplexity"
+    out = {
+        "rounds": last["round"],
+        "metric": key,
+        "first": first.get(key),
+        "last": last.get(key),
+        "eval_loss_first": first.get("eval_loss"),
+        "eval_loss_last": last.get("eval_loss"),
+        "bytes_up_per_client": max((h["bytes_up_per_client"] for h in history), default=0),
+        "base_model_bytes": base_model_bytes,
+        "elapsed_s": last.get("elapsed_s"),
+    }
+    if task == "classification" and out["first"] is not None and out["last"] is not None:
+        out["gain_points"] = round(100 * (out["last"] - out["first"]), 2)
+    if isinstance(out["last"], float) and not math.isfinite(out["last"]):
+        out["last"] = None
+    return out
+

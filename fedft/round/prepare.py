@@ -1,0 +1,111 @@
+"""Data preparation shared by sites and the server: rows -> anonymized rows -> tokens.
+
+Anonymization runs before anything else touches the text; only its counts leave this module.
+Audit canaries (`audit.canaries`) are planted after anonymization, so the anonymizer cannot
+remove them and the audit measures what training memorizes (`fedft.audit.plant`).
+Everything is built once per process (spaCy, the anonymizer, the tokenized set) and reused
+every round: a simulated site lives in a long-lived worker process, a real site in its
+SuperNode's app process.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import datasets
+
+from fedft.anonymize.anonymizer import Anonymizer
+from fedft.anonymize.pseudonym import load_or_create_site_secret
+from fedft.audit.plant import plant_at_site
+from fedft.config import Config
+from fedft.config.anonymization import AnonymizationConfig
+from fedft.round.workload import Workload, tokenize
+from fedft.run.rundir import atomic_write_text
+
+log = logging.getLogger(__name__)
+
+TEXT_COLUMNS = {"classification": ("text",), "instruction": ("instruction", "input", "response")}
+
+
+@dataclass(frozen=True)
+class PreparedData:
+    tokenized: datasets.Dataset
+    anonymization_metrics: dict[str, int | float]
+
+
+_anonymizers: dict[tuple[str, str], Anonymizer] = {}
+
+
+def anonymizer_for(policy: AnonymizationConfig, *, state_dir: Path, create_secret: bool) -> Anonymizer:
+    """One anonymizer per policy and site folder in this process.
+
+    `create_secret`: a simulated site gets a random pseudonymization key in its private folder;
+    a real site supplies its own (policy `secret_file` / `secret_env`) and none is created.
+    """
+    key = (policy.model_dump_json(), str(state_dir))
+    if key not in _anonymizers:
+        secret = None
+        if create_secret and policy.enabled and policy.uses_pseudonyms:
+            secret = load_or_create_site_secret(state_dir / "private" / "pseudonym.key")
+        _anonymizers[key] = Anonymizer.from_config(
+            policy, site_secret=secret, cache_dir=state_dir / "anon-cache"
+        )
+    return _anonymizers[key]
+
+
+def anonymize_dataset(
+    ds: datasets.Dataset, *, task: str, anonymizer: Anonymizer
+) -> tuple[datasets.Dataset, dict]:
+    """Every text column anonymized in one batch; rows the policy drops are removed.
+
+    Returns the dataset and the report (counts only) as a dict.
+    """
+    columns = TEXT_COLUMNS[task]
+    n = len(ds)
+    texts = [t for c in columns for t in list(ds[c])]
+    result = anonymizer.anonymize_texts(texts)
+    replaced = {c: result.texts[i * n : (i + 1) * n] for i, c in enumerate(columns)}
+    keep = [all(result.kept[i * n + row] for i in range(len(columns))) for row in range(n)]
+    out = ds
+    for c in columns:
+        out = out.remove_columns(c).add_column(c, replaced[c])
+    if not all(keep):
+        out = out.select([i for i, k in enumerate(keep) if k])
+    return out, result.report
+
+
+def prepare(
+    cfg: Config,
+    workload: Workload,
+    ds: datasets.Dataset,
+    *,
+    policy: AnonymizationConfig,
+    state_dir: Path,
+    create_secret: bool,
+    site_id: str | None = None,
+) -> PreparedData:
+    """Anonymize (per `policy`), write the counts-only report to `state_dir`, plant audit
+    canaries when this site is chosen, tokenize.
+
+    `create_secret` is true for a simulated site (see `anonymizer_for`); `site_id` defaults
+    to the name of `state_dir` (a simulated site's folder is named after it).
+    """
+    anonymizer = anonymizer_for(policy, state_dir=state_dir, create_secret=create_secret)
+    clean, report = anonymize_dataset(ds, task=cfg.data.task, anonymizer=anonymizer)
+    atomic_write_text(state_dir / "anonymization_report.json", json.dumps(report.to_dict(), indent=2))
+    if len(clean) == 0:
+        raise ValueError(f"{state_dir.name}: no rows left after anonymization (all dropped for residual PII)")
+    log.info("%s: %d of %d rows kept after anonymization", state_dir.name, len(clean), len(ds))
+    train = plant_at_site(
+        clean,
+        cfg=cfg.audit.canaries,
+        task=cfg.data.task,
+        site_id=site_id or state_dir.name,
+        state_dir=state_dir,
+        labels=workload.labels,
+        simulated=create_secret,
+    )
+    return PreparedData(tokenize(cfg, workload, train), report.as_metrics())

@@ -1,0 +1,1 @@
+"""The compliance report: the audit read from a run folder, and its HTML/Markdown rendering."""
