@@ -5,8 +5,8 @@ Flower-free: the coordinator records it, the Flower strategy fills it in.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 # Consecutive rounds SecAgg+ may abort before the run stops.
@@ -31,6 +31,14 @@ class FitSummary:
     sites: list[dict] = field(default_factory=list)
     aborted: bool = False  # SecAgg+ ended the round without an aggregate: nothing was applied
 
+    def record_training(
+        self, replies: Sequence[tuple[int, Mapping[str, Any]]], *, counts_are_examples: bool
+    ) -> None:
+        """Loss, examples and upload size from the (num_examples, metrics) of each update."""
+        self.train_loss = weighted_loss(replies)
+        self.examples = sum(n for n, _ in replies) if counts_are_examples else None
+        self.bytes_up_per_client = max(int(m.get("bytes_up", 0)) for _, m in replies)
+
 
 class RoundFailedError(RuntimeError):
     """A round in which no site returned a usable update."""
@@ -52,3 +60,74 @@ def without_repeats(nodes: list[str | None], reasons: list[str]) -> list[tuple[s
         for node, reason in zip(nodes, reasons, strict=True)
         if node is not None or reason not in named
     ]
+
+
+def site_label(site_names: Mapping[str, str], node: str) -> str:
+    """A node's declared site id, or `node-<id>` before it has declared one."""
+    return site_names.get(node, f"node-{node}")
+
+
+def trained_site(*, site: str, node: str, num_examples: int, metrics: Mapping[str, Any]) -> dict:
+    return {
+        "site": site,
+        "node": f"node-{node}",
+        "status": "trained",
+        "num_examples": num_examples,
+        "metrics": {k: v for k, v in metrics.items() if k != SITE_ID_METRIC},
+    }
+
+
+def failed_site(*, site: str, node: str | None, reason: str) -> dict:
+    return {
+        "site": site,
+        "node": None if node is None else f"node-{node}",
+        "status": "failed",
+        "reason": reason,
+    }
+
+
+def attribute_failures(
+    failures: Sequence[tuple[str | None, str]],
+    *,
+    unanswered: Sequence[str],
+    site_names: Mapping[str, str],
+) -> list[str | None]:
+    """The node behind each (node if known, error text) failure, where it can be told.
+
+    Flower's workflows report a site's error as a bare exception without its node; the
+    sampled nodes that returned nothing (`unanswered`) are the candidates. One candidate is
+    that node; of several, the one whose known site id is in the error (a site's own decline
+    message starts with its id); otherwise None.
+    """
+    missing = list(unanswered)
+    out: list[str | None] = []
+    for node, text in failures:
+        if node is None:
+            named = [cid for cid in missing if cid in site_names and site_names[cid] in text]
+            node = missing[0] if len(missing) == 1 else (named[0] if len(named) == 1 else None)
+            if node is not None:
+                missing.remove(node)
+        out.append(node)
+    return out
+
+
+ABORTED_REASON = (
+    "round aborted: fewer sites than the SecAgg+ reconstruction threshold answered within "
+    "secure_aggregation.timeout; nothing was applied"
+)
+
+
+def aborted(summary: FitSummary, *, sampled_sites: Sequence[tuple[str, str]]) -> FitSummary:
+    """`summary` of a round SecAgg+ ended without an aggregate: nothing applied, every sampled
+    (site, node) failed unless the round got far enough to know each site's fate."""
+    return replace(
+        summary,
+        aborted=True,
+        finished=0,
+        examples=0,
+        failures=[ABORTED_REASON, *summary.failures],
+        sites=summary.sites
+        or [
+            failed_site(site=site, node=node, reason=ABORTED_REASON) for site, node in sampled_sites
+        ],
+    )

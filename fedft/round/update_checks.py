@@ -43,6 +43,19 @@ def update_digest(arrays: Sequence[NDArray]) -> str:
     return h.hexdigest()
 
 
+def shape_mismatch(arrays: Sequence[NDArray], *, shapes: Sequence[tuple[int, ...]]) -> str | None:
+    """How `arrays` differ in number or shape from `shapes`, or None."""
+    if len(arrays) != len(shapes):
+        return (
+            f"{len(arrays)} tensors sent, {len(shapes)} expected (missing or extra tensors; "
+            "is the site on the same config and fedft version?)"
+        )
+    for i, (a, shape) in enumerate(zip(arrays, shapes, strict=True)):
+        if tuple(a.shape) != tuple(shape):
+            return f"tensor {i} has shape {tuple(a.shape)}, expected {tuple(shape)}"
+    return None
+
+
 def rejection_reason(
     arrays: Sequence[NDArray],
     *,
@@ -51,16 +64,12 @@ def rejection_reason(
 ) -> str | None:
     """Why `arrays` must not be aggregated, or None. `accepted_before` maps the digests of
     updates accepted in earlier rounds to their round."""
-    if len(arrays) != len(spec.shapes):
-        return (
-            f"{len(arrays)} tensors sent, {len(spec.shapes)} expected (missing or extra tensors; "
-            "is the site on the same config and fedft version?)"
-        )
-    for i, (a, shape) in enumerate(zip(arrays, spec.shapes, strict=True)):
+    mismatch = shape_mismatch(arrays, shapes=spec.shapes)
+    if mismatch is not None:
+        return mismatch
+    for i, a in enumerate(arrays):
         if not np.issubdtype(a.dtype, np.floating):
             return f"tensor {i} has dtype {a.dtype}, expected a floating-point type"
-        if tuple(a.shape) != shape:
-            return f"tensor {i} has shape {tuple(a.shape)}, expected {shape}"
         if not np.all(np.isfinite(a)):
             return f"tensor {i} holds NaN or Inf values (the site's training diverged)"
     if spec.max_norm is not None:

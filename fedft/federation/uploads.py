@@ -1,0 +1,75 @@
+"""Site uploads as the strategy sees them: each delta decoded once, and turned back into
+weights (global + Δ) for Flower's strategies, which reason about weights."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from flwr.common import FitRes, ndarrays_to_parameters, parameters_to_ndarrays
+from flwr.server.client_proxy import ClientProxy
+
+from fedft.round.summary import SITE_ID_METRIC, RoundFailedError
+from fedft.round.update_checks import shape_mismatch
+
+
+@dataclass(frozen=True)
+class Upload:
+    """One site's reply with its delta decoded."""
+
+    proxy: ClientProxy
+    res: FitRes
+    delta: list[np.ndarray]
+
+    @property
+    def node(self) -> str:
+        return self.proxy.cid
+
+    @property
+    def declared_site(self) -> str | None:
+        """The `site_id` the site declared in its metrics, if any (not sensitive)."""
+        declared = self.res.metrics.get(SITE_ID_METRIC)
+        return declared if isinstance(declared, str) and declared else None
+
+
+def decode(results: Sequence[tuple[ClientProxy, FitRes]]) -> list[Upload]:
+    # Replies arrive in any order; a fixed order makes the float sums reproducible (resume).
+    ordered = sorted(
+        results, key=lambda pr: (str(pr[1].metrics.get(SITE_ID_METRIC, "")), str(pr[0].cid))
+    )
+    return [Upload(proxy, res, parameters_to_ndarrays(res.parameters)) for proxy, res in ordered]
+
+
+def as_weights(
+    uploads: Sequence[Upload], global_arrays: Sequence[np.ndarray], *, server_round: int
+) -> list[tuple[ClientProxy, FitRes]]:
+    """Each upload as Flower's strategies expect it: global + Δ, in float32."""
+    shapes = [a.shape for a in global_arrays]
+    out = []
+    for u in uploads:
+        mismatch = shape_mismatch(u.delta, shapes=shapes)
+        if mismatch is not None:
+            raise RoundFailedError(
+                f"round {server_round}: a site's update does not match the global adapter "
+                f"({mismatch}); are all sites on the same config?"
+            )
+        weights = [g + d.astype(np.float32) for g, d in zip(global_arrays, u.delta, strict=True)]
+        out.append(
+            (
+                u.proxy,
+                FitRes(
+                    u.res.status, ndarrays_to_parameters(weights), u.res.num_examples, u.res.metrics
+                ),
+            )
+        )
+    return out
+
+
+def describe_failure(failure: tuple[ClientProxy, FitRes] | BaseException) -> str:
+    """One line for the round's record: the last line of an error, or a reply's status."""
+    if isinstance(failure, BaseException):
+        text = str(failure).strip().splitlines()
+        return text[-1] if text else type(failure).__name__
+    _, res = failure
+    return f"status {res.status.code.name}: {res.status.message}"
