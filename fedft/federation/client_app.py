@@ -41,6 +41,7 @@ from fedft.model.state import (
     state_sha256,
     trainable_state,
 )
+from fedft.round.outcome import declined_message
 from fedft.round.prepare import PreparedData, prepare
 from fedft.round.summary import SITE_ID_METRIC
 from fedft.round.workload import cached_workload, collator, site_training_data
@@ -133,7 +134,11 @@ class SiteClient(NumPyClient):
                 on_step=on_step,
             )
         except BudgetExhausted as exc:
-            raise RuntimeError(f"{self.site.site_id} declined round {server_round}: {exc.reason}") from None
+            raise RuntimeError(
+                declined_message(
+                    site_id=self.site.site_id, server_round=server_round, reason=exc.reason
+                )
+            ) from None
         return private.train, private.account.as_metrics()
 
     def get_parameters(self, config):

@@ -48,7 +48,7 @@ from flwr.server.strategy import (
 from fedft.config import Config
 from fedft.dp.site_level import site_level_plan
 from fedft.federation.site_dp import reseed_noise_source, wrap_with_site_dp
-from fedft.federation.uploads import Upload, as_weights, decode, describe_failure
+from fedft.federation.uploads import Upload, as_weights, decode, site_failure
 from fedft.model.state import state_sha256
 from fedft.round.guards import (
     check_aborted_in_a_row,
@@ -57,9 +57,11 @@ from fedft.round.guards import (
     check_site_level_round,
     norm_bound_violation,
 )
+from fedft.round.outcome import FailureKind
 from fedft.round.summary import (
     FitSummary,
     RoundFailedError,
+    SiteFailure,
     aborted,
     attribute_failures,
     failed_site,
@@ -250,8 +252,10 @@ class DeltaStrategy(Strategy):
             unanswered=[cid for cid in self._sampled if cid not in answered],
             site_names=self.site_names,
         )
-        failed = without_repeats(nodes, [describe_failure(f) for f in failures])
-        summary.failures = [reason for _, reason in failed] + [r["reason"] for _, r in rejected]
+        failed = without_repeats(
+            [site_failure(f, node=node) for f, node in zip(failures, nodes, strict=True)]
+        )
+        summary.failures = [f.reason for f in failed] + [r["reason"] for _, r in rejected]
         summary.sites = [
             trained_site(
                 site=self._site_name(u.node),
@@ -262,10 +266,8 @@ class DeltaStrategy(Strategy):
             for u in uploads
         ]
         summary.sites += [
-            failed_site(
-                site="unknown" if node is None else self._site_name(node), node=node, reason=reason
-            )
-            for node, reason in failed
+            failed_site(site="unknown" if f.node is None else self._site_name(f.node), failure=f)
+            for f in failed
         ]
         summary.sites += [record for _, record in rejected]
         for reason in summary.failures:
@@ -287,9 +289,8 @@ class DeltaStrategy(Strategy):
                 continue
             site = u.declared_site or self._site_name(u.node)
             log.warning("round %s: update of %s rejected: %s", server_round, site, reason)
-            rejected.append(
-                (u.node, failed_site(site=site, node=u.node, reason=f"update rejected: {reason}"))
-            )
+            failure = SiteFailure(u.node, f"update rejected: {reason}", FailureKind.REJECTED)
+            rejected.append((u.node, failed_site(site=site, failure=failure)))
         self._accepted.update({update_digest(u.delta): server_round for u in kept})
         return kept, rejected
 

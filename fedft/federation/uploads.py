@@ -10,7 +10,8 @@ import numpy as np
 from flwr.common import FitRes, ndarrays_to_parameters, parameters_to_ndarrays
 from flwr.server.client_proxy import ClientProxy
 
-from fedft.round.summary import SITE_ID_METRIC, RoundFailedError
+from fedft.round.outcome import FailureKind, failure_kind
+from fedft.round.summary import SITE_ID_METRIC, RoundFailedError, SiteFailure
 from fedft.round.update_checks import shape_mismatch
 
 
@@ -66,10 +67,21 @@ def as_weights(
     return out
 
 
-def describe_failure(failure: tuple[ClientProxy, FitRes] | BaseException) -> str:
-    """One line for the round's record: the last line of an error, or a reply's status."""
+def site_failure(
+    failure: tuple[ClientProxy, FitRes] | BaseException, *, node: str | None
+) -> SiteFailure:
+    """What the round's record says of a failure: the last line of an error, or a reply's status,
+    and its kind (a norm-bound rejection is raised here as a RoundFailedError)."""
+    if isinstance(failure, RoundFailedError):
+        return SiteFailure(node, _last_line(failure), FailureKind.REJECTED)
     if isinstance(failure, BaseException):
-        text = str(failure).strip().splitlines()
-        return text[-1] if text else type(failure).__name__
+        return SiteFailure(node, _last_line(failure), failure_kind(str(failure)))
     _, res = failure
-    return f"status {res.status.code.name}: {res.status.message}"
+    return SiteFailure(
+        node, f"status {res.status.code.name}: {res.status.message}", FailureKind.ERROR
+    )
+
+
+def _last_line(error: BaseException) -> str:
+    text = str(error).strip().splitlines()
+    return text[-1] if text else type(error).__name__

@@ -21,6 +21,7 @@ from fedft.dp.site_level import site_level_plan
 from fedft.model.adapter import save_adapter
 from fedft.model.state import load_trainable_state, state_sha256, trainable_state
 from fedft.round.checkpoint import Checkpoint
+from fedft.round.outcome import FailureKind
 from fedft.round.prepare import prepare
 from fedft.round.summary import FitSummary
 from fedft.round.workload import Workload, collator, eval_set
@@ -174,11 +175,10 @@ def _site_round(site: dict, *, weights_are_counts: bool = True) -> SiteRound:
     Under site-level DP a site reports a shared weight, not its record count: recorded as None.
     """
     if site["status"] != "trained":
-        declined = "declined round" in site.get("reason", "")
         return SiteRound(
             site=site["site"],
             node=site.get("node"),
-            status="declined" if declined else "failed",
+            status="declined" if site["kind"] == FailureKind.DECLINED else "failed",
             reason=site.get("reason"),
         )
     metrics = site["metrics"]

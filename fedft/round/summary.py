@@ -9,6 +9,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from fedft.round.outcome import FailureKind
+
 # Consecutive rounds SecAgg+ may abort before the run stops.
 MAX_ABORTED_IN_A_ROW = 3
 # The declared fit metric naming a site (its node config's `site-id`).
@@ -27,7 +29,8 @@ class FitSummary:
     bytes_up_per_client: int = 0
     bytes_down_per_client: int = 0
     examples: int | None = 0  # None under site-level DP (weights are not record counts)
-    # Per site: {"site", "node", "status": trained|failed, "num_examples", "metrics" | "reason"}.
+    # Per site: {"site", "node", "status": trained|failed, "num_examples", "metrics" | "reason",
+    # "kind": FailureKind}.
     sites: list[dict] = field(default_factory=list)
     aborted: bool = False  # SecAgg+ ended the round without an aggregate: nothing was applied
 
@@ -51,15 +54,20 @@ def weighted_loss(results: Iterable[tuple[int, Mapping[str, Any]]]) -> float | N
     return sum(n * loss for n, loss in pairs) / total if total else None
 
 
-def without_repeats(nodes: list[str | None], reasons: list[str]) -> list[tuple[str | None, str]]:
-    """Failures by node, dropping an unattributed one whose reason a named node already has:
-    SecAgg+ reports a vanished node once per stage, and it is one failed site, not two."""
-    named = {reason for node, reason in zip(nodes, reasons, strict=True) if node is not None}
-    return [
-        (node, reason)
-        for node, reason in zip(nodes, reasons, strict=True)
-        if node is not None or reason not in named
-    ]
+@dataclass(frozen=True)
+class SiteFailure:
+    """A sampled site's missing update: its node (None if it cannot be told), why, what kind."""
+
+    node: str | None
+    reason: str
+    kind: FailureKind
+
+
+def without_repeats(failures: Sequence[SiteFailure]) -> list[SiteFailure]:
+    """Drop an unattributed failure whose reason a named node already has: SecAgg+ reports a
+    vanished node once per stage, and it is one failed site, not two."""
+    named = {f.reason for f in failures if f.node is not None}
+    return [f for f in failures if f.node is not None or f.reason not in named]
 
 
 def site_label(site_names: Mapping[str, str], node: str) -> str:
@@ -77,12 +85,14 @@ def trained_site(*, site: str, node: str, num_examples: int, metrics: Mapping[st
     }
 
 
-def failed_site(*, site: str, node: str | None, reason: str) -> dict:
+def failed_site(*, site: str, failure: SiteFailure) -> dict:
+    node = failure.node
     return {
         "site": site,
         "node": None if node is None else f"node-{node}",
         "status": "failed",
-        "reason": reason,
+        "reason": failure.reason,
+        "kind": failure.kind,
     }
 
 
@@ -128,6 +138,7 @@ def aborted(summary: FitSummary, *, sampled_sites: Sequence[tuple[str, str]]) ->
         failures=[ABORTED_REASON, *summary.failures],
         sites=summary.sites
         or [
-            failed_site(site=site, node=node, reason=ABORTED_REASON) for site, node in sampled_sites
+            failed_site(site=site, failure=SiteFailure(node, ABORTED_REASON, FailureKind.ABORTED))
+            for site, node in sampled_sites
         ],
     )

@@ -34,7 +34,9 @@ def test_too_few_updates_stop_the_run_naming_the_first_failure():
 
 def test_site_level_dp_needs_every_planned_site_with_one_weight():
     check_sampled_for_site_dp(server_round=1, sampled=3, planned=3)
-    with pytest.raises(RoundFailedError, match="4 sites sampled, but site-level DP was planned for 3"):
+    with pytest.raises(
+        RoundFailedError, match="4 sites sampled, but site-level DP was planned for 3"
+    ):
         check_sampled_for_site_dp(server_round=1, sampled=4, planned=3)
     check_site_level_round(server_round=1, planned=2, arrived=2, failures=[], weights=[1, 1])
     with pytest.raises(RoundFailedError, match="each of the 2 sampled sites, 1 arrived"):
