@@ -12,15 +12,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import random
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from safetensors.numpy import load_file, save_file
+from safetensors.numpy import load_file, save
 
-from fedft.run.rundir import atomic_write_text
+from fedft.run.rundir import atomic_write_bytes, atomic_write_text
 
 FORMAT = "fedft-checkpoint/1"
 
@@ -62,11 +61,8 @@ def _tensors(ckpt: Checkpoint) -> dict[str, np.ndarray]:
 def save_checkpoint(run_root: Path, ckpt: Checkpoint) -> Path:
     """Write `ckpt` as the run's latest checkpoint; returns the manifest path."""
     folder = _folder(run_root)
-    folder.mkdir(parents=True, exist_ok=True)
     arrays = folder / f"round-{ckpt.server_round:05d}.safetensors"
-    tmp = arrays.with_name(f".{arrays.name}.tmp-{os.getpid()}")
-    save_file(_tensors(ckpt), str(tmp))
-    os.replace(tmp, arrays)
+    atomic_write_bytes(arrays, save(_tensors(ckpt)))
     np_state = ckpt.numpy_random_state
     manifest = {
         "format": FORMAT,
@@ -123,10 +119,6 @@ def load_checkpoint(run_root: Path) -> Checkpoint:
         ledger_entries=int(manifest["ledger_entries"]),
         metrics_lines=int(manifest["metrics_lines"]),
     )
-
-
-def capture_random_states() -> tuple[tuple, tuple]:
-    return random.getstate(), np.random.get_state()
 
 
 def restore_random_states(ckpt: Checkpoint) -> None:

@@ -17,6 +17,7 @@ runs/<id>/
 from __future__ import annotations
 
 import os
+import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -83,14 +84,18 @@ def create_run_dir(root: Path) -> RunDir:
     """Create a fresh run folder; refuses to mix a new run into an existing one."""
     root = root.expanduser().resolve()
     if root.exists() and any(root.iterdir()):
-        raise RunDirError(f"{root}: run folder exists and is not empty; choose another -o or delete it")
+        raise RunDirError(
+            f"{root}: run folder exists and is not empty; choose another -o or delete it"
+        )
     try:
         root.mkdir(parents=True, exist_ok=True)
         probe = root / ".write-test"
         probe.write_text("ok")
         probe.unlink()
     except OSError as exc:
-        raise RunDirError(f"{root}: cannot write the run folder ({exc.strerror}); pick a writable -o") from None
+        raise RunDirError(
+            f"{root}: cannot write the run folder ({exc.strerror}); pick a writable -o"
+        ) from None
     return RunDir(root)
 
 
@@ -102,9 +107,41 @@ def open_run_dir(root: Path) -> RunDir:
     return RunDir(root)
 
 
-def atomic_write_text(path: Path, text: str) -> None:
-    """Write then rename, so a crash never leaves a half-written file that looks complete."""
+def atomic_write_text(path: Path, text: str, *, mode: int | None = None) -> None:
+    """`atomic_write_bytes` of `text` in UTF-8."""
+    atomic_write_bytes(path, text.encode("utf-8"), mode=mode)
+
+
+def atomic_write_bytes(path: Path, data: bytes, *, mode: int | None = None) -> None:
+    """Write then rename, so a crash never leaves a half-written file that looks complete.
+
+    The file is synced before the rename and its folder after it, so after a power cut the
+    path holds the old content or the new, never an empty file. `mode`: the file's permission
+    bits (e.g. 0o600 for a site's private state); by default as `open` would create it.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+    # A unique temporary name: two writers of one path (threads, processes) never share it.
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}-{secrets.token_hex(4)}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666 if mode is None else mode)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            if mode is not None:
+                os.fchmod(fh.fileno(), mode)  # exact, whatever the umask
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    _fsync_folder(path.parent)
+
+
+def _fsync_folder(folder: Path) -> None:
+    if os.name != "posix":  # Windows cannot open a folder to sync it; its rename is durable
+        return
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

@@ -10,7 +10,6 @@ import pytest
 from fedft.round.checkpoint import (
     Checkpoint,
     CheckpointError,
-    capture_random_states,
     load_checkpoint,
     restore_random_states,
     save_checkpoint,
@@ -19,7 +18,6 @@ from fedft.round.checkpoint import (
 
 def _ckpt(server_round: int, seed: int = 0) -> Checkpoint:
     rng = np.random.default_rng(seed)
-    py, npy = capture_random_states()
     return Checkpoint(
         server_round=server_round,
         global_arrays=[
@@ -30,8 +28,8 @@ def _ckpt(server_round: int, seed: int = 0) -> Checkpoint:
             "m_t": [rng.normal(size=(4, 3)).astype(np.float32)],
             "v_t": [np.ones(3, np.float32)],
         },
-        python_random_state=py,
-        numpy_random_state=npy,
+        python_random_state=random.getstate(),
+        numpy_random_state=np.random.get_state(),
         ledger_entries=3,
         metrics_lines=4,
     )
