@@ -69,7 +69,9 @@ EntryKind = Literal["run_start", "resume", "round", "run_end"]
 ENTRY_KINDS = ("run_start", "resume", "round", "run_end")
 SiteStatus = Literal["trained", "declined", "failed"]
 
-# What a site's DP entry must state (fedft.dp.plan.RoundAccount's fields).
+# What a site's DP entry must state: the ledger's format, and exactly the fields of
+# fedft.dp.plan.RoundAccount, which the coordinator records (run/ may not import dp/, so the
+# names are spelled here; tests/run/test_ledger.py fails if the two ever differ).
 DP_FIELDS = (
     "noise_multiplier",
     "sample_rate",

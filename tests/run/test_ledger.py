@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 import stat
@@ -10,7 +11,9 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from fedft.dp.plan import RoundAccount
 from fedft.run.ledger import (
+    DP_FIELDS,
     LedgerError,
     PrivacyLedger,
     SiteRound,
@@ -33,6 +36,13 @@ DP = {
     "group_size": 1,
 }
 SECAGG = {"enabled": True, "num_shares": 3, "reconstruction_threshold": 2}
+
+
+def test_a_site_dp_entry_states_exactly_the_round_account():
+    # The coordinator records asdict(RoundAccount): a field added to one and not the other
+    # would be dropped from, or refused by, the ledger.
+    assert DP_FIELDS == tuple(f.name for f in dataclasses.fields(RoundAccount))
+    assert set(DP) == set(DP_FIELDS)
 
 
 def _write_run(
