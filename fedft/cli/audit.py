@@ -65,7 +65,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def _verify(args: argparse.Namespace) -> int:
-    from fedft.run.ledger import verify_ledger
+    from fedft.run.ledger_verify import verify_ledger
 
     if not args.run_dir.is_dir():
         raise ValueError(f"{args.run_dir}: not a folder; give a fedft run folder")

@@ -18,27 +18,42 @@ published at the end of a run (see docs/compliance-guide.md) close that gap. Any
 write the run folder *and* read the private key can re-sign a forged ledger: for audits, give
 the server a key kept outside the run folder and publish its fingerprint; `verify_ledger`
 then checks against that trusted key instead of the one beside the ledger.
+
+This module writes; `ledger_verify` checks and reads; `ledger_format` holds the byte form
+and key handling both share.
 """
 
 from __future__ import annotations
 
 import base64
-import hashlib
 import json
 import logging
 import math
 import os
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
-from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from fedft.run.ledger_format import (
+    ENTRY_CONTEXT,
+    GENESIS_HASH,
+    HEAD_FORMAT,
+    LedgerPaths,
+    canonical_json,
+    entry_hash,
+    head_message,
+    key_fingerprint,
+    ledger_paths,
+    load_public_key,
+    public_bytes,
+)
+from fedft.run.ledger_verify import verify_ledger
 from fedft.run.rundir import atomic_write_text
 
 log = logging.getLogger(__name__)
@@ -46,24 +61,12 @@ log = logging.getLogger(__name__)
 __all__ = [
     "DP_FIELDS",
     "SITE_DP_FIELDS",
-    "LEDGER_NAME",
     "LedgerError",
     "PrivacyLedger",
     "SiteRound",
-    "VerificationResult",
     "append_entry",
-    "canonical_json",
-    "key_fingerprint",
     "ledger_paths",
-    "read_ledger",
-    "verify_ledger",
 ]
-
-LEDGER_NAME = "privacy-ledger.jsonl"
-GENESIS_HASH = "0" * 64
-ENTRY_CONTEXT = b"fedft-ledger-entry/1\n"
-HEAD_CONTEXT = b"fedft-ledger-head/1\n"
-HEAD_FORMAT = "fedft-ledger-head/1"
 
 EntryKind = Literal["run_start", "resume", "round", "run_end"]
 ENTRY_KINDS = ("run_start", "resume", "round", "run_end")
@@ -94,65 +97,14 @@ SITE_DP_FIELDS = (
     "epsilon_total",
 )
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
-_MAX_PROBLEMS = 50
 
 
 class LedgerError(RuntimeError):
     """A ledger that cannot be created or extended (never raised by verification)."""
 
 
-@dataclass(frozen=True)
-class LedgerPaths:
-    ledger: Path
-    head: Path
-    public_key: Path
-    private_key: Path
-
-
-def ledger_paths(run_dir: Path) -> LedgerPaths:
-    root = Path(run_dir)
-    return LedgerPaths(
-        ledger=root / LEDGER_NAME,
-        head=root / "privacy-ledger.head.json",
-        public_key=root / "privacy-ledger.pub",
-        private_key=root / "keys" / "privacy-ledger.key",
-    )
-
-
-def canonical_json(obj: Any) -> str:
-    """The one byte form entries are hashed, signed and stored in."""
-    return json.dumps(
-        obj, sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False
-    )
-
-
-def _entry_hash(entry: Mapping[str, Any]) -> str:
-    unsigned = {k: v for k, v in entry.items() if k != "signature"}
-    return hashlib.sha256(canonical_json(unsigned).encode()).hexdigest()
-
-
-def _head_message(count: int, head_hash: str) -> bytes:
-    return HEAD_CONTEXT + f"{count}\n{head_hash}".encode()
-
-
 def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode("ascii")
-
-
-def _public_bytes(key: Ed25519PublicKey) -> bytes:
-    return key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-
-
-def key_fingerprint(key: Ed25519PublicKey) -> str:
-    """sha256 of the raw 32-byte public key, hex: what a coordinator publishes."""
-    return hashlib.sha256(_public_bytes(key)).hexdigest()
-
-
-def _load_public_key(path: Path) -> Ed25519PublicKey:
-    key = serialization.load_pem_public_key(path.read_bytes())
-    if not isinstance(key, Ed25519PublicKey):
-        raise ValueError(f"{path}: not an Ed25519 public key")
-    return key
 
 
 def _load_private_key(path: Path) -> Ed25519PrivateKey:
@@ -252,7 +204,7 @@ class PrivacyLedger:
             _write_private_key(paths.private_key, key)
         public = key.public_key()
         if paths.public_key.is_file():
-            if _public_bytes(_load_public_key(paths.public_key)) != _public_bytes(public):
+            if public_bytes(load_public_key(paths.public_key)) != public_bytes(public):
                 raise LedgerError(
                     f"{paths.public_key} holds another key than the signing key; this run's "
                     "ledger was signed by a different server key"
@@ -289,7 +241,7 @@ class PrivacyLedger:
             "kind": kind,
             "body": json.loads(canonical_json(body)),  # a deep, JSON-only copy
         }
-        digest = _entry_hash(entry)
+        digest = entry_hash(entry)
         entry["signature"] = _b64(self._key.sign(ENTRY_CONTEXT + digest.encode()))
         with self.paths.ledger.open("a", encoding="ascii") as fh:
             fh.write(canonical_json(entry) + "\n")
@@ -331,7 +283,7 @@ class PrivacyLedger:
         return self.append("round", body)
 
     def _write_head(self) -> None:
-        signature = self._key.sign(_head_message(self.count, self.head_hash))
+        signature = self._key.sign(head_message(self.count, self.head_hash))
         head = {
             "format": HEAD_FORMAT,
             "entries": self.count,
@@ -350,148 +302,3 @@ def append_entry(
 ) -> dict[str, Any]:
     """Open (or create) the run's ledger and append one entry. See `PrivacyLedger`."""
     return PrivacyLedger.open(run_dir, private_key_path=private_key_path).append(kind, body)
-
-
-@dataclass(frozen=True)
-class VerificationResult:
-    ok: bool
-    entries: int  # lines read from the ledger
-    problems: list[str] = field(default_factory=list)
-    head_hash: str = GENESIS_HASH  # hash of the last entry as read
-    key_fingerprint: str | None = None  # of the key the ledger was checked against
-    closed: bool = False  # last entry is `run_end`
-
-    def summary(self) -> str:
-        if self.ok:
-            state = "closed (run_end present)" if self.closed else "open (no run_end entry yet)"
-            return (
-                f"ledger intact: {self.entries} entries, {state}, head {self.head_hash}, "
-                f"key {self.key_fingerprint}"
-            )
-        return f"ledger NOT intact: {len(self.problems)} problem(s)\n" + "\n".join(
-            f"  - {p}" for p in self.problems
-        )
-
-
-def _verify_signature(key: Ed25519PublicKey, signature: Any, message: bytes) -> bool:
-    try:
-        key.verify(base64.b64decode(str(signature), validate=True), message)
-    except (InvalidSignature, ValueError):
-        return False
-    return True
-
-
-def verify_ledger(
-    run_dir: Path,
-    *,
-    public_key: Path | None = None,
-    fingerprint: str | None = None,
-) -> VerificationResult:
-    """Check every entry, the chain and the signed head; never raises for a bad ledger.
-
-    `public_key`: a trusted key (PEM) to verify against instead of the one beside the ledger;
-    `fingerprint`: the published key fingerprint the key used must have.
-    """
-    paths = ledger_paths(run_dir)
-    problems: list[str] = []
-
-    def fail(message: str) -> VerificationResult:
-        return VerificationResult(False, 0, [message])
-
-    if not paths.ledger.is_file():
-        return fail(f"{paths.ledger.name}: missing; this run kept no privacy ledger")
-    key_path = Path(public_key) if public_key is not None else paths.public_key
-    try:
-        key = _load_public_key(key_path)
-    except (OSError, ValueError) as exc:
-        return fail(f"public key {key_path}: unreadable ({exc})")
-    fp = key_fingerprint(key)
-    if public_key is not None and paths.public_key.is_file():
-        try:
-            beside = _public_bytes(_load_public_key(paths.public_key))
-        except ValueError:
-            beside = b""
-        if beside != _public_bytes(key):
-            problems.append(f"{paths.public_key.name}: differs from the trusted key (replaced?)")
-    if fingerprint is not None and fp != fingerprint.lower():
-        problems.append(
-            f"key fingerprint {fp} is not the published {fingerprint.lower()} (another key)"
-        )
-
-    raw = paths.ledger.read_bytes()
-    lines = raw.split(b"\n")
-    if lines and lines[-1] == b"":
-        lines.pop()
-    elif raw:
-        problems.append(f"line {len(lines)}: no final newline (truncated or edited)")
-    prev_hash, last_kind = GENESIS_HASH, None
-    for i, line in enumerate(lines):
-        n = i + 1
-        try:
-            entry = json.loads(line.decode("ascii"))
-            if not isinstance(entry, dict):
-                raise ValueError("not an object")
-        except (UnicodeDecodeError, ValueError):
-            problems.append(f"line {n}: not a JSON entry (edited or truncated)")
-            prev_hash = hashlib.sha256(line).hexdigest()
-            last_kind = None
-            continue
-        if canonical_json(entry).encode() != line:
-            problems.append(f"line {n}: not in canonical form (edited)")
-        digest = _entry_hash(entry)
-        if entry.get("index") != i:
-            problems.append(
-                f"line {n}: index {entry.get('index')!r}, expected {i} "
-                "(entries deleted, inserted or reordered)"
-            )
-        if entry.get("prev_hash") != prev_hash:
-            problems.append(
-                f"line {n}: prev_hash does not match the entry before it (chain broken)"
-            )
-        if not _verify_signature(key, entry.get("signature"), ENTRY_CONTEXT + digest.encode()):
-            problems.append(f"line {n}: signature invalid (edited, or signed with another key)")
-        prev_hash, last_kind = digest, entry.get("kind")
-
-    try:
-        head = json.loads(paths.head.read_text(encoding="ascii"))
-        count, head_hash = int(head["entries"]), str(head["head_hash"])
-        head_sig = head["signature"]
-    except (OSError, ValueError, KeyError, TypeError):
-        problems.append(f"{paths.head.name}: missing or unreadable (the signed head)")
-    else:
-        if not _verify_signature(key, head_sig, _head_message(count, head_hash)):
-            problems.append(f"{paths.head.name}: signature invalid (edited, or another key)")
-        if count != len(lines):
-            problems.append(
-                f"{paths.head.name}: the server signed {count} entries, the ledger has "
-                f"{len(lines)} (entries {'removed' if count > len(lines) else 'added'})"
-            )
-        elif head_hash != prev_hash:
-            problems.append(f"{paths.head.name}: the signed last hash differs from the last entry")
-
-    if len(problems) > _MAX_PROBLEMS:
-        problems = problems[:_MAX_PROBLEMS] + [f"... and {len(problems) - _MAX_PROBLEMS} more"]
-    return VerificationResult(
-        ok=not problems,
-        entries=len(lines),
-        problems=problems,
-        head_hash=prev_hash,
-        key_fingerprint=fp,
-        closed=last_kind == "run_end",
-    )
-
-
-def read_ledger(run_dir: Path) -> list[dict[str, Any]]:
-    """The entries that parse, in file order, unverified (use `verify_ledger` for trust)."""
-    path = ledger_paths(run_dir).ledger
-    if not path.is_file():
-        return []
-    entries = []
-    for line in path.read_text(encoding="ascii", errors="replace").splitlines():
-        try:
-            entry = json.loads(line)
-        except ValueError:
-            continue
-        if isinstance(entry, dict):
-            entries.append(entry)
-    return entries

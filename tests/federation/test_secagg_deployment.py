@@ -208,7 +208,7 @@ def _outbox(state_dir: str) -> list[dict]:
 @pytest.mark.integration
 def test_fedft_runs_over_tls_with_node_auth_secagg_and_a_dropout(tmp_path, env):
     from fedft.federation.outbox import text_fields
-    from fedft.run.ledger import read_ledger, verify_ledger
+    from fedft.run.ledger_verify import read_ledger, verify_ledger
 
     procs: list[subprocess.Popen] = []
     logs: list[Path] = []

@@ -157,7 +157,7 @@ def test_causal_lm_instruction_path_lowers_response_only_loss(tmp_path, tiny_lla
 
 
 def test_the_privacy_ledger_of_a_run_verifies_and_records_every_round(classification_run, tmp_path):
-    from fedft.run.ledger import read_ledger, verify_ledger
+    from fedft.run.ledger_verify import read_ledger, verify_ledger
 
     _, result = classification_run
     root = str(result.run_dir.root)

@@ -11,7 +11,7 @@ from fedft.cli import main as fedft_main
 from fedft.config import load_config
 from fedft.dp.accounting import site_level_epsilon
 from fedft.federation.simulation import simulate
-from fedft.run.ledger import read_ledger
+from fedft.run.ledger_verify import read_ledger
 from fedft.run.metrics import read_metrics
 from fedft.run.rundir import create_run_dir
 

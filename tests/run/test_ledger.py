@@ -19,9 +19,8 @@ from fedft.run.ledger import (
     SiteRound,
     append_entry,
     ledger_paths,
-    read_ledger,
-    verify_ledger,
 )
+from fedft.run.ledger_verify import read_ledger, verify_ledger
 
 SHA = "ab" * 32
 DP = {

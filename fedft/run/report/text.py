@@ -9,7 +9,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from fedft.run.report.audit import Audit, Mechanism
+from fedft.run.report.audit import Audit
+from fedft.run.report.mechanisms import Mechanism
 
 __all__ = [
     "fmt_delta",
