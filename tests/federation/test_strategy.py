@@ -323,3 +323,28 @@ def test_under_secagg_a_round_that_could_not_be_unmasked_is_aborted_not_fatal():
     assert summary.aborted
     assert summary.failures[0].startswith("round aborted")
     assert summary.failures[1] == "Not enough shares to recover secret"
+
+
+def test_a_sites_refusal_is_recorded_as_declined_and_a_crash_as_an_error():
+    # Prepare: nodes 7 and 8 known from round 1; in round 2, 8 declines (as Flower reports it)
+    # and an unattributable crash arrives
+    from flwr.common import Error
+
+    from fedft.round.outcome import FailureKind, declined_message
+
+    g = [np.zeros(2, dtype=np.float32)]
+    strategy = _strategy(g)
+    strategy.global_arrays = g
+    d = [np.ones(2, np.float32)]
+    strategy._sampled = ["7", "8"]
+    strategy.aggregate_fit(1, [(_proxy(7), _site_fit_res(d, "st-marys")), (_proxy(8), _site_fit_res(d, "general"))], [])
+    refusal = declined_message(site_id="general", server_round=2, reason="privacy budget")
+    wire = Exception(Error(code=2, reason=f"<class 'RuntimeError'>:<'{refusal}'>"))
+
+    # Execute
+    strategy._sampled = ["7", "8", "9"]
+    strategy.aggregate_fit(2, [(_proxy(7), _site_fit_res(d, "st-marys"))], [wire, RuntimeError("boom")])
+
+    # Assert
+    kinds = [(s["site"], s.get("kind")) for s in strategy.fit_summary.sites]
+    assert kinds == [("st-marys", None), ("general", FailureKind.DECLINED), ("node-9", FailureKind.ERROR)]
