@@ -16,6 +16,7 @@ from __future__ import annotations
 import regex
 from presidio_analyzer import LocalRecognizer, Pattern, PatternRecognizer, RecognizerResult
 
+from fedft.anonymize.names.words import PARTICLES
 from fedft.config.anonymization import CustomRecognizerSpec
 
 __all__ = [
@@ -350,17 +351,16 @@ class FedftNameLabelRecognizer(PatternRecognizer):
         words = pattern_text.split()
         if not words or words[-1].lower() in _FUNCTION_WORDS:
             return True
-        if len(words) >= 3 and words[1].lower() in _PARTICLE_WORDS:
+        if len(words) >= 3 and words[1].lower() in PARTICLES:
             first, last = words[0], words[-1]
             if first.lower() in _FUNCTION_WORDS or last.lower() in _LATIN_AFTER_PARTICLE:
                 return True
             styles = {("U" if w.isupper() else "l" if w.islower() else "T") for w in (first, last)}
-            lone_van = words[1].lower() == "van" and words[2].lower() not in _PARTICLE_WORDS
+            lone_van = words[1].lower() == "van" and words[2].lower() not in PARTICLES
             return len(styles) != 1 or (lone_van and first.islower())
         return False
 
 
-_PARTICLE_WORDS = frozenset("van von de del da di du le la ter ten".split())
 _LATIN_AFTER_PARTICLE = frozenset("novo facto jure carte luxe rigueur vu".split())
 _FUNCTION_WORDS = frozenset(
     "the a an and or of to in on at for with by from is was be are were it this that as".split()

@@ -59,6 +59,22 @@ def test_name_case_variants_removed(text, value, clinical):
 
 
 @pytest.mark.parametrize(
+    ("text", "whole"),
+    [
+        ("discussed with émile van den brouwer.", True),  # "van den": a particle pair
+        ("discussed with jan van der berg.", True),
+        ("she drove the van home.", False),  # a lone "van" between ordinary words
+    ],
+)
+def test_particle_names_are_whole(text, whole):
+    from fedft.anonymize.recognizers import FedftNameLabelRecognizer
+
+    found = FedftNameLabelRecognizer().analyze(text, ["PERSON"])
+    names = [text[r.start : r.end] for r in found if r.entity_type == "PERSON"]
+    assert any(name.count(" ") >= 2 for name in names) is whole
+
+
+@pytest.mark.parametrize(
     "text",
     [
         "BP 132/84, HbA1c 7.2%, metformin 500 mg twice daily for 3 days.",

@@ -23,6 +23,8 @@ from typing import Literal
 
 from faker import Faker
 
+from fedft.anonymize.names.words import PARTICLES
+
 Domain = Literal["clinical", "banking", "mixed"]
 
 # Labels whose every planted value must be removed ("no structured identifier survives").
@@ -38,9 +40,6 @@ STRUCTURED = frozenset(
         "ACCOUNT_NUMBER",
         "IP_ADDRESS",
     }
-)
-NAME_PARTICLES = frozenset(
-    {"van", "der", "den", "de", "la", "le", "von", "del", "da", "di", "du", "ten", "ter", "bin"}
 )
 _LOCALES = ("en_US", "en_GB", "de_DE", "nl_NL", "es_ES", "fr_FR", "it_IT")
 _PARTICLES = ("van der", "van den", "van", "de la", "de", "von", "del", "da", "di", "le", "ter")
@@ -132,7 +131,7 @@ def name_parts(value: str) -> list[str]:
     """Identifying parts of a name: particles, initials and punctuation removed."""
     parts = re.split(r"[\s,\-]+", value)
     return [
-        p.strip(".") for p in parts if len(p.strip(".")) > 1 and p.lower() not in NAME_PARTICLES
+        p.strip(".") for p in parts if len(p.strip(".")) > 1 and p.lower() not in PARTICLES
     ]
 
 
