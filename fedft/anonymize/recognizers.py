@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import regex
 from presidio_analyzer import LocalRecognizer, Pattern, PatternRecognizer, RecognizerResult
+from presidio_analyzer.predefined_recognizers import CreditCardRecognizer
 
 from fedft.anonymize.names.words import PARTICLES
 from fedft.config.anonymization import CustomRecognizerSpec
@@ -113,8 +114,9 @@ class FedftLongNumberRecognizer(PatternRecognizer):
         return _digits(pattern_text) < 7 or bool(_DATE_LIKE.match(pattern_text))
 
 
-class FedftCardRecognizer(PatternRecognizer):
-    """Payment cards the default misses (Mastercard 2-series, 13-19 digits), Luhn-checked."""
+class FedftCardRecognizer(CreditCardRecognizer):
+    """Payment cards the default misses (Mastercard 2-series, 13-19 digits), Luhn-checked by
+    Presidio's CreditCardRecognizer."""
 
     PATTERNS = [
         Pattern("card", r"(?<![\w-])\d{4}(?:[ -]?\d{3,4}){2,3}(?:[ -]?\d{1,4})?(?![\w-])", 0.5)
@@ -123,22 +125,14 @@ class FedftCardRecognizer(PatternRecognizer):
 
     def __init__(self, supported_language: str = "en"):
         super().__init__(
-            supported_entity="CREDIT_CARD",
-            name="FedftCardRecognizer",
             patterns=self.PATTERNS,
             context=self.CONTEXT,
             supported_language=supported_language,
-            global_regex_flags=_FLAGS,
+            name="FedftCardRecognizer",
         )
 
     def validate_result(self, pattern_text: str) -> bool:
-        digits = [int(c) for c in pattern_text if c.isdigit()]
-        if not 13 <= len(digits) <= 19:
-            return False
-        total = 0
-        for i, d in enumerate(reversed(digits)):
-            total += d if i % 2 == 0 else (d * 2 - 9 if d > 4 else d * 2)
-        return total % 10 == 0
+        return 13 <= _digits(pattern_text) <= 19 and super().validate_result(pattern_text)
 
 
 class FedftDateWordsRecognizer(PatternRecognizer):
