@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from presidio_analyzer import Pattern, PatternRecognizer
 
-from fedft.anonymize.recognizers.shapes import FLAGS
+from fedft.anonymize.recognizers.patterns import pattern_args
 
 __all__ = ["FedftStreetAddressRecognizer"]
 
@@ -41,11 +41,4 @@ class FedftStreetAddressRecognizer(PatternRecognizer):
     CONTEXT = ["address", "lives", "live", "resides", "street", "home"]
 
     def __init__(self, supported_language: str = "en"):
-        super().__init__(
-            supported_entity="STREET_ADDRESS",
-            name="FedftStreetAddressRecognizer",
-            patterns=self.PATTERNS,
-            context=self.CONTEXT,
-            supported_language=supported_language,
-            global_regex_flags=FLAGS,
-        )
+        super().__init__(**pattern_args(self, entity="STREET_ADDRESS", language=supported_language))

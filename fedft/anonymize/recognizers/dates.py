@@ -5,7 +5,7 @@ from __future__ import annotations
 import regex
 from presidio_analyzer import Pattern, PatternRecognizer
 
-from fedft.anonymize.recognizers.shapes import FLAGS
+from fedft.anonymize.recognizers.patterns import pattern_args
 
 __all__ = ["MONTH", "FedftDateWordsRecognizer"]
 
@@ -32,13 +32,7 @@ class FedftDateWordsRecognizer(PatternRecognizer):
     ]
 
     def __init__(self, supported_language: str = "en"):
-        super().__init__(
-            supported_entity="DATE_TIME",
-            name="FedftDateWordsRecognizer",
-            patterns=self.PATTERNS,
-            supported_language=supported_language,
-            global_regex_flags=FLAGS,
-        )
+        super().__init__(**pattern_args(self, entity="DATE_TIME", language=supported_language))
 
     def invalidate_result(self, pattern_text: str) -> bool:
         # "may 5" is often the verb: require a year, an ordinal or a capital M.

@@ -6,7 +6,13 @@ import regex
 from presidio_analyzer import LocalRecognizer, Pattern, PatternRecognizer, RecognizerResult
 from presidio_analyzer.predefined_recognizers import CreditCardRecognizer
 
-from fedft.anonymize.recognizers.shapes import DATE_LIKE, FLAGS, IPV4_LIKE, digit_count
+from fedft.anonymize.recognizers.patterns import (
+    DATE_LIKE,
+    FLAGS,
+    IPV4_LIKE,
+    digit_count,
+    pattern_args,
+)
 
 __all__ = [
     "FedftCardRecognizer",
@@ -38,14 +44,7 @@ class FedftPhoneRecognizer(PatternRecognizer):
     CONTEXT = ["phone", "tel", "telephone", "call", "cell", "mobile", "contact", "reach", "fax"]
 
     def __init__(self, supported_language: str = "en"):
-        super().__init__(
-            supported_entity="PHONE_NUMBER",
-            name="FedftPhoneRecognizer",
-            patterns=self.PATTERNS,
-            context=self.CONTEXT,
-            supported_language=supported_language,
-            global_regex_flags=FLAGS,
-        )
+        super().__init__(**pattern_args(self, entity="PHONE_NUMBER", language=supported_language))
 
     def invalidate_result(self, pattern_text: str) -> bool:
         core = regex.sub(r"\s*(?:x|ext\.?|extension)\s*\d+$", "", pattern_text, flags=FLAGS)
@@ -65,14 +64,7 @@ class FedftLongNumberRecognizer(PatternRecognizer):
     CONTEXT = ["number", "no", "id", "record", "account", "acct", "member", "reference", "ref"]
 
     def __init__(self, supported_language: str = "en"):
-        super().__init__(
-            supported_entity="ID_NUMBER",
-            name="FedftLongNumberRecognizer",
-            patterns=self.PATTERNS,
-            context=self.CONTEXT,
-            supported_language=supported_language,
-            global_regex_flags=FLAGS,
-        )
+        super().__init__(**pattern_args(self, entity="ID_NUMBER", language=supported_language))
 
     def invalidate_result(self, pattern_text: str) -> bool:
         return digit_count(pattern_text) < 7 or bool(DATE_LIKE.match(pattern_text))

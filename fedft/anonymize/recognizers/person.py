@@ -5,7 +5,7 @@ from __future__ import annotations
 from presidio_analyzer import Pattern, PatternRecognizer
 
 from fedft.anonymize.names.words import PARTICLES
-from fedft.anonymize.recognizers.shapes import FLAGS
+from fedft.anonymize.recognizers.patterns import pattern_args
 
 __all__ = ["FedftNameLabelRecognizer"]
 
@@ -39,13 +39,7 @@ class FedftNameLabelRecognizer(PatternRecognizer):
     ]
 
     def __init__(self, supported_language: str = "en"):
-        super().__init__(
-            supported_entity="PERSON",
-            name="FedftNameLabelRecognizer",
-            patterns=self.PATTERNS,
-            supported_language=supported_language,
-            global_regex_flags=FLAGS,
-        )
+        super().__init__(**pattern_args(self, entity="PERSON", language=supported_language))
 
     def invalidate_result(self, pattern_text: str) -> bool:
         # "i.e. the", "a. the": an initial followed by a function word is prose; "drove the

@@ -14,8 +14,8 @@ from fedft.anonymize.recognizers.numbers import (
     FedftLongNumberRecognizer,
     FedftPhoneRecognizer,
 )
+from fedft.anonymize.recognizers.patterns import FLAGS
 from fedft.anonymize.recognizers.person import FedftNameLabelRecognizer
-from fedft.anonymize.recognizers.shapes import FLAGS
 from fedft.anonymize.recognizers.web import FedftEmailObfuscatedRecognizer, FedftUrlRecognizer
 from fedft.config.anonymization import CustomRecognizerSpec
 

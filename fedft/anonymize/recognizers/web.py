@@ -5,7 +5,7 @@ from __future__ import annotations
 import regex
 from presidio_analyzer import Pattern, PatternRecognizer
 
-from fedft.anonymize.recognizers.shapes import FLAGS
+from fedft.anonymize.recognizers.patterns import FLAGS, pattern_args
 
 __all__ = ["FedftEmailObfuscatedRecognizer", "FedftUrlRecognizer"]
 
@@ -24,13 +24,7 @@ class FedftEmailObfuscatedRecognizer(PatternRecognizer):
     ]
 
     def __init__(self, supported_language: str = "en"):
-        super().__init__(
-            supported_entity="EMAIL_ADDRESS",
-            name="FedftEmailObfuscatedRecognizer",
-            patterns=self.PATTERNS,
-            supported_language=supported_language,
-            global_regex_flags=FLAGS,
-        )
+        super().__init__(**pattern_args(self, entity="EMAIL_ADDRESS", language=supported_language))
 
     def invalidate_result(self, pattern_text: str) -> bool:
         # Plain prose ("seen at home. it was") must show bracketed markers or a "dot" word.
@@ -45,10 +39,4 @@ class FedftUrlRecognizer(PatternRecognizer):
     PATTERNS = [Pattern("url", r"\b(?:https?://|www\.)[^\s<>\"']+[^\s<>\"'.,;:!?)\]]", 0.6)]
 
     def __init__(self, supported_language: str = "en"):
-        super().__init__(
-            supported_entity="URL",
-            name="FedftUrlRecognizer",
-            patterns=self.PATTERNS,
-            supported_language=supported_language,
-            global_regex_flags=FLAGS,
-        )
+        super().__init__(**pattern_args(self, entity="URL", language=supported_language))
