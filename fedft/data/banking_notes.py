@@ -7,8 +7,8 @@ import random
 from typing import Any
 
 from fedft.data import phrases
-from fedft.data.demo_pii import DemoPii, pii_field
-from fedft.data.labels import BANKING_LABELS, noisy, shared_for
+from fedft.data.demo_pii import DemoPii
+from fedft.data.notes import BANKING_LABELS, instruction_record, noisy, pii_field, shared_for
 from fedft.data.planted import PlantedText
 
 __all__ = ["banking_instruction", "banking_note"]
@@ -93,11 +93,5 @@ def banking_instruction(rng: random.Random, pii: DemoPii, label: str) -> dict[st
         rng.choice(("{name}, {account}. ", "{name} (card {card}). ", "{name}, {email}. ")), values
     )
     note.add(f"Customer {issue}. {detail[0].upper() + detail[1:]}. Action: {action}.")
-    kind, questions = rng.choice(_BANKING_QUESTIONS)
-    response = {"category": label, "action": action, "issue": issue}[kind]
-    return {
-        "instruction": rng.choice(questions),
-        "input": note.text,
-        "response": response,
-        "pii": pii_field(note),
-    }
+    answers = {"category": label, "action": action, "issue": issue}
+    return instruction_record(rng, note, questions=_BANKING_QUESTIONS, answers=answers)

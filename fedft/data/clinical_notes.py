@@ -7,8 +7,8 @@ import random
 from typing import Any
 
 from fedft.data import phrases
-from fedft.data.demo_pii import DemoPii, pii_field
-from fedft.data.labels import CLINICAL_LABELS, noisy, shared_for
+from fedft.data.demo_pii import DemoPii
+from fedft.data.notes import CLINICAL_LABELS, instruction_record, noisy, pii_field, shared_for
 from fedft.data.planted import PlantedText
 
 __all__ = ["clinical_instruction", "clinical_note"]
@@ -124,11 +124,5 @@ def clinical_instruction(rng: random.Random, pii: DemoPii, label: str) -> dict[s
         values,
     )
     note.add(f"Reports {complaint}. {finding[0].upper() + finding[1:]}. Started {med}.")
-    kind, questions = rng.choice(_CLINICAL_QUESTIONS)
-    response = {"specialty": label, "medication": med, "complaint": complaint}[kind]
-    return {
-        "instruction": rng.choice(questions),
-        "input": note.text,
-        "response": response,
-        "pii": pii_field(note),
-    }
+    answers = {"specialty": label, "medication": med, "complaint": complaint}
+    return instruction_record(rng, note, questions=_CLINICAL_QUESTIONS, answers=answers)

@@ -9,11 +9,9 @@ from __future__ import annotations
 import datetime as dt
 import random
 import re
-from typing import Any
 
 from fedft.data.planted import (
     IBAN_LOCALES,
-    PlantedText,
     card_number,
     group4,
     iban,
@@ -21,7 +19,7 @@ from fedft.data.planted import (
     seeded_fakers,
 )
 
-__all__ = ["DemoPii", "pii_field"]
+__all__ = ["DemoPii"]
 
 # Fixed date windows: Faker's relative ranges ("-30y") depend on today and would break
 # determinism across days.
@@ -29,12 +27,6 @@ _DOB_RANGE = (dt.date(1936, 1, 1), dt.date(2005, 12, 31))
 _VISIT_RANGE = (dt.date(2022, 1, 1), dt.date(2025, 6, 30))
 _LOCALES = ("en_US", "en_US", "en_US", "en_GB", "es_ES", "de_DE")
 _AREA_CODES = ("212", "312", "415", "617", "713", "206", "303", "404", "503", "614", "702", "919")
-
-
-def pii_field(note: PlantedText) -> list[dict[str, Any]]:
-    """A record's `pii` field: {"entity", "value", "start", "end"} per planted value."""
-    return [{"entity": p.entity, "value": p.value, "start": p.start, "end": p.end}
-            for p in note.planted]  # fmt: skip
 
 
 class DemoPii:

@@ -10,9 +10,9 @@ Labels are carried by clinical (or banking) content drawn from several varied ph
 phrases shared between labels and other labels' vocabulary in the past history (see phrases.py),
 so a classifier has something to learn and does not reach 100% from one keyword.
 
-Modules: labels.py (labels, label noise), demo_pii.py (the planted identifiers, on the pieces
-in planted.py that the evaluation corpus shares), clinical_notes.py and banking_notes.py (the
-notes), phrases.py (their content).
+Modules: notes.py (labels, label noise, the record a note becomes), demo_pii.py (the planted
+identifiers, on the pieces in planted.py that the evaluation corpus shares), clinical_notes.py
+and banking_notes.py (the notes), phrases.py (their content).
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from typing import Any, Literal
 from fedft.data.banking_notes import banking_instruction, banking_note
 from fedft.data.clinical_notes import clinical_instruction, clinical_note
 from fedft.data.demo_pii import DemoPii
-from fedft.data.labels import LABELS
+from fedft.data.notes import LABELS
 
 __all__ = ["Kind", "Task", "generate_corpus", "write_jsonl"]
 

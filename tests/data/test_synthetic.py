@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from fedft.data.labels import BANKING_LABELS, CLINICAL_LABELS
+from fedft.data.notes import BANKING_LABELS, CLINICAL_LABELS
 from fedft.data.sources import read_examples
 from fedft.data.synthetic import generate_corpus, write_jsonl
 

@@ -25,16 +25,8 @@ from typing import Literal
 from faker import Faker
 
 from fedft.anonymize.names.words import PARTICLES
-from fedft.data.planted import (
-    Planted,
-    PlantedText,
-    card_number,
-    group4,
-    iban,
-    record_digits,
-    seeded_fakers,
-    template_parts,
-)
+from fedft.data import planted
+from fedft.data.planted import Planted
 
 Domain = Literal["clinical", "banking", "mixed"]
 
@@ -140,7 +132,7 @@ class _Slots:
 
     def __init__(self, rng: random.Random, seed: int):
         self.rng = rng
-        self.fakers = seeded_fakers(_LOCALES, seed=seed * 31)
+        self.fakers = planted.seeded_fakers(_LOCALES, seed=seed * 31)
         self.us = self.fakers["en_US"]
 
     def _faker(self) -> Faker:
@@ -239,8 +231,8 @@ class _Slots:
         )
 
     def card(self) -> tuple[str, str]:
-        n = card_number(self.rng, self.us, types=("visa16", "mastercard", "amex"))
-        groups = group4(n)
+        n = planted.card_number(self.rng, self.us, types=("visa16", "mastercard", "amex"))
+        groups = planted.group4(n)
         return self._pick(
             {
                 "plain": lambda: n,
@@ -250,8 +242,8 @@ class _Slots:
         )
 
     def iban(self) -> tuple[str, str]:
-        i = iban(self.rng, self.fakers)
-        spaced = group4(i)
+        i = planted.iban(self.rng, self.fakers)
+        spaced = planted.group4(i)
         return self._pick({"compact": lambda: i, "spaced": lambda: spaced})
 
     def ip(self) -> tuple[str, str]:
@@ -267,7 +259,7 @@ class _Slots:
         return self.us.street_address(), "us_street"
 
     def mrn(self) -> tuple[str, str]:
-        n = record_digits(self.rng)
+        n = planted.record_digits(self.rng)
         return self._pick(
             {"prefixed": lambda: f"MRN-{n}", "prefixed_lower": lambda: f"mrn{n}", "bare": lambda: n}
         )
@@ -304,7 +296,7 @@ _LABELS = {
 
 def _render(template: str, slots: _Slots, keep_pool: tuple[str, ...], case: str) -> CorpusDoc:
     rng = slots.rng
-    doc, keep = PlantedText(), []
+    doc, keep = planted.PlantedText(), []
 
     def cased(s: str) -> str:
         # Whole-note case styles of legacy systems and transcriptions; only length-preserving
@@ -312,7 +304,7 @@ def _render(template: str, slots: _Slots, keep_pool: tuple[str, ...], case: str)
         t = {"lower": s.lower(), "upper": s.upper()}.get(case, s)
         return t if len(t) == len(s) else s
 
-    for literal, kind in template_parts(template):
+    for literal, kind in planted.template_parts(template):
         doc.add(cased(literal))
         if kind == "keep":
             term = cased(rng.choice(keep_pool))

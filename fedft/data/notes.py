@@ -1,13 +1,25 @@
-"""The demo corpora's labels, and how a note's content follows its label (with noise)."""
+"""What the demo notes share: their labels, how a note's content follows its label (with
+noise), and the record a note becomes."""
 
 from __future__ import annotations
 
 import random
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 from fedft.data import phrases
+from fedft.data.planted import PlantedText
 
-__all__ = ["BANKING_LABELS", "CLINICAL_LABELS", "LABELS", "LABEL_NOISE", "noisy", "shared_for"]
+__all__ = [
+    "BANKING_LABELS",
+    "CLINICAL_LABELS",
+    "LABELS",
+    "LABEL_NOISE",
+    "instruction_record",
+    "noisy",
+    "pii_field",
+    "shared_for",
+]
 
 CLINICAL_LABELS: tuple[str, ...] = tuple(phrases.CLINICAL)
 BANKING_LABELS: tuple[str, ...] = tuple(phrases.BANKING)
@@ -30,3 +42,27 @@ def shared_for(rng: random.Random, shared: Sequence[tuple[str, Sequence[str]]], 
     fitting = [phrase for phrase, labels in shared if label in labels]
     # Now and then a shared phrase that does not fit the label: patients mention other things.
     return rng.choice(fitting if fitting and rng.random() < 0.7 else [p for p, _ in shared])
+
+
+def pii_field(note: PlantedText) -> list[dict[str, Any]]:
+    """A record's `pii` field: {"entity", "value", "start", "end"} per planted value."""
+    return [{"entity": p.entity, "value": p.value, "start": p.start, "end": p.end}
+            for p in note.planted]  # fmt: skip
+
+
+def instruction_record(
+    rng: random.Random,
+    note: PlantedText,
+    *,
+    questions: Sequence[tuple[str, Sequence[str]]],
+    answers: Mapping[str, str],
+) -> dict[str, Any]:
+    """An instruction record on `note`: one of `questions` (kind, phrasings), answered by
+    `answers[kind]`."""
+    kind, phrasings = rng.choice(questions)
+    return {
+        "instruction": rng.choice(phrasings),
+        "input": note.text,
+        "response": answers[kind],
+        "pii": pii_field(note),
+    }
