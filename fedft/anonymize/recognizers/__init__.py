@@ -11,6 +11,7 @@ Each recognizer is a Presidio PatternRecognizer (the extension point Presidio de
 `invalidate_result` rejects look-alikes (dates, IP addresses, amounts) so the broad patterns do
 not eat clinical values. By family: numbers.py (phones, long numbers, cards, IBANs), dates.py,
 web.py (obfuscated e-mails, URLs), addresses.py, person.py (names after labels, particle
-names); registry.py lists them for an analyzer, builds a policy's custom recognizers and guards
-recognizers that cannot match a text.
+names), patterns.py (their shared Presidio arguments, flags, look-alikes); registry.py lists
+them for an analyzer, builds a policy's custom recognizers and guards recognizers that cannot
+match a text.
 """
