@@ -14,7 +14,6 @@ a raw value or the site secret.
 from __future__ import annotations
 
 import logging
-import multiprocessing
 import time
 from collections import Counter
 from collections.abc import Mapping, Sequence
@@ -27,11 +26,13 @@ import regex
 from fedft.anonymize import cache
 from fedft.anonymize.detect import Detector
 from fedft.anonymize.engine import build_analyzer, ensure_offline, load_spacy
+from fedft.anonymize.forking import NoFork, fork_map
 from fedft.anonymize.model_pin import ModelIdentity, verify_model
-from fedft.anonymize.pseudonym import pseudonym, resolve_site_secret, secret_fingerprint
+from fedft.anonymize.pseudonym import resolve_site_secret, secret_fingerprint
 from fedft.anonymize.report import AnonymizationReport
 from fedft.anonymize.spans import Span
-from fedft.config.anonymization import AnonymizationConfig, Operator, policy_hash
+from fedft.anonymize.surrogates import caps_noise, operator_config, surrogate_pattern
+from fedft.config.anonymization import AnonymizationConfig, policy_hash
 
 __all__ = [
     "AnonymizationResult",
@@ -75,46 +76,6 @@ class AnonymizationResult:
     report: AnonymizationReport
 
 
-def _operator_config(cfg: AnonymizationConfig, entity: str, secret: bytes | None):
-    from presidio_anonymizer.entities import OperatorConfig
-
-    op: Operator = cfg.operator_for(entity)
-    if op == "replace":
-        return OperatorConfig("replace", {"new_value": f"<{entity}>"})
-    if op == "redact":
-        return OperatorConfig("redact", {})
-    if op == "mask":
-        # Whole value masked: a partly masked identifier is still an identifier.
-        return OperatorConfig(
-            "mask", {"masking_char": cfg.mask_char, "chars_to_mask": 10**6, "from_end": False}
-        )
-    assert secret is not None  # from_config guarantees it
-
-    def surrogate(value: str) -> str:
-        return pseudonym(secret=secret, entity=entity, value=value)
-
-    return OperatorConfig("custom", {"lambda": surrogate})
-
-
-def _surrogate_pattern(cfg: AnonymizationConfig) -> regex.Pattern:
-    """What fedft writes in place of a value: tags, pseudonyms, mask runs."""
-    mask = regex.escape(cfg.mask_char)
-    return regex.compile(rf"<[A-Z][A-Z0-9_]*(?:_[0-9a-f]{{10}})?>|{mask}{{2,}}")
-
-
-def _caps_noise(fragment: str, source: str, lexicon: frozenset[str]) -> bool:
-    """NER on ALL-CAPS text tags ordinary words ("WITNESSED" as a place): a residual hit made
-    only of English words in capitals is not counted (it would drop the row for nothing)."""
-    if source != "SpacyRecognizer" or not fragment.isupper():
-        return False
-    words = [w.lower() for w in regex.findall(r"\p{L}+", fragment)]
-    # Crude stemming is enough here: the lexicon holds base forms ("witness" for WITNESSED).
-    stems = ("", "s", "es", "d", "ed", "ing")
-    return bool(words) and all(
-        any(w.endswith(x) and w[: len(w) - len(x)] in lexicon for x in stems) for w in words
-    )
-
-
 class Anonymizer:
     """A site's anonymizer for one policy. Use `Anonymizer.from_config`."""
 
@@ -139,14 +100,14 @@ class Anonymizer:
         self.cache_dir = cache_dir
         self._detector = detector
         self._secret = secret
-        self._surrogates = _surrogate_pattern(cfg)
+        self._surrogates = surrogate_pattern(cfg)
         self._engine: Any = None  # presidio_anonymizer.AnonymizerEngine when enabled
         self._operators: dict[str, Any] = {}
         if detector is not None:
             from presidio_anonymizer import AnonymizerEngine
 
             self._engine = AnonymizerEngine()
-            self._operators = {e: _operator_config(cfg, e, secret) for e in cfg.detected_entities}
+            self._operators = {e: operator_config(cfg, e, secret) for e in cfg.detected_entities}
 
     @property
     def _model_sha256(self) -> str:
@@ -241,7 +202,7 @@ class Anonymizer:
                     s
                     for s in spans
                     if not any(a < s.end and s.start < b for a, b in mine)
-                    and not _caps_noise(text[s.start : s.end], s.source, lexicon)
+                    and not caps_noise(text[s.start : s.end], s.source, lexicon)
                 ]
             )
         return out
@@ -284,8 +245,8 @@ class Anonymizer:
         size = -(-len(unique) // n)
         parts = [unique[i : i + size] for i in range(0, len(unique), size)]
         try:
-            results = _fork_map(self._work, parts)
-        except _NoFork as exc:
+            results = fork_map(self._work, parts)
+        except NoFork as exc:
             log.info("anonymization: one process (%s)", exc)
             return self._work(unique)
         return [row for part in results for row in part]
@@ -401,56 +362,3 @@ class Anonymizer:
             cache_hit=False,
             seconds=time.perf_counter() - started,
         )
-
-
-class _NoFork(RuntimeError):
-    """Child processes cannot be forked here; the caller works in one process instead."""
-
-
-def _fork_map(fn, parts: list) -> list:
-    """[fn(part) for part in parts], parts[1:] each in a forked child while this process does
-    parts[0]. Children inherit everything loaded (spaCy model, recognizers): nothing is pickled
-    but the results. A child's failure is raised here by exception type only (its message
-    could quote a row)."""
-    try:
-        ctx = multiprocessing.get_context("fork")
-    except ValueError as exc:  # no fork on this platform
-        raise _NoFork(str(exc)) from exc
-    children: list = []
-    finished = False
-    try:
-        for part in parts[1:]:
-            receiver, sender = ctx.Pipe(duplex=False)
-            child = ctx.Process(target=_child, args=(fn, part, sender), daemon=True)
-            try:
-                child.start()
-            except (AssertionError, OSError) as exc:  # AssertionError: we are a daemon
-                raise _NoFork(f"cannot start a worker process: {exc}") from exc
-            sender.close()
-            children.append((child, receiver))
-        results = [fn(parts[0])]
-        for child, receiver in children:
-            try:
-                status, value = receiver.recv()
-            except EOFError:
-                status, value = "error", f"worker exited with code {child.exitcode}"
-            if status != "ok":
-                raise RuntimeError(f"anonymization worker failed: {value}")
-            results.append(value)
-        finished = True
-        return results
-    finally:
-        for child, receiver in children:
-            receiver.close()
-            if not finished:  # something failed: the other workers' results are not wanted
-                child.kill()
-            child.join()
-
-
-def _child(fn, part, sender) -> None:
-    try:
-        sender.send(("ok", fn(part)))
-    except BaseException as exc:  # noqa: BLE001 - reported to the parent, which raises
-        sender.send(("error", type(exc).__name__))
-    finally:
-        sender.close()

@@ -12,10 +12,11 @@ import hashlib
 import json
 import logging
 import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+
+from fedft.run.rundir import atomic_write_text
 
 __all__ = ["CACHE_FORMAT", "corpus_key", "read_entry", "write_entry"]
 
@@ -62,16 +63,11 @@ def read_entry(cache_dir: Path, key: str) -> dict[str, Any] | None:
 
 
 def write_entry(cache_dir: Path, key: str, entry: dict[str, Any]) -> Path:
-    """Store atomically (write to a temp file, then rename), owner-readable only."""
-    cache_dir.mkdir(parents=True, exist_ok=True)
+    """Store atomically (write, then rename), owner-readable only: the entry holds anonymized
+    text, and a folder fedft creates for it is the owner's alone (0700) before any is written."""
+    cache_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     payload = json.dumps({**entry, "format": CACHE_FORMAT, "key": key}, ensure_ascii=False)
-    fd, tmp = tempfile.mkstemp(dir=cache_dir, prefix=".tmp-", suffix=".json")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(payload)
-        os.chmod(tmp, 0o600)
-        os.replace(tmp, _path(cache_dir, key))
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return _path(cache_dir, key)
+    path = _path(cache_dir, key)
+    atomic_write_text(path, payload)
+    os.chmod(path, 0o600)
+    return path

@@ -79,7 +79,11 @@ def build_analyzer(cfg: AnonymizationConfig, *, nlp=None):  # -> presidio_analyz
     from presidio_analyzer import AnalyzerEngine, RecognizerRegistry
     from presidio_analyzer.nlp_engine import NerModelConfiguration, SpacyNlpEngine
 
-    from fedft.anonymize.recognizers import custom_recognizer, fedft_recognizers, guard_recognizers
+    from fedft.anonymize.recognizers.registry import (
+        custom_recognizer,
+        fedft_recognizers,
+        guard_recognizers,
+    )
 
     nlp = nlp if nlp is not None else load_spacy(cfg.spacy_model)
     labels = set(nlp.get_pipe("ner").labels) if "ner" in nlp.pipe_names else set()

@@ -4,23 +4,23 @@
                     [--field text ...] [--cache-dir DIR] [--workers N]
     fedft anonymize --preview "some text" [--policy POLICY.yaml]
 
-Same code path as the clients (`Anonymizer.from_config(...).anonymize_texts(...)`). The
-policy and the engine are checked before the input is opened. Rows the residual policy drops
-are left out of OUTPUT and counted in the report. Fields not named with --field are copied
-unchanged: name every free-text field.
+Same code path as the clients (`Anonymizer.from_config(...)`, then `anonymize_columns`: every
+named field in one batch, the report a site writes). The policy and the engine are checked
+before the input is opened. Rows the residual policy drops (in any named field) are left out
+of OUTPUT and counted in the report. Fields not named with --field are copied unchanged: name
+every free-text field.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
 from fedft.config.anonymization import AnonymizationConfig, PolicyError, load_policy
+from fedft.run.rundir import atomic_write_text
 
 # Exit codes: 0 done; 1 bad policy or input; 3 residual PII with `residual: fail`.
 EXIT_OK, EXIT_INVALID, EXIT_RESIDUAL = 0, 1, 3
@@ -95,20 +95,9 @@ def _read_rows(path: Path, fields: list[str]) -> list[dict[str, Any]]:
     return rows
 
 
-def _write_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def run(args: argparse.Namespace) -> int:
     from fedft.anonymize.anonymizer import Anonymizer, ResidualPIIError
+    from fedft.anonymize.columns import anonymize_columns
 
     if args.preview is None and (args.input is None or args.output is None):
         print(
@@ -118,7 +107,7 @@ def run(args: argparse.Namespace) -> int:
     if args.preview is None and args.input.resolve() == args.output.resolve():
         print("fedft anonymize: -o must differ from INPUT (the raw file is kept)", file=sys.stderr)
         return EXIT_INVALID
-    fields = args.fields or ["text"]
+    fields = list(dict.fromkeys(args.fields or ["text"]))
     try:
         cfg = _policy(args.policy)
         # Everything the policy needs (model, secret) is checked before any data is read.
@@ -147,31 +136,32 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(str(exc), file=sys.stderr)
         return EXIT_INVALID
-    kept = [True] * len(rows)
-    reports = {}
     try:
-        for field in fields:
-            result = anonymizer.anonymize_texts([row[field] for row in rows])
-            for row, text in zip(rows, result.texts, strict=True):
-                row[field] = text
-            kept = [a and b for a, b in zip(kept, result.kept, strict=True)]
-            reports[field] = result.report.to_dict()
+        result = anonymize_columns(
+            {field: [row[field] for row in rows] for field in fields}, anonymizer=anonymizer
+        )
     except ResidualPIIError as exc:
         print(f"fedft anonymize: {exc}", file=sys.stderr)
         return EXIT_RESIDUAL
-    out_rows = [json.dumps(row, ensure_ascii=False) for row, k in zip(rows, kept, strict=True) if k]
-    _write_atomic(args.output, "".join(line + "\n" for line in out_rows))
+    for field in fields:
+        for row, text in zip(rows, result.columns[field], strict=True):
+            row[field] = text
+    out_rows = [
+        json.dumps(row, ensure_ascii=False) for row, k in zip(rows, result.kept, strict=True) if k
+    ]
+    atomic_write_text(args.output, "".join(line + "\n" for line in out_rows))
     summary = {
         "input_rows": len(rows),
         "output_rows": len(out_rows),
         "rows_dropped": len(rows) - len(out_rows),
-        "fields": reports,
+        "fields": fields,
+        "anonymization": result.report.to_dict(),
     }
     if args.report is not None:
-        _write_atomic(args.report, json.dumps(summary, indent=2, sort_keys=True) + "\n")
+        atomic_write_text(args.report, json.dumps(summary, indent=2, sort_keys=True) + "\n")
     print(
         f"# {args.output}: {len(out_rows)} of {len(rows)} rows written, "
-        f"{sum(r['entities_total'] for r in reports.values())} span(s) anonymized",
+        f"{result.report.entities_total} span(s) anonymized",
         file=sys.stderr,
     )
     return EXIT_OK

@@ -1,4 +1,5 @@
-"""Phrase pools for the synthetic demo corpora (data only; the generator is synthetic.py).
+"""Phrase pools for the synthetic demo corpora (data only; clinical_notes.py and banking_notes.py
+build the notes, synthetic.py is the entry point).
 
 Each label has several pools (complaint, finding, medication, plan, diagnosis), each with many
 phrasings, so no single keyword gives the label away. SHARED phrases fit several labels, and

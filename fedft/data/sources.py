@@ -5,44 +5,48 @@ its 1-based position (the physical line for JSONL/JSON and CSV, the row for Parq
 reason. Reasons never quote the text of a row: only field names, types and (shortened) labels,
 because bad-row reports end up in logs and run folders.
 
-JSON and CSV are parsed here rather than through `datasets`: `datasets` stops at the first
-malformed JSON line and has no line numbers, and its CSV path goes through pandas, which guesses
-types ("01" -> 1) and turns cells like "NA" or "null" into missing values. The `csv` module also
-knows where a quoted multi-line note starts. The validated rows become a `datasets.Dataset`.
+One reader per format (readers/json_file.py, csv_file.py, parquet_file.py) yields the records
+with their line; rows.py checks each one. JSON and CSV are parsed by fedft, not `datasets` (see
+the readers for why). The validated rows become a `datasets.Dataset`.
 """
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 import logging
 import os
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
 import datasets
 
+from fedft.data.readers.csv_file import csv_records
+from fedft.data.readers.json_file import json_records
+from fedft.data.readers.parquet_file import parquet_records
+from fedft.data.rows import DataError, Fields, Task, field_hint, normalize
+
+__all__ = [
+    "DEFAULT_MAX_ROW_CHARS",
+    "BadRow",
+    "BadRowPolicy",
+    "DataError",
+    "LoadedData",
+    "SUPPORTED_SUFFIXES",
+    "Task",
+    "read_examples",
+]
+
 log = logging.getLogger(__name__)
 
-Task = Literal["classification", "instruction"]
 BadRowPolicy = Literal["skip", "error"]
 
 SUPPORTED_SUFFIXES = {".jsonl": "json", ".json": "json", ".csv": "csv", ".parquet": "parquet"}
 # How many bad rows a DataError message lists (the full list is in LoadedData.bad_rows).
 MAX_LISTED_BAD_ROWS = 10
-# Labels are quoted in reasons so a typo can be found, but cut short: a mis-set label_field
-# could otherwise copy note text into a log.
-_MAX_QUOTED_LABEL = 40
 # A row longer than this is almost always a mis-split file or an embedded blob, and spaCy
 # (anonymization) refuses texts over 1,000,000 characters; training truncates to max_length anyway.
 DEFAULT_MAX_ROW_CHARS = 100_000
-
-
-class DataError(ValueError):
-    """A data file that cannot be used as it is; the message names the file and the fix."""
 
 
 @dataclass(frozen=True)
@@ -73,24 +77,6 @@ class LoadedData:
     labels: tuple[str, ...] | None
 
 
-@dataclass(frozen=True)
-class _Fields:
-    task: Task
-    text: str
-    label: str
-    instruction: str
-    input: str
-    response: str
-    labels: frozenset[str] | None
-    max_row_chars: int
-
-    @property
-    def required(self) -> tuple[str, ...]:
-        if self.task == "classification":
-            return (self.text, self.label)
-        return (self.instruction, self.response)
-
-
 def read_examples(
     path: str | os.PathLike[str],
     *,
@@ -119,7 +105,7 @@ def read_examples(
     if max_row_chars < 1:
         raise ValueError(f"max_row_chars must be >= 1, got {max_row_chars}")
     given_labels = _check_given_labels(labels)
-    fields = _Fields(
+    fields = Fields(
         task=task,
         text=text_field,
         label=label_field,
@@ -136,9 +122,9 @@ def read_examples(
     rows: list[dict[str, str]] = []
     bad: list[BadRow] = []
     unit: Literal["line", "row"] = "row" if fmt == "parquet" else "line"
-    records = {"json": _json_records, "csv": _csv_records, "parquet": _parquet_records}[fmt]
+    records = {"json": json_records, "csv": csv_records, "parquet": parquet_records}[fmt]
     for line, record in records(p, shown=shown, fields=fields):
-        result = _normalize(record, fields) if isinstance(record, dict) else record
+        result = normalize(record, fields) if isinstance(record, dict) else record
         if isinstance(result, str):
             bad.append(BadRow(path=shown, line=line, reason=result, unit=unit))
         else:
@@ -147,7 +133,7 @@ def read_examples(
     if not rows:
         first = "; ".join(str(b) for b in bad[:3])
         detail = f" ({len(bad)} bad rows; first: {first})" if bad else ""
-        raise DataError(f"{shown}: no valid row{detail}; {_field_hint(fields)}")
+        raise DataError(f"{shown}: no valid row{detail}; {field_hint(fields)}")
     if bad:
         if on_bad_rows == "error":
             listed = "; ".join(str(b) for b in bad[:MAX_LISTED_BAD_ROWS])
@@ -201,19 +187,6 @@ def _is_int_string(s: str) -> bool:
     return s.lstrip("-").isdigit()
 
 
-def _field_hint(fields: _Fields) -> str:
-    if fields.task == "classification":
-        return (
-            f"each row needs a non-empty string '{fields.text}' and a '{fields.label}' "
-            "(set data.text_field / data.label_field if the file uses other names)"
-        )
-    return (
-        f"each row needs non-empty strings '{fields.instruction}' and '{fields.response}', "
-        f"optionally '{fields.input}' (set data.instruction_field / data.response_field / "
-        "data.input_field if the file uses other names)"
-    )
-
-
 def _check_file(p: Path) -> str:
     suffix = p.suffix.lower()
     if suffix not in SUPPORTED_SUFFIXES:
@@ -228,226 +201,3 @@ def _check_file(p: Path) -> str:
     if p.stat().st_size == 0:
         raise DataError(f"{p}: file is empty; it needs at least one example")
     return SUPPORTED_SUFFIXES[suffix]
-
-
-def _read_text(p: Path) -> str:
-    """The file as text: UTF-8 (a BOM is allowed), never a binary file read as text."""
-    raw = p.read_bytes()
-    nul = raw.find(b"\x00")
-    if nul >= 0:
-        raise DataError(
-            f"{p}: looks like a binary file (NUL byte at offset {nul}), not UTF-8 text; "
-            f"give a {p.suffix} text file, or a .parquet file for binary tables"
-        )
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = raw.count(b"\n", 0, exc.start) + 1
-        raise DataError(
-            f"{p}:{line}: not valid UTF-8 (byte 0x{raw[exc.start]:02x} at offset {exc.start}); "
-            "re-save the file as UTF-8 (e.g. iconv -f latin1 -t utf-8)"
-        ) from None
-    if not text.strip():
-        raise DataError(f"{p}: file has only whitespace; it needs at least one example")
-    return text
-
-
-def _json_records(
-    p: Path, *, shown: str, fields: _Fields
-) -> Iterator[tuple[int, dict[str, Any] | str]]:
-    text = _read_text(p)
-    if text.lstrip().startswith("["):
-        yield from _json_array_records(text, shown=shown)
-        return
-    # split("\n"), not splitlines(): splitlines also breaks on \x0c, \u2028 ... and the line
-    # numbers would no longer match an editor's.
-    for number, line in enumerate(text.split("\n"), start=1):
-        if line.strip():
-            yield number, _parse_json_line(line)
-
-
-def _json_array_records(text: str, *, shown: str) -> Iterator[tuple[int, dict[str, Any] | str]]:
-    """Elements of a top-level JSON array, each with the line it starts on."""
-    decoder = json.JSONDecoder()
-
-    def skip_space(pos: int) -> int:
-        while pos < len(text) and text[pos].isspace():
-            pos += 1
-        return pos
-
-    def fail(pos: int, what: str) -> DataError:
-        line = text.count("\n", 0, pos) + 1
-        return DataError(
-            f"{shown}:{line}: {what}; fix the file, or write it as JSON Lines (.jsonl), where a "
-            "bad line only drops that row"
-        )
-
-    pos = skip_space(text.index("[") + 1)
-    if text.startswith("]", pos):
-        return
-    while True:
-        start = pos
-        try:
-            value, pos = decoder.raw_decode(text, pos)
-        except json.JSONDecodeError as exc:
-            # Inside one array a syntax error leaves no safe point to resume from.
-            raise fail(exc.pos, f"invalid JSON ({exc.msg}, column {exc.colno})") from None
-        yield (
-            text.count("\n", 0, start) + 1,
-            value if isinstance(value, dict) else _not_object(value),
-        )
-        pos = skip_space(pos)
-        if text.startswith("]", pos):
-            if text[pos + 1 :].strip():
-                raise fail(pos + 1, "unexpected content after the closing ']'")
-            return
-        if not text.startswith(",", pos):
-            raise fail(pos, "expected ',' or ']' between array elements")
-        pos = skip_space(pos + 1)
-
-
-def _parse_json_line(line: str) -> dict[str, Any] | str:
-    try:
-        value = json.loads(line)
-    except json.JSONDecodeError as exc:
-        return f"invalid JSON ({exc.msg}, column {exc.colno})"
-    return value if isinstance(value, dict) else _not_object(value)
-
-
-def _not_object(value: Any) -> str:
-    return f"not a JSON object (got {_type_name(value)})"
-
-
-def _csv_records(
-    p: Path, *, shown: str, fields: _Fields
-) -> Iterator[tuple[int, dict[str, Any] | str]]:
-    text = _read_text(p)
-    reader = csv.reader(io.StringIO(text, newline=""))
-    try:
-        header = next(reader)
-    except (StopIteration, csv.Error) as exc:
-        raise DataError(f"{shown}:1: cannot read the CSV header ({exc}); fix the file") from None
-    header = [h.strip() for h in header]
-    _check_columns(header, shown=shown, fields=fields, where="CSV header")
-    start = reader.line_num + 1
-    while True:
-        try:
-            cells = next(reader)
-        except StopIteration:
-            return
-        except csv.Error as exc:
-            raise DataError(f"{shown}:{start}: unreadable CSV ({exc}); fix the file") from None
-        line, start = start, reader.line_num + 1
-        if not any(c.strip() for c in cells):
-            continue  # blank line
-        if len(cells) > len(header):
-            yield line, f"row has {len(cells)} fields but the header has {len(header)}"
-        else:
-            # Short rows leave trailing fields absent, reported as missing by _normalize.
-            yield line, dict(zip(header, cells, strict=False))
-
-
-def _parquet_records(
-    p: Path, *, shown: str, fields: _Fields
-) -> Iterator[tuple[int, dict[str, Any] | str]]:
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    try:
-        table = pq.read_table(p)
-    except (pa.ArrowException, OSError) as exc:
-        raise DataError(
-            f"{shown}: not a readable Parquet file ({exc}); re-export it as Parquet"
-        ) from None
-    _check_columns(table.column_names, shown=shown, fields=fields, where="Parquet schema")
-    yield from enumerate(table.to_pylist(), start=1)
-
-
-def _check_columns(columns: Sequence[str], *, shown: str, fields: _Fields, where: str) -> None:
-    # A column missing from the header would make every row bad; say so once, with the fix.
-    missing = [f for f in fields.required if f not in columns]
-    if missing:
-        names = ", ".join(repr(m) for m in missing)
-        raise DataError(
-            f"{shown}: {where} has no column {names} (columns: {', '.join(columns)}); "
-            f"{_field_hint(fields)}"
-        )
-
-
-def _normalize(record: Mapping[str, Any], fields: _Fields) -> dict[str, str] | str:
-    """The row with normalized columns, or the reason it is rejected."""
-    row = _fields_of(record, fields)
-    if isinstance(row, str):
-        return row
-    size = sum(len(row[k]) for k in ("text", "instruction", "input", "response") if k in row)
-    if size > fields.max_row_chars:
-        return (
-            f"row holds {size:,} characters of text, over the limit of {fields.max_row_chars:,} "
-            "(data.max_row_chars); split the document into several rows or raise the limit"
-        )
-    return row
-
-
-def _fields_of(record: Mapping[str, Any], fields: _Fields) -> dict[str, str] | str:
-    if fields.task == "classification":
-        text = _text(record, fields.text)
-        if not isinstance(text, tuple):
-            return text
-        label = _label(record, fields.label, fields.labels)
-        if not isinstance(label, tuple):
-            return label
-        return {"text": text[0], "label": label[0]}
-
-    instruction = _text(record, fields.instruction)
-    if not isinstance(instruction, tuple):
-        return instruction
-    response = _text(record, fields.response)
-    if not isinstance(response, tuple):
-        return response
-    value = record.get(fields.input)
-    if value is not None and not isinstance(value, str):
-        return f"field '{fields.input}' must be a string, got {_type_name(value)}"
-    return {"instruction": instruction[0], "input": value or "", "response": response[0]}
-
-
-def _text(record: Mapping[str, Any], name: str) -> tuple[str] | str:
-    if name not in record or record[name] is None:
-        return f"field '{name}' missing"
-    value = record[name]
-    if not isinstance(value, str):
-        return f"field '{name}' must be a string, got {_type_name(value)}"
-    if not value.strip():
-        return f"field '{name}' is empty"
-    return (value,)
-
-
-def _label(
-    record: Mapping[str, Any], name: str, allowed: frozenset[str] | None
-) -> tuple[str] | str:
-    if name not in record or record[name] is None:
-        return f"field '{name}' missing"
-    value = record[name]
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)  # 3.0 from a float column (e.g. Parquet with nulls) is class 3
-    if isinstance(value, bool) or not isinstance(value, int | str):
-        return f"field '{name}' must be a string or an integer, got {_type_name(value)}"
-    label = str(value).strip()
-    if not label:
-        return f"field '{name}' is empty"
-    if allowed is not None and label not in allowed:
-        quoted = label if len(label) <= _MAX_QUOTED_LABEL else label[:_MAX_QUOTED_LABEL] + "..."
-        return (
-            f"label {quoted!r} is not one of the configured labels ({', '.join(sorted(allowed))})"
-        )
-    return (label,)
-
-
-def _type_name(value: Any) -> str:
-    return {
-        bool: "boolean",
-        int: "number",
-        float: "number",
-        str: "string",
-        list: "array",
-        dict: "object",
-    }.get(type(value), type(value).__name__)

@@ -18,6 +18,7 @@ from pathlib import Path
 import datasets
 
 from fedft.anonymize.anonymizer import Anonymizer
+from fedft.anonymize.columns import anonymize_columns
 from fedft.anonymize.pseudonym import load_or_create_site_secret
 from fedft.audit.plant import plant_at_site
 from fedft.config import Config
@@ -64,16 +65,12 @@ def anonymize_dataset(
     Returns the dataset and the report (counts only) as a dict.
     """
     columns = TEXT_COLUMNS[task]
-    n = len(ds)
-    texts = [t for c in columns for t in list(ds[c])]
-    result = anonymizer.anonymize_texts(texts)
-    replaced = {c: result.texts[i * n : (i + 1) * n] for i, c in enumerate(columns)}
-    keep = [all(result.kept[i * n + row] for i in range(len(columns))) for row in range(n)]
+    result = anonymize_columns({c: list(ds[c]) for c in columns}, anonymizer=anonymizer)
     out = ds
     for c in columns:
-        out = out.remove_columns(c).add_column(c, replaced[c])
-    if not all(keep):
-        out = out.select([i for i, k in enumerate(keep) if k])
+        out = out.remove_columns(c).add_column(c, result.columns[c])
+    if not all(result.kept):
+        out = out.select([i for i, k in enumerate(result.kept) if k])
     return out, result.report
 
 

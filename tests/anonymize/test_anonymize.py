@@ -160,14 +160,14 @@ def test_workers_give_the_same_result_as_one_process(clinical_policy, clinical):
 def test_workers_fall_back_to_one_process_without_fork(monkeypatch, clinical_policy, clinical):
     from fedft_eval.pii_corpus import generate_pii_corpus
 
-    import fedft.anonymize.anonymizer as anonymize
+    import fedft.anonymize.forking as forking
 
     texts = [d.text for d in generate_pii_corpus(n_docs=70, seed=6, domain="clinical")]
 
     def no_fork(method):
         raise ValueError(f"cannot find context for {method!r}")
 
-    monkeypatch.setattr(anonymize.multiprocessing, "get_context", no_fork)
+    monkeypatch.setattr(forking.multiprocessing, "get_context", no_fork)
     two = Anonymizer.from_config(clinical_policy, workers=2)
     assert two.anonymize_texts(texts).texts == clinical.anonymize_texts(texts).texts
 

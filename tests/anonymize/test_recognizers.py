@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from fedft.anonymize.recognizers import FedftIbanRecognizer
+from fedft.anonymize.recognizers.numbers import FedftIbanRecognizer
 
 
 def _removed(anonymizer, text: str, value: str) -> bool:
@@ -59,6 +59,22 @@ def test_name_case_variants_removed(text, value, clinical):
 
 
 @pytest.mark.parametrize(
+    ("text", "whole"),
+    [
+        ("discussed with émile van den brouwer.", True),  # "van den": a particle pair
+        ("discussed with jan van der berg.", True),
+        ("she drove the van home.", False),  # a lone "van" between ordinary words
+    ],
+)
+def test_particle_names_are_whole(text, whole):
+    from fedft.anonymize.recognizers.person import FedftNameLabelRecognizer
+
+    found = FedftNameLabelRecognizer().analyze(text, ["PERSON"])
+    names = [text[r.start : r.end] for r in found if r.entity_type == "PERSON"]
+    assert any(name.count(" ") >= 2 for name in names) is whole
+
+
+@pytest.mark.parametrize(
     "text",
     [
         "BP 132/84, HbA1c 7.2%, metformin 500 mg twice daily for 3 days.",
@@ -87,8 +103,9 @@ def test_iban_checksum_and_boundaries(text, expected):
 
 
 # sha256 (first 16 hex digits) of each guarded recognizer's patterns, one regex per line, as
-# reviewed for its entry in recognizers._NEEDS. A mismatch means the patterns changed (e.g. a
-# Presidio upgrade): check that every pattern still needs what _NEEDS says, then update here.
+# reviewed for its entry in recognizers.registry._NEEDS. A mismatch means the patterns changed
+# (e.g. a Presidio upgrade): check that every pattern still needs what _NEEDS says, then update
+# here.
 _REVIEWED_PATTERNS = {
     "CreditCardRecognizer": "f619fa242c932c37",
     "UsBankRecognizer": "77ff5492baf67207",
@@ -125,7 +142,7 @@ def _pattern_digest(recognizer) -> str:
 
 def test_guarded_recognizers_are_the_reviewed_ones():
     from fedft.anonymize.engine import build_analyzer
-    from fedft.anonymize.recognizers import _NEEDS
+    from fedft.anonymize.recognizers.registry import _NEEDS
     from fedft.config.anonymization import AnonymizationConfig
 
     analyzer = build_analyzer(AnonymizationConfig())
@@ -143,7 +160,7 @@ def test_guards_change_no_detection():
     # notes of both domains (anonymized ones mostly lack digits: the guards skip there).
     from fedft_eval.pii_corpus import generate_pii_corpus
 
-    import fedft.anonymize.recognizers as recognizers
+    import fedft.anonymize.recognizers.registry as recognizers
     from fedft.anonymize.engine import build_analyzer
     from fedft.config.anonymization import AnonymizationConfig
 

@@ -8,8 +8,9 @@ import re
 
 import pytest
 
+from fedft.data.notes import BANKING_LABELS, CLINICAL_LABELS
 from fedft.data.sources import read_examples
-from fedft.data.synthetic import BANKING_LABELS, CLINICAL_LABELS, generate_corpus, write_jsonl
+from fedft.data.synthetic import generate_corpus, write_jsonl
 
 KINDS_TASKS = [(k, t) for k in ("clinical", "banking") for t in ("classification", "instruction")]
 CLINICAL_ALWAYS = {

@@ -10,7 +10,8 @@ eponymous diseases, "SSN"/"DOB" labels, lab values) are recorded too, to measure
 
 Planted labels: PERSON, PHONE_NUMBER, EMAIL_ADDRESS, DATE_TIME, US_SSN, CREDIT_CARD, IBAN_CODE,
 IP_ADDRESS, URL, LOCATION, STREET_ADDRESS, MEDICAL_RECORD_NUMBER, WARD_CODE, ACCOUNT_NUMBER.
-The site-identifier formats match configs/policies/clinical.yaml and banking.yaml.
+The site-identifier formats match configs/policies/clinical.yaml and banking.yaml. Built on
+the library's planted-PII pieces (fedft/data/planted.py), which the demo corpora use too.
 """
 
 from __future__ import annotations
@@ -22,6 +23,10 @@ from dataclasses import dataclass
 from typing import Literal
 
 from faker import Faker
+
+from fedft.anonymize.names.words import PARTICLES
+from fedft.data import planted
+from fedft.data.planted import Planted
 
 Domain = Literal["clinical", "banking", "mixed"]
 
@@ -38,9 +43,6 @@ STRUCTURED = frozenset(
         "ACCOUNT_NUMBER",
         "IP_ADDRESS",
     }
-)
-NAME_PARTICLES = frozenset(
-    {"van", "der", "den", "de", "la", "le", "von", "del", "da", "di", "du", "ten", "ter", "bin"}
 )
 _LOCALES = ("en_US", "en_GB", "de_DE", "nl_NL", "es_ES", "fr_FR", "it_IT")
 _PARTICLES = ("van der", "van den", "van", "de la", "de", "von", "del", "da", "di", "le", "ter")
@@ -100,17 +102,6 @@ BANKING_TEMPLATES = (
 
 
 @dataclass(frozen=True)
-class Planted:
-    """One planted value: its label, its [start, end) span in the text and its format."""
-
-    entity: str
-    value: str
-    start: int
-    end: int
-    style: str
-
-
-@dataclass(frozen=True)
 class CorpusDoc:
     text: str
     planted: tuple[Planted, ...]
@@ -132,7 +123,7 @@ def name_parts(value: str) -> list[str]:
     """Identifying parts of a name: particles, initials and punctuation removed."""
     parts = re.split(r"[\s,\-]+", value)
     return [
-        p.strip(".") for p in parts if len(p.strip(".")) > 1 and p.lower() not in NAME_PARTICLES
+        p.strip(".") for p in parts if len(p.strip(".")) > 1 and p.lower() not in PARTICLES
     ]
 
 
@@ -141,15 +132,7 @@ class _Slots:
 
     def __init__(self, rng: random.Random, seed: int):
         self.rng = rng
-        self.fakers = {loc: Faker(loc) for loc in _LOCALES}
-        for i, f in enumerate(self.fakers.values()):
-            f.seed_instance(seed * 31 + i)
-            # Faker's it_IT city list is built from a set, so its order (and the city a seed
-            # picks) changed with PYTHONHASHSEED; sorted, every process gets the same corpus.
-            for provider in f.providers:
-                cities = getattr(provider, "cities", None)
-                if isinstance(cities, list):
-                    provider.cities = sorted(cities)
+        self.fakers = planted.seeded_fakers(_LOCALES, seed=seed * 31)
         self.us = self.fakers["en_US"]
 
     def _faker(self) -> Faker:
@@ -248,8 +231,8 @@ class _Slots:
         )
 
     def card(self) -> tuple[str, str]:
-        n = self.us.credit_card_number(card_type=self.rng.choice(("visa16", "mastercard", "amex")))
-        groups = " ".join(n[i : i + 4] for i in range(0, len(n), 4))
+        n = planted.card_number(self.rng, self.us, types=("visa16", "mastercard", "amex"))
+        groups = planted.group4(n)
         return self._pick(
             {
                 "plain": lambda: n,
@@ -259,8 +242,8 @@ class _Slots:
         )
 
     def iban(self) -> tuple[str, str]:
-        i = self.fakers[self.rng.choice(("de_DE", "nl_NL", "en_GB", "fr_FR", "es_ES"))].iban()
-        spaced = " ".join(i[k : k + 4] for k in range(0, len(i), 4))
+        i = planted.iban(self.rng, self.fakers)
+        spaced = planted.group4(i)
         return self._pick({"compact": lambda: i, "spaced": lambda: spaced})
 
     def ip(self) -> tuple[str, str]:
@@ -276,7 +259,7 @@ class _Slots:
         return self.us.street_address(), "us_street"
 
     def mrn(self) -> tuple[str, str]:
-        n = f"{self.rng.randint(0, 9_999_999):07d}"
+        n = planted.record_digits(self.rng)
         return self._pick(
             {"prefixed": lambda: f"MRN-{n}", "prefixed_lower": lambda: f"mrn{n}", "bare": lambda: n}
         )
@@ -309,12 +292,11 @@ _LABELS = {
     "address": "STREET_ADDRESS", "mrn": "MEDICAL_RECORD_NUMBER", "ward": "WARD_CODE",
     "account": "ACCOUNT_NUMBER",
 }  # fmt: skip
-_SLOT = re.compile(r"\{(\w+)\}")
 
 
 def _render(template: str, slots: _Slots, keep_pool: tuple[str, ...], case: str) -> CorpusDoc:
     rng = slots.rng
-    text, planted, keep = "", [], []
+    doc, keep = planted.PlantedText(), []
 
     def cased(s: str) -> str:
         # Whole-note case styles of legacy systems and transcriptions; only length-preserving
@@ -322,27 +304,24 @@ def _render(template: str, slots: _Slots, keep_pool: tuple[str, ...], case: str)
         t = {"lower": s.lower(), "upper": s.upper()}.get(case, s)
         return t if len(t) == len(s) else s
 
-    pos = 0
-    for m in _SLOT.finditer(template):
-        text += cased(template[pos : m.start()])
-        kind = m.group(1)
+    for literal, kind in planted.template_parts(template):
+        doc.add(cased(literal))
         if kind == "keep":
             term = cased(rng.choice(keep_pool))
             keep.append(term)
-            text += term
-        else:
+            doc.add(term)
+        elif kind is not None:
             rendered, style = getattr(slots, kind)()
             rendered = cased(rendered)
             core = _Slots.CORE.get(kind)
             found = core.search(rendered) if core else None
-            lo, hi = (found.start(), found.end()) if found else (0, len(rendered))
-            start = len(text) + lo
-            text += rendered
-            style = style if case == "as_is" else f"{style}+{case}"
-            planted.append(Planted(_LABELS[kind], rendered[lo:hi], start, start + hi - lo, style))
-        pos = m.end()
-    text += cased(template[pos:])
-    return CorpusDoc(text=text, planted=tuple(planted), keep=tuple(keep))
+            doc.plant(
+                _LABELS[kind],
+                rendered,
+                core=found.group() if found else None,
+                style=style if case == "as_is" else f"{style}+{case}",
+            )
+    return CorpusDoc(text=doc.text, planted=tuple(doc.planted), keep=tuple(keep))
 
 
 def generate_pii_corpus(*, n_docs: int, seed: int, domain: Domain = "mixed") -> list[CorpusDoc]:

@@ -20,8 +20,9 @@ from dataclasses import dataclass, field
 
 import regex
 
+from fedft.anonymize.names.words import PARTICLES
 from fedft.anonymize.spans import Span
-from fedft_eval.pii_corpus import NAME_PARTICLES, STRUCTURED, CorpusDoc, name_parts
+from fedft_eval.pii_corpus import STRUCTURED, CorpusDoc, name_parts
 
 __all__ = ["CorpusScore", "score_corpus"]
 
@@ -82,7 +83,7 @@ def _covered(doc: CorpusDoc, start: int, end: int, entity: str, covered: set[int
     if entity == "PERSON":
         for m in regex.finditer(r"[\p{L}'’]+", value):
             word = m.group()
-            if word.lower() in NAME_PARTICLES or len(word) < 2:
+            if word.lower() in PARTICLES or len(word) < 2:
                 skip.update(range(start + m.start(), start + m.end()))
     return all(i in covered for i in range(start, end) if doc.text[i].isalnum() and i not in skip)
 

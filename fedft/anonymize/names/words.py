@@ -3,10 +3,10 @@ proper nouns, and the English lexicon of the model's lemmatizer.
 
 The passes themselves (all close the gaps of spaCy's NER on names; vanilla Presidio misses
 about half of the lowercase and ALL-CAPS ones):
-- name_variant.py: a second NER pass on a case variant of the text (lowercase / ALL-CAPS
+- variant.py: a second NER pass on a case variant of the text (lowercase / ALL-CAPS
   words that could be names title-cased);
-- name_cues.py: names after cue words ("daughter", "Mr.") and pairs of unknown words;
-- name_spans.py: trimming, extension over particles / "Last, First", propagation of a found
+- cues.py: names after cue words ("daughter", "Mr.") and pairs of unknown words;
+- shape.py: trimming, extension over particles / "Last, First", propagation of a found
   name to its other mentions.
 """
 
@@ -29,7 +29,8 @@ __all__ = [
 ]
 
 WORD = regex.compile(r"[^\W\d_][\p{L}'’]*")
-# Name particles: never a name's edge, always part of the name they introduce.
+# Name particles: never a name's edge, always part of the name they introduce. The one list:
+# the name passes, the particle-name recognizer and the evaluation scorer all read it.
 PARTICLES = frozenset("van der den de la le von del da di du ten ter bin al".split())
 # Note-taking abbreviations that are never names but look like unknown nouns.
 ABBREVIATIONS = frozenset(
