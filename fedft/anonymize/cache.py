@@ -68,6 +68,5 @@ def write_entry(cache_dir: Path, key: str, entry: dict[str, Any]) -> Path:
     cache_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     payload = json.dumps({**entry, "format": CACHE_FORMAT, "key": key}, ensure_ascii=False)
     path = _path(cache_dir, key)
-    atomic_write_text(path, payload)
-    os.chmod(path, 0o600)
+    atomic_write_text(path, payload, mode=0o600)
     return path
