@@ -11,6 +11,7 @@ coordinates, C = 1) had a noise norm of ~12.7 against a bound of 1 and learned n
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -155,7 +156,12 @@ def clipped_fractions(
     try:
         model.train()
         private.optimizer.zero_grad(set_to_none=True)
-        model(**{k: v for k, v in batch.items() if isinstance(v, torch.Tensor)}).loss.backward()
+        inputs = {k: v for k, v in batch.items() if isinstance(v, torch.Tensor)}
+        with warnings.catch_warnings():
+            # The frozen base gives the first LoRA layer no input that needs a gradient;
+            # torch warns about Opacus's backward hooks there, harmlessly (as in fedft.dp.sgd).
+            warnings.filterwarnings("ignore", message="Full backward hook is firing")
+            model(**inputs).loss.backward()
         names = {id(p): name for name, p in model.named_parameters()}
         groups = head_or_lora([names[id(p)] for p in private.optimizer.params])
         squared = {"lora": torch.zeros(n), "head": torch.zeros(n)}
