@@ -121,6 +121,7 @@ def run(args: argparse.Namespace) -> int:
                 on_progress=on_progress,
                 on_round_start=on_round_start,
                 resume=args.resume is not None,
+                on_dp_plan=lambda lines: [progress.console.print(line, markup=False, soft_wrap=True) for line in lines],
             )
         finally:
             stop.set()

@@ -57,7 +57,39 @@ class DPConfig(StrictModel):
     target_delta: float | None = Field(
         None, description="δ; None = 1/(10 n) for a site with n records (must stay below 1/n)"
     )
-    max_grad_norm: float = Field(1.0, description="Per-example gradient clipping norm (L2)")
+    max_grad_norm: float = Field(
+        1.0,
+        description=(
+            "Per-example gradient clipping norm (L2); with clipping per_group, the LoRA "
+            "tensors' budget"
+        ),
+    )
+    clipping: Literal["flat", "per_group"] = Field(
+        "flat",
+        description=(
+            "flat: one norm over all trainable tensors. per_group: the classification head "
+            "and the LoRA tensors are clipped separately (head_max_grad_norm, max_grad_norm), "
+            "each group noised in proportion to its own bound, so a large head gradient no "
+            "longer takes the LoRA tensors' share"
+        ),
+    )
+    head_max_grad_norm: float | None = Field(
+        None, description="Per-example clipping norm of the classification head (per_group only)"
+    )
+    expected_batch_size: int | None = Field(
+        None,
+        description=(
+            "Expected Poisson batch under DP (the sampling rate is 1/ceil(n/B)); None = "
+            "training.batch_size. DP-SGD wants large batches: noise per example falls as 1/B"
+        ),
+    )
+    physical_batch_size: int = Field(
+        32,
+        description=(
+            "Examples per forward/backward pass: a large Poisson batch is processed in pieces "
+            "of this size and noised once (memory stays bounded; privacy is unchanged)"
+        ),
+    )
     max_epsilon: float | None = Field(
         None, description="Budget cap: a site declines any round that would take ε above it"
     )
@@ -109,10 +141,41 @@ class DPConfig(StrictModel):
             raise ValueError("dp.max_grad_norm must be a finite number > 0, got None; e.g. 1.0")
         return _positive(v, key="dp.max_grad_norm", fix="e.g. 1.0")
 
+    @field_validator("head_max_grad_norm", mode="before")
+    @classmethod
+    def _head_clip(cls, v: Any) -> Any:
+        return _positive(v, key="dp.head_max_grad_norm", fix="e.g. 1.0 (normalised embeddings)")
+
+    @field_validator("expected_batch_size", "physical_batch_size", mode="before")
+    @classmethod
+    def _batch(cls, v: Any, info: Any) -> Any:
+        if v is None and info.field_name == "expected_batch_size":
+            return None
+        if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+            raise ValueError(
+                f"dp.{info.field_name} must be a positive integer, got {v!r}; e.g. 256 "
+                "(expected_batch_size) or 32 (physical_batch_size)"
+            )
+        return v
+
     @field_validator("max_epsilon", mode="before")
     @classmethod
     def _cap(cls, v: Any) -> Any:
         return _positive(v, key="dp.max_epsilon", fix="give the largest ε a site may spend, e.g. 8")
+
+    @model_validator(mode="after")
+    def _clipping_groups(self) -> DPConfig:
+        if self.clipping == "per_group" and self.head_max_grad_norm is None:
+            raise ValueError(
+                "dp.clipping is per_group but dp.head_max_grad_norm is not set; give the "
+                "head's clipping norm (e.g. 1.0), or use clipping: flat"
+            )
+        if self.clipping == "flat" and self.head_max_grad_norm is not None:
+            raise ValueError(
+                "dp.head_max_grad_norm is set but dp.clipping is flat (one norm for all "
+                "tensors); set dp.clipping: per_group, or remove it"
+            )
+        return self
 
     @model_validator(mode="after")
     def _one_noise_source(self) -> DPConfig:

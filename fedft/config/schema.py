@@ -60,6 +60,15 @@ class ModelConfig(StrictModel):
     path: str | None = Field(
         None, description="Local Hugging Face folder or cached hub id; None = bundled MiniLM"
     )
+    pooling: Literal["auto", "cls", "mean"] = Field(
+        "auto",
+        description=(
+            "What the classification head reads: 'mean' = mean of the token states, normalised "
+            "(how sentence-transformers bases such as the bundled MiniLM were trained); 'cls' = "
+            "the model's own pooled output; 'auto' = mean when the base folder declares "
+            "sentence-transformers mean pooling, else cls"
+        ),
+    )
 
 
 class LoraConfig(StrictModel):
@@ -77,9 +86,18 @@ class TrainingConfig(StrictModel):
     )
     batch_size: PositiveInt = 16
     eval_batch_size: PositiveInt = 64
-    learning_rate: float = Field(1e-3, gt=0.0, le=1.0)
+    learning_rate: float = Field(1e-3, gt=0.0, le=100.0)
     weight_decay: float = Field(0.0, ge=0.0)
     max_grad_norm: float | None = Field(1.0, gt=0.0)
+    optimizer: Literal["adamw", "sgd"] = Field(
+        "adamw",
+        description=(
+            "adamw: adaptive steps, the non-DP default. sgd: SGD with momentum; under DP-SGD "
+            "it moves each coordinate in proportion to its noisy gradient, where Adam's "
+            "normalisation turns pure-noise coordinates into learning-rate-sized steps"
+        ),
+    )
+    momentum: float = Field(0.9, ge=0.0, lt=1.0, description="SGD momentum (optimizer: sgd)")
 
 
 class FederationConfig(StrictModel):

@@ -12,11 +12,19 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from fedft.config.dp import Accountant, DPConfig
+from fedft.config.schema import Config
 from fedft.dp.accounting import calibrate_noise, default_delta
 
 log = logging.getLogger(__name__)
 
-__all__ = ["METRIC_PREFIX", "DPPlan", "RoundAccount", "plan_dp", "poisson_sample_rate"]
+__all__ = [
+    "METRIC_PREFIX",
+    "DPPlan",
+    "RoundAccount",
+    "plan_dp",
+    "plan_for_site",
+    "poisson_sample_rate",
+]
 
 # Site metrics carrying a RoundAccount to the server (declared scalars, no data).
 METRIC_PREFIX = "dp_"
@@ -44,6 +52,19 @@ class DPPlan:
     target_epsilon: float | None  # set when the noise was calibrated to it
     rounds: int  # rounds the calibration planned for
     group_size: int = 1  # ε holds for this many records together (dp.group_size)
+    head_max_grad_norm: float | None = None  # per-group clipping: the head's bound
+    physical_batch_size: int | None = None  # examples per forward/backward pass
+
+    @property
+    def expected_batch(self) -> float:
+        """Expected records per Poisson batch, q·n."""
+        return self.sample_rate * self.n_records
+
+    def group_bounds(self) -> dict[str, float]:
+        """Clipping bound per group: {'all': C} flat, or {'lora': C, 'head': C_head}."""
+        if self.head_max_grad_norm is None:
+            return {"all": self.max_grad_norm}
+        return {"lora": self.max_grad_norm, "head": self.head_max_grad_norm}
 
 
 def plan_dp(
@@ -57,6 +78,7 @@ def plan_dp(
 ) -> DPPlan:
     """Fix noise, rate, steps and δ for a site with `n_records` training records.
 
+    B is dp.expected_batch_size when set, else `batch_size` (the non-DP batch).
     Steps per round: local_epochs passes of ⌈n/B⌉ steps, capped by max_steps (as
     `train_local`). δ: dp.target_delta, or 1/(10 n); it must stay below 1/n. Noise:
     dp.noise_multiplier, or calibrated so that `rounds` full rounds end at dp.target_epsilon.
@@ -69,6 +91,8 @@ def plan_dp(
             f"local_epochs ({local_epochs}), max_steps ({max_steps}) and rounds ({rounds}) "
             "must be >= 1"
         )
+    if dp.expected_batch_size is not None:
+        batch_size = dp.expected_batch_size
     rate = poisson_sample_rate(n_records=n_records, batch_size=batch_size)
     steps = local_epochs * round(1 / rate)
     if max_steps is not None:
@@ -104,6 +128,8 @@ def plan_dp(
         target_epsilon=dp.target_epsilon,
         rounds=rounds,
         group_size=dp.group_size,
+        head_max_grad_norm=dp.head_max_grad_norm if dp.clipping == "per_group" else None,
+        physical_batch_size=dp.physical_batch_size,
     )
     log.info(
         "DP plan: noise %.4g, rate %.4g, %d steps/round, δ %.3g, clip %.3g, %s, groups of %d",
@@ -116,6 +142,19 @@ def plan_dp(
         dp.group_size,
     )
     return plan
+
+
+def plan_for_site(cfg: Config, *, n_records: int) -> DPPlan:
+    """`plan_dp` with a run config's training and federation settings (what a site runs)."""
+    t = cfg.training
+    return plan_dp(
+        cfg.dp,
+        n_records=n_records,
+        batch_size=t.batch_size,
+        local_epochs=t.local_epochs,
+        max_steps=t.max_steps,
+        rounds=cfg.federation.rounds,
+    )
 
 
 @dataclass(frozen=True)

@@ -25,9 +25,9 @@ import logging
 import math
 import secrets
 import warnings
-from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
-from typing import Any, NamedTuple
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+from typing import Any, Literal, NamedTuple
 
 import torch
 from opacus import PrivacyEngine
@@ -36,7 +36,9 @@ from torch.utils.data import DataLoader
 
 from fedft.config.dp import Accountant
 from fedft.dp.accounting import Step, epsilon_spent
+from fedft.dp.batches import StepBudgetedBatches
 from fedft.dp.budget import SiteBudget
+from fedft.dp.clipping import GroupClippingDPOptimizer, head_or_lora
 from fedft.dp.plan import DPPlan, RoundAccount
 from fedft.train.local import TrainResult, make_optimizer, train_local
 
@@ -45,48 +47,6 @@ log = logging.getLogger(__name__)
 __all__ = ["PrivateRound", "PrivateTraining", "make_private", "train_round_private"]
 
 IGNORE_INDEX = -100
-
-
-def _is_empty(batch: Any) -> bool:
-    """True for a Poisson batch with no record (Opacus gives zero-length tensors, or a list)."""
-    values = batch.values() if isinstance(batch, Mapping) else batch
-    sizes = [v.shape[0] for v in values if isinstance(v, torch.Tensor) and v.dim() > 0]
-    return not sizes or max(sizes) == 0
-
-
-def _noise_only_step(optimizer: DPOptimizer) -> None:
-    """One DP-SGD step on an empty batch: zero clipped sum + Gaussian noise, accounted."""
-    optimizer.zero_grad(set_to_none=True)
-    for p in optimizer.params:
-        p.grad_sample = torch.zeros((0, *p.shape), dtype=p.dtype, device=p.device)
-    optimizer.step()
-
-
-class _StepBudgetedBatches:
-    """Yields non-empty Poisson batches until `steps` DP steps are done (empty ones included).
-
-    The count is kept across iterations, so `train_local(..., epochs=k)` cannot overspend.
-    """
-
-    def __init__(self, loader: DataLoader, optimizer: DPOptimizer, steps: int):
-        self._loader, self._optimizer, self.steps = loader, optimizer, steps
-        self.done = 0
-        self.empty = 0
-
-    def __len__(self) -> int:
-        return self.steps
-
-    def __iter__(self) -> Iterator[Any]:
-        while self.done < self.steps:
-            for batch in self._loader:
-                if self.done >= self.steps:
-                    return
-                self.done += 1
-                if _is_empty(batch):
-                    self.empty += 1
-                    _noise_only_step(self._optimizer)
-                    continue
-                yield batch
 
 
 @dataclass(frozen=True)
@@ -100,7 +60,7 @@ class PrivateTraining:
 
     model: torch.nn.Module
     optimizer: DPOptimizer
-    loader: _StepBudgetedBatches
+    loader: StepBudgetedBatches
     sample_rate: float
     engine: PrivacyEngine
     hooks: Any  # opacus GradSampleHooks
@@ -142,6 +102,8 @@ def make_private(
     steps: int | None = None,
     accountant: Accountant = "prv",
     seed: int | None = None,
+    head_max_grad_norm: float | None = None,
+    physical_batch_size: int | None = None,
 ) -> PrivateTraining:
     """Opacus DP-SGD (hooks mode) over `optimizer`'s parameters, which must all be trainable.
 
@@ -149,7 +111,10 @@ def make_private(
     generator is not). `steps`: DP steps to allow (default one pass, ⌈n/B⌉). `poisson=False`
     keeps the loader's own batches: Opacus still accounts as if Poisson, which is not a valid
     guarantee — for benchmarks only. `seed`: tests only; None draws noise and sampling from
-    the OS. Call `close()` on the result when the round is done.
+    the OS. `head_max_grad_norm`: clip the classification head to it and the other tensors
+    to `max_grad_norm`, each group noised to its own bound (`fedft.dp.clipping`); None: one
+    flat norm. `physical_batch_size`: examples per forward/backward pass (None: the whole
+    Poisson batch at once). Call `close()` on the result when the round is done.
     """
     if not (math.isfinite(noise_multiplier) and noise_multiplier > 0):
         raise ValueError(f"noise_multiplier is {noise_multiplier!r}; it must be > 0")
@@ -193,6 +158,13 @@ def make_private(
             None if seed is None else seed + 1, device=_param_device(optimizer)
         ),
     )
+    if head_max_grad_norm is not None:
+        dp_optimizer = _group_clipping(
+            model,
+            dp_optimizer,
+            max_grad_norm=max_grad_norm,
+            head_max_grad_norm=head_max_grad_norm,
+        )
     # Opacus builds "empty batch" templates from dataset[0]; for datasets of dicts (ours) they
     # are wrong and an empty *first* Poisson batch crashes in torch.zeros. Without templates
     # it yields [], which _is_empty turns into an accounted noise-only step.
@@ -205,11 +177,39 @@ def make_private(
     return PrivateTraining(
         model=model,
         optimizer=dp_optimizer,
-        loader=_StepBudgetedBatches(dp_loader, dp_optimizer, planned),
+        loader=StepBudgetedBatches(dp_loader, dp_optimizer, planned, physical_batch_size),
         sample_rate=sample_rate,
         engine=engine,
         hooks=hooks,
     )
+
+
+def _group_clipping(
+    model: torch.nn.Module,
+    flat: DPOptimizer,
+    *,
+    max_grad_norm: float,
+    head_max_grad_norm: float,
+) -> GroupClippingDPOptimizer:
+    """The same optimizer, noise source and accounting hook, clipped per group (head, LoRA)."""
+    names = {id(p): name for name, p in model.named_parameters()}
+    groups = head_or_lora([names[id(p)] for p in flat.params])
+    if set(groups) != {0, 1}:
+        raise ValueError(
+            "dp.clipping per_group needs a trainable classification head and LoRA tensors; "
+            f"this model has {'only a head' if 0 not in groups else 'no trainable head'} "
+            "(use dp.clipping: flat)"
+        )
+    grouped = GroupClippingDPOptimizer(
+        flat.original_optimizer,
+        noise_multiplier=flat.noise_multiplier,
+        max_grad_norms=[max_grad_norm, head_max_grad_norm],
+        groups=groups,
+        expected_batch_size=flat.expected_batch_size,
+        generator=flat.generator,
+    )
+    grouped.attach_step_hook(flat.step_hook)
+    return grouped
 
 
 class _PerExampleLoss(torch.nn.Module):
@@ -284,6 +284,8 @@ def train_round_private(
     device: torch.device | str,
     on_step: Callable[[int, int, float], None] | None = None,
     seed: int | None = None,
+    optimizer: Literal["adamw", "sgd"] = "adamw",
+    momentum: float = 0.0,
 ) -> PrivateRound:
     """One round of DP-SGD at a site: budget check, write-ahead record, exactly `plan.steps`
     noisy steps.
@@ -311,16 +313,26 @@ def train_round_private(
     epsilon_total = budget.record(server_round, *mechanism)
 
     loader = DataLoader(dataset, batch_size=plan.batch_size, collate_fn=collate_fn)
-    optimizer = make_optimizer(model, learning_rate=learning_rate, weight_decay=weight_decay)
+    # Built each round: see docs/privacy-guarantees.md ("Optimizer state") for why the
+    # momentum is not carried from one round to the next.
+    base_optimizer = make_optimizer(
+        model,
+        learning_rate=learning_rate,
+        weight_decay=weight_decay,
+        kind=optimizer,
+        momentum=momentum,
+    )
     private = make_private(
         model,
-        optimizer,
+        base_optimizer,
         loader,
         noise_multiplier=plan.noise_multiplier,
         max_grad_norm=plan.max_grad_norm,
         steps=plan.steps,
         accountant=plan.accountant,
         seed=seed,
+        head_max_grad_norm=plan.head_max_grad_norm,
+        physical_batch_size=plan.physical_batch_size,
     )
     try:
         if not math.isclose(private.sample_rate, plan.sample_rate, rel_tol=1e-12):
@@ -332,6 +344,8 @@ def train_round_private(
             # (the base is frozen); torch warns once per round, harmlessly.
             warnings.filterwarnings("ignore", message="Full backward hook is firing")
             result = _train(model, private, learning_rate, weight_decay, device, on_step)
+        # Physical pieces are not steps: report the noisy steps taken.
+        result = replace(result, steps=private.loader.done)
         spent = private.history()
         empty = private.loader.empty
     finally:

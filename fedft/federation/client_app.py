@@ -21,7 +21,7 @@ from flwr.client import Client, ClientApp, NumPyClient
 from fedft.config import Config
 from fedft.config.anonymization import load_policy
 from fedft.dp.budget import BudgetExhausted, SiteBudget
-from fedft.dp.plan import DPPlan, plan_dp
+from fedft.dp.plan import plan_for_site
 from fedft.dp.sgd import train_round_private
 from fedft.federation.outbox import outbox_mod
 from fedft.federation.secagg import (
@@ -46,7 +46,7 @@ from fedft.round.prepare import PreparedData, prepare
 from fedft.round.summary import SITE_ID_METRIC
 from fedft.round.workload import cached_workload, collator, site_training_data
 from fedft.run.progress import StepReporter
-from fedft.train.local import TrainResult, train_local
+from fedft.train.local import TrainResult, make_optimizer, train_local
 
 log = logging.getLogger(__name__)
 
@@ -112,7 +112,7 @@ class SiteClient(NumPyClient):
     def _train_private(self, train_set, *, server_round: int, on_step) -> tuple[TrainResult, dict]:
         """DP-SGD with the site's own budget (on its disk, never trusted to the server)."""
         cfg, workload = self.cfg, cached_workload(self.cfg)
-        plan = _dp_plan(cfg, len(train_set))
+        plan = plan_for_site(cfg, n_records=len(train_set))
         budget = SiteBudget.load(
             self.state_dir / "dp-budget.json",
             accountant=plan.accountant,
@@ -132,6 +132,8 @@ class SiteClient(NumPyClient):
                 weight_decay=cfg.training.weight_decay,
                 device=workload.device,
                 on_step=on_step,
+                optimizer=cfg.training.optimizer,
+                momentum=cfg.training.momentum,
             )
         except BudgetExhausted as exc:
             raise RuntimeError(
@@ -203,6 +205,13 @@ class SiteClient(NumPyClient):
                     max_grad_norm=t.max_grad_norm,
                     device=workload.device,
                     on_step=on_step,
+                    optimizer=make_optimizer(
+                        workload.model,
+                        learning_rate=t.learning_rate,
+                        weight_decay=t.weight_decay,
+                        kind=t.optimizer,
+                        momentum=t.momentum,
+                    ),
                 )
         delta = state_delta(new=trainable_state(workload.model), old=global_state)
         # Site-level DP: the whole update is clipped to the server's announced norm before
@@ -223,18 +232,6 @@ class SiteClient(NumPyClient):
             del metrics["train_loss"]
             metrics.update(dp_metrics)
         return arrays, weight, metrics
-
-
-def _dp_plan(cfg: Config, n_records: int) -> DPPlan:
-    t = cfg.training
-    return plan_dp(
-        cfg.dp,
-        n_records=n_records,
-        batch_size=t.batch_size,
-        local_epochs=t.local_epochs,
-        max_steps=t.max_steps,
-        rounds=cfg.federation.rounds,
-    )
 
 
 def _checked_for_secure_aggregation(

@@ -10,10 +10,14 @@ import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from fedft.config import Config, config_to_yaml
 from fedft.run.environment import prepare_environment
 from fedft.run.rundir import RunDir, atomic_write_text
+
+if TYPE_CHECKING:
+    from fedft.dp.regime import Regime
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +86,42 @@ def check_inputs(cfg: Config) -> dict:
     return report
 
 
+def site_regimes(cfg: Config, *, measure: bool = True) -> list[Regime]:
+    """Each simulated site's DP-SGD plan and regime (`fedft.dp.regime`), before training.
+
+    `measure`: also clip-test the site's first records (a batch of at most 32, one
+    forward/backward with Opacus's per-sample hooks, on the untrained adapter). Sizes are the partitions' raw record
+    counts, which anonymization does not change.
+    """
+    from fedft.dp.plan import plan_for_site
+    from fedft.dp.regime import assess, clipped_fractions, trainable_dims
+    from fedft.round.workload import cached_workload, collator, site_training_data, tokenize
+
+    workload = cached_workload(cfg)
+    dims = trainable_dims(workload.model)
+    regimes = []
+    for i in range(cfg.federation.num_clients):
+        records = site_training_data(cfg, partition_id=i, data_path=None).dataset
+        plan = plan_for_site(cfg, n_records=len(records))
+        clipped = None
+        if measure:
+            first = tokenize(cfg, workload, records.select(range(min(32, len(records)))))
+            batch = collator(cfg, workload)([first[j] for j in range(len(first))])
+            clipped = clipped_fractions(workload.model, batch, bounds=plan.group_bounds())
+        regimes.append(assess(plan, dims=dims, site=f"site {i}", clipped=clipped))
+    return regimes
+
+
+def _log_dp_plan(cfg: Config, on_dp_plan: Callable[[list[str]], None] | None) -> None:
+    from fedft.dp.regime import summary_lines
+
+    lines = summary_lines(site_regimes(cfg))
+    for line in lines:
+        log.log(logging.WARNING if "WARNING" in line else logging.INFO, "DP plan: %s", line)
+    if on_dp_plan is not None:
+        on_dp_plan(lines)
+
+
 def write_data_report(report: dict, run_dir: RunDir) -> None:
     atomic_write_text(run_dir.data_report, json.dumps(report, indent=2))
 
@@ -94,9 +134,13 @@ def simulate(
     on_progress: Callable[[dict], None] | None = None,
     on_round_start: Callable[[int, int], None] | None = None,
     resume: bool = False,
+    on_dp_plan: Callable[[list[str]], None] | None = None,
 ) -> SimulationResult:
     """Run `cfg` as a Flower simulation with `federation.num_clients` virtual sites; with
-    `resume`, continue the run in `run_dir` from its last checkpoint (same config)."""
+    `resume`, continue the run in `run_dir` from its last checkpoint (same config).
+
+    Under `dp.enabled` each site's DP regime (`site_regimes`, as `fedft dp plan` prints it)
+    is logged before training and handed to `on_dp_plan` as lines."""
     prepare_environment(verbose=verbose)
     os.environ.setdefault("RAY_TMPDIR", str(Path(os.environ.get("TMPDIR", "/tmp")) / "fedft-ray"))
     from flwr.simulation import run_simulation
@@ -123,6 +167,8 @@ def simulate(
         "init_args": {"logging_level": logging.DEBUG if verbose else logging.ERROR, "log_to_driver": verbose},
     }
     with _flower_logs_to_file(run_dir.log, verbose=verbose):
+        if cfg.dp.enabled:
+            _log_dp_plan(cfg, on_dp_plan)
         run_simulation(
             server_app=server_app,
             client_app=client_app,

@@ -18,6 +18,7 @@ from peft import PeftModel
 from safetensors import safe_open
 
 from fedft.model.load import load_base_model, resolve_model_path
+from fedft.model.pooling import model_pooling, read_pooling, write_pooling
 
 log = logging.getLogger(__name__)
 
@@ -32,10 +33,13 @@ def save_adapter(model: PeftModel, out_dir: str | Path, *, public_base_id: str) 
 
     `public_base_id` replaces the local base path in adapter_config.json and in the model
     card, so `PeftModel.from_pretrained(base, out_dir)` works anywhere the base is available.
+    The head's pooling goes to fedft_head.json (a mean-pooling base needs
+    `use_mean_pooling(base)` before loading; see `fedft.model.pooling`).
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(str(out), safe_serialization=True)
+    write_pooling(out, model_pooling(model))
 
     config_path = out / ADAPTER_CONFIG
     config = json.loads(config_path.read_text(encoding="utf-8"))
@@ -95,7 +99,12 @@ def load_adapter_for_inference(
         num_labels = _saved_num_labels(adapter_dir)
     # The seed only fills the head before the adapter's saved head replaces it.
     base, tokenizer = load_base_model(
-        resolved, task=task, num_labels=num_labels, seed=0, device=device
+        resolved,
+        task=task,
+        num_labels=num_labels,
+        seed=0,
+        device=device,
+        pooling=read_pooling(adapter_dir),
     )
     model = PeftModel.from_pretrained(base, str(adapter_dir))
     model.eval()
@@ -112,8 +121,9 @@ def merge_and_save(
 ) -> Path:
     """Fold the adapter into the base weights and save a plain transformers model + tokenizer.
 
-    The result loads with `AutoModelFor...from_pretrained(out_dir)`, without peft.
-    `labels` (classification) names the outputs in config.json's id2label.
+    The result loads with `AutoModelFor...from_pretrained(out_dir)`, without peft; a
+    mean-pooling head also needs `use_mean_pooling(model)` after loading (fedft_head.json, copied
+    next to it, says so). `labels` (classification) names the outputs in config.json's id2label.
     """
     model, tokenizer = load_adapter_for_inference(adapter_dir, task=task, num_labels=num_labels)
     merged = model.merge_and_unload()
@@ -129,5 +139,15 @@ def merge_and_save(
     out.mkdir(parents=True, exist_ok=True)
     merged.save_pretrained(str(out))
     tokenizer.save_pretrained(str(out))
+    pooling = read_pooling(adapter_dir)
+    write_pooling(out, pooling)
+    if pooling == "mean":
+        log.warning(
+            "%s reads mean-pooled embeddings: after AutoModelForSequenceClassification."
+            "from_pretrained, call fedft.model.pooling.use_mean_pooling(model) (or the lines in "
+            "docs/privacy-guarantees.md); without it the model reads the [CLS] pooler and "
+            "predicts wrongly",
+            out,
+        )
     log.info("merged adapter %s into its base; saved to %s", adapter_dir, out)
     return out

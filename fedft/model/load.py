@@ -16,6 +16,8 @@ from typing import Any, Literal
 import torch
 from transformers import AutoModelForCausalLM, AutoModelForSequenceClassification, AutoTokenizer
 
+from fedft.model.pooling import resolve_pooling, use_mean_pooling
+
 log = logging.getLogger(__name__)
 
 DEFAULT_PUBLIC_ID = "sentence-transformers/all-MiniLM-L6-v2"
@@ -131,11 +133,14 @@ def load_base_model(
     num_labels: int | None,
     seed: int,
     device: torch.device | str,
+    pooling: Literal["auto", "cls", "mean"] = "auto",
 ) -> tuple[Any, Any]:
     """(model, tokenizer) in fp32 on `device`, identical on every party for the same `seed`.
 
     Classification: a sequence-classification model whose new head (`num_labels` outputs) is
     initialised from `seed`, so every site and the server start from the same head.
+    `pooling` (classification): what the head reads, see `fedft.model.pooling`; `auto` takes
+    the base's own sentence-embedding pooling when its folder declares one.
     Instruction: a causal LM; its checkpoint must already hold the LM head.
     """
     tokenizer = load_tokenizer(resolved)
@@ -152,11 +157,15 @@ def load_base_model(
                 resolved.path, num_labels=num_labels, dtype=torch.float32, output_loading_info=True
             )
             fresh = sorted(info["missing_keys"])
+            head_input = resolve_pooling(pooling, model_path=resolved.path)
+            if head_input == "mean":
+                use_mean_pooling(model)
             log.info(
-                "classification head of %s initialised from seed %d: %s",
+                "classification head of %s initialised from seed %d: %s; pooling %s",
                 resolved.public_id,
                 seed,
                 fresh,
+                head_input,
             )
         elif task == "instruction":
             model, info = AutoModelForCausalLM.from_pretrained(

@@ -190,6 +190,7 @@ def build_workload(cfg: Config, labels: tuple[str, ...] | None) -> Workload:
         num_labels=len(labels) if labels else None,
         seed=cfg.run.seed,
         device=device,
+        pooling=cfg.model.pooling,
     )
     lora = cfg.lora
     model = attach_lora(

@@ -12,7 +12,7 @@ import logging
 import math
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import torch
@@ -28,13 +28,27 @@ class TrainResult:
 
 
 def make_optimizer(
-    model: torch.nn.Module, *, learning_rate: float, weight_decay: float
-) -> torch.optim.AdamW:
-    """AdamW over the trainable parameters only (LoRA and head; the frozen base is skipped)."""
+    model: torch.nn.Module,
+    *,
+    learning_rate: float,
+    weight_decay: float,
+    kind: Literal["adamw", "sgd"] = "adamw",
+    momentum: float = 0.0,
+) -> torch.optim.Optimizer:
+    """AdamW or SGD (with `momentum`) over the trainable parameters only (LoRA and head; the
+    frozen base is skipped). Under DP-SGD prefer SGD: Adam divides each coordinate by its own
+    running RMS, so a coordinate that only ever sees noise still moves by about the learning
+    rate every step."""
     params = [p for p in model.parameters() if p.requires_grad]
     if not params:
         raise ValueError("model has no trainable parameters; attach LoRA before training")
-    return torch.optim.AdamW(params, lr=learning_rate, weight_decay=weight_decay)
+    if kind == "adamw":
+        return torch.optim.AdamW(params, lr=learning_rate, weight_decay=weight_decay)
+    if kind == "sgd":
+        return torch.optim.SGD(
+            params, lr=learning_rate, momentum=momentum, weight_decay=weight_decay
+        )
+    raise ValueError(f"training.optimizer '{kind}' is not one of 'adamw', 'sgd'")
 
 
 def _batch_size(batch: Mapping[str, Any]) -> int:

@@ -11,10 +11,10 @@ from torch.utils.data import DataLoader
 from fedft.config.dp import DPConfig
 from fedft.data.tokenize import make_collator, tokenize_classification, tokenize_instruction
 from fedft.dp.accounting import epsilon_spent
+from fedft.dp.batches import _noise_only_step
 from fedft.dp.budget import BudgetExhausted, SiteBudget
 from fedft.dp.plan import DPPlan, RoundAccount, plan_dp, poisson_sample_rate
 from fedft.dp.sgd import (
-    _noise_only_step,
     _PerExampleLoss,
     make_private,
     train_round_private,
@@ -503,7 +503,8 @@ def test_an_empty_first_poisson_batch_is_a_noise_only_step_not_a_crash(build_mod
     import datasets as hf_datasets
     import torch
 
-    from fedft.dp.sgd import _is_empty, make_private
+    from fedft.dp.batches import _is_empty
+    from fedft.dp.sgd import make_private
     from fedft.train.local import make_optimizer
 
     # Prepare: a dataset of dicts, as fedft's tokenized sets are

@@ -77,3 +77,42 @@ def test_site_level_dp_with_secagg_completes_and_the_audit_states_site_level_eps
     records = read_metrics(result.run_dir.metrics)
     assert [r["clients_finished"] for r in records[1:]] == [3, 3]
     assert all(0.0 <= r["eval_accuracy"] <= 1.0 for r in records)
+
+
+RECIPE_TINY = [
+    "federation.num_clients=3",
+    "federation.min_fit_clients=3",
+    "federation.rounds=2",
+    "data.synthetic.n_train=96",
+    "data.synthetic.n_eval=48",
+    "data.max_length=64",
+    "dp.physical_batch_size=8",
+]
+
+
+def test_the_dp_preset_plans_trains_within_budget_and_exports_a_mean_pooled_adapter(tmp_path):
+    # Prepare: simulations/dp-hospitals.yaml, shrunk (3 sites of ~32 records, 2 rounds).
+    cfg = load_config(REPO / "simulations" / "dp-hospitals.yaml", RECIPE_TINY)
+    plan_lines: list[str] = []
+
+    # Execute
+    result = simulate(cfg, create_run_dir(tmp_path / "dp-preset"), on_dp_plan=plan_lines.extend)
+    root = str(result.run_dir.root)
+    report = tmp_path / "audit.json"
+    assert fedft_main(["audit", root, "--format", "json", "-o", str(report)]) == 0
+    exported = tmp_path / "adapter"
+    assert fedft_main(["export", root, "-o", str(exported)]) == 0
+
+    # Assert: the plan was shown and logged before training (q = 1, per-group bounds) ...
+    assert sum("records, σ" in line for line in plan_lines) == 3
+    assert any("(q 1)" in line for line in plan_lines)
+    assert any("clip lora 0.1, head 1" in line for line in plan_lines)
+    assert "DP plan: site 0:" in result.run_dir.log.read_text()
+    # ... every site spent at most the target, and nearly all of it (calibrated, exact) ...
+    audit = json.loads(report.read_text())
+    epsilons = [s["epsilon"] for s in audit["sites"].values()]
+    assert len(epsilons) == 3 and all(7.5 <= e <= 8.0 for e in epsilons)
+    # ... one noisy step per site and round, and the export records its pooling.
+    records = read_metrics(result.run_dir.metrics)
+    assert [r["clients_finished"] for r in records[1:]] == [3, 3]
+    assert json.loads((exported / "fedft_head.json").read_text()) == {"pooling": "mean"}

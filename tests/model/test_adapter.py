@@ -13,6 +13,7 @@ from transformers import AutoModelForCausalLM, AutoModelForSequenceClassificatio
 
 from fedft.model.adapter import load_adapter_for_inference, merge_and_save, save_adapter
 from fedft.model.load import DEFAULT_PUBLIC_ID, load_base_model, resolve_model_path
+from fedft.model.pooling import read_pooling, use_mean_pooling
 from fedft.model.state import load_trainable_state, trainable_state
 
 
@@ -88,7 +89,10 @@ def test_merged_classifier_matches_adapter(build_model, tmp_path: Path) -> None:
     merge_and_save(
         tmp_path / "adapter", tmp_path / "merged", task="classification", labels=["neg", "pos"]
     )
-    merged = AutoModelForSequenceClassification.from_pretrained(tmp_path / "merged").eval()
+    merged = AutoModelForSequenceClassification.from_pretrained(tmp_path / "merged")
+    # The bundled base's head reads mean-pooled embeddings: the merged model needs the swap too.
+    assert read_pooling(tmp_path / "merged") == "mean"
+    merged = use_mean_pooling(merged).eval()
 
     # Assert
     assert merged.config.id2label == {0: "neg", 1: "pos"}
