@@ -138,7 +138,7 @@ class SiteRound:
     dp: Mapping[str, Any] | None = None  # DP_FIELDS, when sample-level DP is on
     reason: str | None = None  # why a site declined or failed
     num_examples: int | None = None
-    anonymization: Mapping[str, Any] | None = None  # counts and policy_hash, when present
+    anonymization: Mapping[str, Any] | None = None  # run.site_record.anonymization_record
     node: str | None = None  # Flower's node id ("node-<id>"), when known
 
     def to_dict(self) -> dict[str, Any]:
