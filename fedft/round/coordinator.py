@@ -63,9 +63,9 @@ class Coordinator:
         if workload.labels:
             atomic_write_text(run_dir.labels, json.dumps(list(workload.labels)))
         self.site_plan = site_level_plan(cfg)
-        self.ledger = PrivacyLedger.open(run_dir.root)
+        self.ledger = PrivacyLedger.open(run_dir.root, private_key_path=cfg.ledger.signing_key)
         if resumed_at is None:
-            self.ledger.append("run_start", _run_start_entry(cfg))
+            self.ledger.append("run_start", {**_run_start_entry(cfg), "ledger_key": self.ledger.custody})
         else:
             # Append-only: entries after the checkpoint (a round cut short) stay, marked superseded.
             self.ledger.append(
