@@ -12,7 +12,7 @@ from fedft import __version__
 from fedft.run.environment import prepare_environment
 
 # Order = order in --help.
-SUBCOMMANDS = ("simulate", "validate", "export", "data", "anonymize", "audit", "dp")
+SUBCOMMANDS = ("simulate", "validate", "export", "data", "anonymize", "audit", "dp", "ledger")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -19,7 +19,7 @@ from fedft.config.schema import Config, cross_section_errors
 __all__ = ["Config", "ConfigError", "load_config", "parse_override", "config_to_yaml"]
 
 # Keys holding file paths that are resolved against the YAML file's folder.
-_PATH_KEYS = (("data", "train"), ("data", "eval"))
+_PATH_KEYS = (("data", "train"), ("data", "eval"), ("ledger", "signing_key"))
 
 
 class ConfigError(ValueError):

@@ -11,6 +11,7 @@ from fedft.config.anonymization import AnonymizationConfig
 from fedft.config.audit import AuditConfig
 from fedft.config.base import StrictModel
 from fedft.config.dp import DPConfig, SiteDPConfig, dp_cross_errors
+from fedft.config.ledger import LedgerConfig
 from fedft.config.secure_aggregation import SecureAggregationConfig, check_against_clients
 from fedft.config.strategy import StrategyConfig, strategy_cross_errors
 
@@ -127,6 +128,7 @@ class Config(StrictModel):
     site_dp: SiteDPConfig = SiteDPConfig()
     secure_aggregation: SecureAggregationConfig = SecureAggregationConfig()
     audit: AuditConfig = AuditConfig()
+    ledger: LedgerConfig = LedgerConfig()
 
 
 def cross_section_errors(cfg: Config) -> list[str]:

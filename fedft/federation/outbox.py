@@ -18,9 +18,10 @@ from typing import Any
 from flwr.app import Context, Message
 
 # String values a site may send: Flower's legacy status message (empty when OK), the name of
-# the DP accountant and the site's own id (node config `site-id`, which names it in the
-# ledger). Anything else textual leaving a site is a bug.
-ALLOWED_STRING_KEYS = frozenset({"message", "dp_accountant", "site_id"})
+# the DP accountant, the site's own id (node config `site-id`, which names it in the
+# ledger) and the sha256 (hex) of its anonymization policy. Anything else textual leaving a
+# site is a bug.
+ALLOWED_STRING_KEYS = frozenset({"message", "dp_accountant", "site_id", "anon_policy_hash"})
 
 
 def _value_type(value: Any) -> str:

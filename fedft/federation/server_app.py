@@ -32,6 +32,7 @@ from fedft.round.checkpoint import Checkpoint, restore_random_states, save_check
 from fedft.round.coordinator import Coordinator
 from fedft.round.update_checks import UpdateSpec
 from fedft.round.workload import cached_workload
+from fedft.run.keys import load_private_key
 from fedft.run.rundir import RunDir, atomic_write_text, create_run_dir, new_run_id
 
 log = logging.getLogger(__name__)
@@ -73,6 +74,8 @@ def run_rounds(
 ) -> Coordinator:
     """Round 0 evaluation, then `federation.rounds` rounds of fit + central evaluation; with
     `resume`, the rounds after the checkpoint's. A checkpoint is written after every round."""
+    if cfg.ledger.signing_key is not None:  # before any work: a bad key path fails at once
+        load_private_key(cfg.ledger.signing_key, what="ledger.signing_key")
     coordinator = Coordinator(cfg, cached_workload(cfg), run_dir, on_progress=on_progress, resumed_at=resume)
     initial = coordinator.initial_arrays() if resume is None else resume.global_arrays
     inner = build_inner_strategy(cfg, initial=initial)

@@ -68,8 +68,11 @@ def check_inputs(cfg: Config) -> dict:
     Returns the data report (rows, bad rows with file:line) to store in the run folder."""
     from fedft.model.load import resolve_model_path
     from fedft.round.workload import eval_set, training_pool
+    from fedft.run.keys import load_private_key
 
     resolve_model_path(cfg.model.path)
+    if cfg.ledger.signing_key is not None:
+        load_private_key(cfg.ledger.signing_key, what="ledger.signing_key")
     report = {}
     for name, loaded in (("train", training_pool(cfg)), ("eval", eval_set(cfg))):
         report[name] = {
@@ -188,6 +191,10 @@ def simulate(
         coordinator.history, task=cfg.data.task, base_model_bytes=coordinator.base_model_bytes
     )
     # Auditors need both to detect a ledger re-signed with another key or rolled back.
-    summary["ledger"] = {"key_fingerprint": coordinator.ledger.fingerprint, "head_hash": coordinator.ledger.head_hash}
+    summary["ledger"] = {
+        "key_fingerprint": coordinator.ledger.fingerprint,
+        "key_custody": coordinator.ledger.custody["custody"],
+        "head_hash": coordinator.ledger.head_hash,
+    }
     atomic_write_text(run_dir.summary, json.dumps(summary, indent=2))
     return SimulationResult(run_dir=run_dir, history=coordinator.history, summary=summary)

@@ -28,6 +28,7 @@ from fedft.round.workload import Workload, collator, eval_set
 from fedft.run.ledger import PrivacyLedger, SiteRound
 from fedft.run.metrics import append_metrics, read_metrics
 from fedft.run.rundir import RunDir, atomic_write_text
+from fedft.run.site_record import anonymization_record
 from fedft.train.evaluate import evaluate
 
 log = logging.getLogger(__name__)
@@ -62,9 +63,9 @@ class Coordinator:
         if workload.labels:
             atomic_write_text(run_dir.labels, json.dumps(list(workload.labels)))
         self.site_plan = site_level_plan(cfg)
-        self.ledger = PrivacyLedger.open(run_dir.root)
+        self.ledger = PrivacyLedger.open(run_dir.root, private_key_path=cfg.ledger.signing_key)
         if resumed_at is None:
-            self.ledger.append("run_start", _run_start_entry(cfg))
+            self.ledger.append("run_start", {**_run_start_entry(cfg), "ledger_key": self.ledger.custody})
         else:
             # Append-only: entries after the checkpoint (a round cut short) stay, marked superseded.
             self.ledger.append(
@@ -183,14 +184,13 @@ def _site_round(site: dict, *, weights_are_counts: bool = True) -> SiteRound:
         )
     metrics = site["metrics"]
     dp = asdict(RoundAccount.from_metrics(metrics)) if any(k.startswith("dp_") for k in metrics) else None
-    anonymization = {k: v for k, v in metrics.items() if k.startswith("anon_")} or None
     return SiteRound(
         site=site["site"],
         node=site.get("node"),
         status="trained",
         num_examples=site["num_examples"] if weights_are_counts else None,
         dp=dp,
-        anonymization=anonymization,
+        anonymization=anonymization_record(metrics),
     )
 
 

@@ -25,6 +25,7 @@ from fedft.config import Config
 from fedft.config.anonymization import AnonymizationConfig
 from fedft.round.workload import Workload, tokenize
 from fedft.run.rundir import atomic_write_text
+from fedft.run.site_record import ANON_POLICY_HASH_METRIC
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +35,7 @@ TEXT_COLUMNS = {"classification": ("text",), "instruction": ("instruction", "inp
 @dataclass(frozen=True)
 class PreparedData:
     tokenized: datasets.Dataset
-    anonymization_metrics: dict[str, int | float]
+    anonymization_metrics: dict[str, int | float | str]  # anon_* counts and the policy hash
 
 
 _anonymizers: dict[tuple[str, str], Anonymizer] = {}
@@ -105,4 +106,6 @@ def prepare(
         labels=workload.labels,
         simulated=create_secret,
     )
-    return PreparedData(tokenize(cfg, workload, train), report.as_metrics())
+    # The site's own policy travels as its hash: the ledger records which rules each site ran.
+    metrics = {**report.as_metrics(), ANON_POLICY_HASH_METRIC: report.policy_hash}
+    return PreparedData(tokenize(cfg, workload, train), metrics)

@@ -5,7 +5,8 @@ Files in the run folder:
   privacy-ledger.jsonl       one entry per line, canonical JSON (sorted keys, no spaces)
   privacy-ledger.head.json   the signed head: number of entries and hash of the last one
   privacy-ledger.pub         the server's Ed25519 public key (PEM)
-  keys/privacy-ledger.key    its private key (PEM, mode 0600), unless one is given
+  keys/privacy-ledger.key    a per-run private key (PEM, 0600), only when no provisioned
+                             key (`ledger.signing_key`, made by `fedft ledger keygen`) is given
 
 Entry i holds `index` = i, `prev_hash` = hash of entry i-1 (64 zeros for the first), and a
 signature over its own hash (sha256 of its canonical bytes without the signature). Hence an
@@ -16,8 +17,10 @@ verifier compares it with the file. Truncating both the file and the head to an 
 state needs an earlier copy of the signed head; the `run_end` entry and the head hash
 published at the end of a run (see docs/compliance-guide.md) close that gap. Anyone who can
 write the run folder *and* read the private key can re-sign a forged ledger: for audits, give
-the server a key kept outside the run folder and publish its fingerprint; `verify_ledger`
-then checks against that trusted key instead of the one beside the ledger.
+the server a key kept outside the run folder (`ledger.signing_key`) and publish its
+fingerprint; `verify_ledger` then checks against that fingerprint instead of trusting the key
+beside the ledger. Each site also signs its own part of every round (`site_signature`), so
+even the coordinator cannot rewrite a site's ε or counts unnoticed.
 
 This module writes; `ledger_verify` checks and reads; `ledger_format` holds the byte form
 and key handling both share.
@@ -37,7 +40,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
-from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from fedft.run.ledger_format import (
@@ -53,6 +55,7 @@ from fedft.run.ledger_format import (
     load_public_key,
     public_bytes,
 )
+from fedft.run.keys import load_private_key, public_pem, write_private_key
 from fedft.run.ledger_verify import verify_ledger
 from fedft.run.rundir import atomic_write_text
 
@@ -107,28 +110,6 @@ def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode("ascii")
 
 
-def _load_private_key(path: Path) -> Ed25519PrivateKey:
-    try:
-        key = serialization.load_pem_private_key(path.read_bytes(), password=None)
-    except (ValueError, TypeError) as exc:
-        raise LedgerError(f"{path}: not an unencrypted PEM private key ({exc})") from None
-    if not isinstance(key, Ed25519PrivateKey):
-        raise LedgerError(f"{path}: not an Ed25519 private key; the ledger signs with Ed25519")
-    return key
-
-
-def _write_private_key(path: Path, key: Ed25519PrivateKey) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    os.chmod(path.parent, 0o700)
-    pem = key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    )
-    # O_EXCL: never overwrite a key; 0600 from creation, not chmod after (no readable window).
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(pem)
-
-
 @dataclass(frozen=True)
 class SiteRound:
     """One site's part of a round entry."""
@@ -138,7 +119,7 @@ class SiteRound:
     dp: Mapping[str, Any] | None = None  # DP_FIELDS, when sample-level DP is on
     reason: str | None = None  # why a site declined or failed
     num_examples: int | None = None
-    anonymization: Mapping[str, Any] | None = None  # counts and policy_hash, when present
+    anonymization: Mapping[str, Any] | None = None  # run.site_record.anonymization_record
     node: str | None = None  # Flower's node id ("node-<id>"), when known
 
     def to_dict(self) -> dict[str, Any]:
@@ -179,11 +160,30 @@ def _check_finite(obj: Any, where: str = "body") -> None:
 class PrivacyLedger:
     """The server's handle for appending; state is the run folder's files plus the key."""
 
-    def __init__(self, paths: LedgerPaths, key: Ed25519PrivateKey, count: int, head_hash: str):
+    def __init__(
+        self,
+        paths: LedgerPaths,
+        key: Ed25519PrivateKey,
+        count: int,
+        head_hash: str,
+        *,
+        provisioned: bool = False,
+    ):
         self.paths = paths
         self._key = key
         self.count = count
         self.head_hash = head_hash
+        # True: a key kept outside the run folder (`ledger.signing_key`); False: made for this
+        # run and kept in it, so anyone who can write the folder can re-sign the ledger.
+        self.provisioned = provisioned
+
+    @property
+    def custody(self) -> dict[str, Any]:
+        """What run_start records about the key: its fingerprint and where it is kept."""
+        return {
+            "fingerprint": self.fingerprint,
+            "custody": "provisioned" if self.provisioned else "per-run",
+        }
 
     @property
     def fingerprint(self) -> str:
@@ -191,17 +191,24 @@ class PrivacyLedger:
 
     @classmethod
     def open(cls, run_dir: Path, *, private_key_path: Path | None = None) -> PrivacyLedger:
-        """Create the run's ledger (and a key, unless `private_key_path` is given), or continue
-        an existing one after verifying it with its own key. A damaged ledger is never extended.
+        """Create the run's ledger (and a per-run key in it, unless `private_key_path` — a
+        provisioned key outside the run folder — is given), or continue an existing one after
+        verifying it with its own key. A damaged ledger is never extended.
         """
         paths = ledger_paths(run_dir)
         if private_key_path is not None:
-            key = _load_private_key(Path(private_key_path))
+            given = Path(private_key_path).expanduser().resolve()
+            if given.is_relative_to(Path(run_dir).resolve()):
+                raise LedgerError(
+                    f"ledger.signing_key {given} is inside the run folder; keep the coordinator's "
+                    "key outside any run folder (e.g. where `fedft ledger keygen -o` wrote it)"
+                )
+            key = load_private_key(given, what="ledger.signing_key")
         elif paths.private_key.is_file():
-            key = _load_private_key(paths.private_key)
+            key = load_private_key(paths.private_key)
         else:
             key = Ed25519PrivateKey.generate()
-            _write_private_key(paths.private_key, key)
+            write_private_key(paths.private_key, key)
         public = key.public_key()
         if paths.public_key.is_file():
             if public_bytes(load_public_key(paths.public_key)) != public_bytes(public):
@@ -210,13 +217,11 @@ class PrivacyLedger:
                     "ledger was signed by a different server key"
                 )
         else:
-            pem = public.public_bytes(
-                serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-            )
-            atomic_write_text(paths.public_key, pem.decode("ascii"))
+            atomic_write_text(paths.public_key, public_pem(key))
+        provisioned = private_key_path is not None
         if not paths.ledger.exists():
             paths.ledger.touch()
-            ledger = cls(paths, key, 0, GENESIS_HASH)
+            ledger = cls(paths, key, 0, GENESIS_HASH, provisioned=provisioned)
             ledger._write_head()
             log.info("privacy ledger %s, key fingerprint %s", paths.ledger, ledger.fingerprint)
             return ledger
@@ -226,7 +231,7 @@ class PrivacyLedger:
                 f"{paths.ledger} failed verification and will not be extended: "
                 + "; ".join(result.problems[:3])
             )
-        return cls(paths, key, result.entries, result.head_hash)
+        return cls(paths, key, result.entries, result.head_hash, provisioned=provisioned)
 
     def append(self, kind: EntryKind, body: Mapping[str, Any]) -> dict[str, Any]:
         """Append one signed entry and re-sign the head; returns the entry as written."""

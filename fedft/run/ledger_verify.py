@@ -29,6 +29,12 @@ from fedft.run.ledger_format import (
 )
 
 _MAX_PROBLEMS = 50
+UNPINNED_WARNING = (
+    "WARNING: verified against the public key stored beside the ledger, not a published one. "
+    "This proves only internal consistency: anyone who can write the run folder can re-sign a "
+    "forged ledger with a key of their own. Pin the coordinator's published key with "
+    "--fingerprint HEX (or --public-key PEM)."
+)
 
 
 @dataclass(frozen=True)
@@ -39,14 +45,16 @@ class VerificationResult:
     head_hash: str = GENESIS_HASH  # hash of the last entry as read
     key_fingerprint: str | None = None  # of the key the ledger was checked against
     closed: bool = False  # last entry is `run_end`
+    pinned: bool = False  # checked against a published fingerprint or a trusted key
 
     def summary(self) -> str:
         if self.ok:
             state = "closed (run_end present)" if self.closed else "open (no run_end entry yet)"
-            return (
+            text = (
                 f"ledger intact: {self.entries} entries, {state}, head {self.head_hash}, "
                 f"key {self.key_fingerprint}"
             )
+            return text if self.pinned else f"{text}\n{UNPINNED_WARNING}"
         return f"ledger NOT intact: {len(self.problems)} problem(s)\n" + "\n".join(
             f"  - {p}" for p in self.problems
         )
@@ -157,6 +165,7 @@ def verify_ledger(
         head_hash=prev_hash,
         key_fingerprint=fp,
         closed=last_kind == "run_end",
+        pinned=public_key is not None or fingerprint is not None,
     )
 
 

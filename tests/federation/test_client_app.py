@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from fedft.config import load_config
+from fedft.config.anonymization import policy_hash
 from fedft.federation.client_app import (
     ANONYMIZATION_METRIC_PREFIX,
     DECLARED_FIT_METRICS,
@@ -53,6 +54,8 @@ def test_fit_sends_a_clipped_delta_and_only_declared_scalars(site):
     assert declared <= set(metrics)
     # The site's id is the one string it sends (a name from its node config, not data).
     assert metrics.pop(SITE_ID_METRIC) == client.site.site_id
+    # ... and the sha256 of its own anonymization policy (hex, not data).
+    assert metrics.pop("anon_policy_hash") == policy_hash(cfg.anonymization)
     assert all(k in declared or k.startswith(ANONYMIZATION_METRIC_PREFIX) for k in metrics)
     assert all(isinstance(v, int | float) and not isinstance(v, bool) for v in metrics.values())
     assert metrics["anon_rows"] == 20 and metrics["anon_entities"] > 0

@@ -13,6 +13,7 @@ import torch
 
 from fedft.cli import main as fedft_main
 from fedft.config import load_config
+from fedft.config.anonymization import policy_hash
 from fedft.federation.simulation import simulate
 from fedft.run.metrics import read_metrics
 from fedft.run.rundir import RunDir, create_run_dir
@@ -159,7 +160,7 @@ def test_causal_lm_instruction_path_lowers_response_only_loss(tmp_path, tiny_lla
 def test_the_privacy_ledger_of_a_run_verifies_and_records_every_round(classification_run, tmp_path):
     from fedft.run.ledger_verify import read_ledger, verify_ledger
 
-    _, result = classification_run
+    cfg, result = classification_run
     root = str(result.run_dir.root)
     assert fedft_main(["audit", root, "--verify"]) == 0
     entries = read_ledger(result.run_dir.root)
@@ -169,12 +170,24 @@ def test_the_privacy_ledger_of_a_run_verifies_and_records_every_round(classifica
         body = entry["body"]
         assert body["secure_aggregation"]["enabled"] is True
         assert [s["status"] for s in body["sites"]] == ["trained", "trained"]
-        assert all(s["anonymization"]["anon_entities"] > 0 for s in body["sites"])
+        assert all(s["anonymization"]["entities_total"] > 0 for s in body["sites"])
+        assert all(s["anonymization"]["policy_hash"] == policy_hash(cfg.anonymization) for s in body["sites"])
     verified = verify_ledger(result.run_dir.root)
     assert verified.ok and result.summary["ledger"]["head_hash"] == verified.head_hash
     out = tmp_path / "audit.html"
     assert fedft_main(["audit", root, "--format", "html", "-o", str(out)]) == 0
     assert "<html" in out.read_text().lower()
+    # The report's anonymization table holds each site's real counts and policy hash.
+    report = tmp_path / "audit.json"
+    assert fedft_main(["audit", root, "--format", "json", "-o", str(report)]) == 0
+    anonymization = json.loads(report.read_text())["anonymization"]["sites"]
+    assert sorted(anonymization) == ["site-0", "site-1"]
+    for counts in anonymization.values():
+        assert counts["rows_processed"] > 0 and counts["entities_total"] > 0
+    page = out.read_text()
+    assert policy_hash(cfg.anonymization) in page
+    table = page.split("<h2>Anonymization (counts only)</h2>")[1].split("</table>")[0]
+    assert "—" not in table and str(anonymization["site-0"]["entities_total"]) in table
 
 
 def test_dp_simulation_accounts_every_site_and_the_audit_reports_it(tmp_path):

@@ -256,6 +256,7 @@ def test_a_given_key_signs_and_stays_outside_the_run(tmp_path):
             serialization.NoEncryption(),
         )
     )
+    key_path.chmod(0o600)
     run_dir = tmp_path / "run"
     run_dir.mkdir()
 

@@ -245,6 +245,8 @@ def audit_to_dict(audit: Audit) -> dict[str, Any]:
             "closed": v.closed,
             "head_hash": v.head_hash,
             "key_fingerprint": v.key_fingerprint,
+            "pinned": v.pinned,
+            "key_custody": audit.section("ledger_key").get("custody"),
             "problems": list(v.problems),
         },
         "sites": {m.name: _mechanism_dict(m) for m in audit.sites},

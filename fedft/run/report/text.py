@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from fedft.run.ledger_verify import UNPINNED_WARNING
 from fedft.run.report.audit import Audit
 from fedft.run.report.mechanisms import Mechanism
 
@@ -51,10 +52,19 @@ def ledger_line(audit: Audit) -> str:
             if v.closed
             else ("no closing entry yet (run unfinished, or cut short)")
         )
-        return (
+        text = (
             f"Ledger verified: {v.entries} entries, hash chain and every signature intact; "
             f"{closed}. Signing key fingerprint {v.key_fingerprint}; last entry hash {v.head_hash}."
         )
+        if not v.pinned:
+            text += f" {UNPINNED_WARNING}"
+        custody = audit.section("ledger_key").get("custody")
+        if custody == "per-run":
+            text += (
+                " This run signed with a per-run key kept in its own folder (a simulation); "
+                "a deployment signs with a provisioned key (ledger.signing_key)."
+            )
+        return text
     return (
         f"Ledger verification FAILED ({len(v.problems)} problem(s)): the figures may have been "
         "altered."

@@ -1,0 +1,61 @@
+"""The anonymization part of a site's ledger record: one definition for the site, the ledger
+and the report.
+
+A site reports its anonymization as flat scalar metrics (`anon_*`,
+`fedft.anonymize.report.AnonymizationReport.as_metrics`, plus `anon_policy_hash`); the ledger
+keeps them under the names of the site's own `anonymization_report.json` (`rows_processed`,
+`entities_total`, ...), which is what the report reads. `ANON_FIELDS` maps one to the other;
+tests/run/test_site_record.py fails if a metric name drifts from the report's.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+__all__ = ["ANON_FIELDS", "ANON_POLICY_HASH_METRIC", "anonymization_record"]
+
+ANON_POLICY_HASH_METRIC = "anon_policy_hash"
+
+# Ledger name -> metric name. Counts are ints; `policy_hash` is the sha256 (hex) of the
+# site's resolved anonymization policy (`fedft.config.anonymization.policy_hash`).
+ANON_FIELDS: dict[str, str] = {
+    "enabled": "anon_enabled",
+    "rows_processed": "anon_rows",
+    "rows_changed": "anon_rows_changed",
+    "rows_dropped": "anon_rows_dropped",
+    "entities_total": "anon_entities",
+    "residual_total": "anon_residual",
+    "policy_hash": ANON_POLICY_HASH_METRIC,
+}
+# Per-entity residual detections (`anon_residual_<ENTITY>`): what an auditor looks at first.
+_RESIDUAL_PREFIX = "anon_residual_"
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+
+
+def anonymization_record(metrics: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The ledger form of a site's `anon_*` metrics, or None when it reported none.
+
+    Raises ValueError when a site reports some anonymization metrics but not all of
+    ANON_FIELDS (a site running another fedft version), or a policy hash that is not a sha256.
+    """
+    if not any(k.startswith("anon_") for k in metrics):
+        return None
+    missing = [m for m in ANON_FIELDS.values() if m not in metrics]
+    if missing:
+        raise ValueError(f"site metrics lack {', '.join(missing)}")
+    record: dict[str, Any] = {
+        name: int(metrics[metric]) for name, metric in ANON_FIELDS.items() if name != "policy_hash"
+    }
+    record["enabled"] = bool(record["enabled"])
+    digest = str(metrics[ANON_POLICY_HASH_METRIC])
+    if not _SHA256.match(digest):
+        raise ValueError(f"{ANON_POLICY_HASH_METRIC} {digest!r} is not a lowercase hex sha256")
+    record["policy_hash"] = digest
+    record["residual_by_entity"] = {
+        k[len(_RESIDUAL_PREFIX) :]: int(v)
+        for k, v in sorted(metrics.items())
+        if k.startswith(_RESIDUAL_PREFIX)
+    }
+    return record
