@@ -67,6 +67,32 @@ class PatternSpec(StrictModel):
     )
 
 
+# A policy regex runs on every row, twice (detection and the residual scan). One with
+# catastrophic backtracking ("(a+)+$") takes minutes on one long row, so validation tries each
+# on inputs made to trigger it, with a time limit; the anonymizer also runs them with one
+# (fedft.anonymize.engine), which catches what these probes miss.
+_PROBE_SECONDS = 0.25
+_PROBE_LENGTHS = (40, 3000)
+_PROBE_FILLERS = "a0 A-._@"
+
+
+def _backtracks(compiled: regex.Pattern, source: str) -> str | None:
+    """A description of a probe input on which `compiled` exceeds the time limit, or None.
+
+    Probes are runs of one character (each letter or digit the pattern names, and a character
+    of each common class) followed by a character nothing expects: the shape that makes a
+    backtracking engine try every way of splitting the run among nested quantifiers."""
+    named = [c for c in dict.fromkeys(source) if c.isalnum()][:24]
+    for filler in dict.fromkeys([*named, *_PROBE_FILLERS]):
+        for n in _PROBE_LENGTHS:
+            for tail in ("\x00", "!"):
+                try:
+                    compiled.search(filler * n + tail, timeout=_PROBE_SECONDS)
+                except TimeoutError:
+                    return f"{n} x {filler!r} followed by {tail!r}"
+    return None
+
+
 class CustomRecognizerSpec(StrictModel):
     """A site-specific identifier: record numbers, account numbers, ward codes..."""
 
@@ -100,6 +126,12 @@ class CustomRecognizerSpec(StrictModel):
                 problems.append(
                     f"recognizer {self.name!r} patterns[{i}].regex {pattern.regex!r} matches the "
                     "empty string; it would flag every position"
+                )
+            elif (slow := _backtracks(compiled, pattern.regex)) is not None:
+                problems.append(
+                    f"recognizer {self.name!r} patterns[{i}].regex {pattern.regex!r} backtracks "
+                    f"catastrophically (over {_PROBE_SECONDS} s on {slow}); avoid nested or "
+                    "overlapping quantifiers such as (a+)+, (a|aa)+ or (\\w+\\s?)*"
                 )
         if problems:
             raise ValueError("; ".join(problems))
