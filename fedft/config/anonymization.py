@@ -14,10 +14,9 @@ from pathlib import Path
 from typing import Any, Literal
 
 import regex
-import yaml
 from pydantic import Field, ValidationError, field_validator, model_validator
 
-from fedft.config.base import StrictModel
+from fedft.config.base import StrictModel, YamlError, cap_errors, read_yaml
 
 __all__ = [
     "AnonymizationConfig",
@@ -231,7 +230,7 @@ class PolicyError(ValueError):
     def __init__(self, source: str, errors: list[str]):
         self.source = source
         self.errors = list(errors)
-        lines = "\n".join(f"  - {e}" for e in self.errors)
+        lines = "\n".join(f"  - {e}" for e in cap_errors(self.errors))
         super().__init__(f"{source}: {len(self.errors)} problem(s)\n{lines}")
 
 
@@ -272,15 +271,9 @@ def load_policy(path: str | Path) -> AnonymizationConfig:
     if not path.is_file():
         raise PolicyError(source, ["file not found; give the path of a policy YAML file"])
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except UnicodeDecodeError:
-        raise PolicyError(source, ["not UTF-8 text; save the policy as UTF-8"]) from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
-        raise PolicyError(
-            source, [f"{where}invalid YAML ({getattr(exc, 'problem', exc)})"]
-        ) from None
+        raw = read_yaml(path)
+    except YamlError as exc:
+        raise PolicyError(source, [f"invalid YAML: {exc}"]) from None
     if not isinstance(raw, dict) or "anonymization" not in raw:
         raise PolicyError(source, ["top level must be a mapping with one key, `anonymization:`"])
     extra = sorted(set(raw) - {"anonymization"})

@@ -13,12 +13,15 @@ from fedft.anonymize.engine import PolicyRegexTimeout, bound_patterns
 from fedft.anonymize.normalize import fold, unfold_spans
 from fedft.anonymize.recognizers.registry import custom_recognizer
 from fedft.anonymize.spans import Span
+from fedft.config import ConfigError, load_config
 from fedft.config.anonymization import (
     CustomRecognizerSpec,
     PatternSpec,
     PolicyError,
+    load_policy,
     parse_policy,
 )
+from fedft.config.base import load_yaml
 
 # -- 1. PII hidden behind invisible or look-alike characters -------------------------------------
 
@@ -124,3 +127,66 @@ def test_redos_pattern_that_slips_validation_stops_per_row_naming_the_recognizer
     with pytest.raises(PolicyRegexTimeout, match="recognizer 'ward' patterns\\[0\\]"):
         recognizer.analyze("a" * 5000 + "!", ["WARD"])
     assert time.perf_counter() - started < 30  # 2 s limit; generous for a loaded machine
+
+
+# -- 3. YAML: alias bombs, duplicate keys, huge or broken documents, endless error lists --------
+
+
+def _alias_bomb(levels: int) -> str:
+    lines = ["a0: &a0 [x]"]
+    for i in range(1, levels + 1):
+        lines.append(f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 9)}]")
+    return "\n".join(lines) + "\n"
+
+
+# (file content, a fragment of the one error line)
+BAD_YAML = [
+    (_alias_bomb(9), "line 7, column 5: aliases expand to over 200,000 values"),
+    (_alias_bomb(6), "aliases expand to over"),
+    ("a: &a [*a]\n", "line 1, column 4: an alias refers to itself"),
+    (
+        "federation:\n  rounds: 2\nfederation:\n  rounds: 3\n",
+        "line 3, column 1: duplicate key 'federation' (first at line 1)",
+    ),
+    ("dp:\n  enabled: true\n  enabled: false\n", "line 3, column 3: duplicate key 'enabled'"),
+    ("[" * 5000, "nested too deeply"),
+    ("x: " + "y" * (5 * 1024 * 1024), "over 4,194,304"),
+    ("run: !!python/object/apply:os.system ['true']\n", "line 1, column 6: could not determine"),
+    ("run:\n  name: [unterminated\n", "line 3, column 1:"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("content", "fragment"), BAD_YAML, ids=[f[:30] for _, f in BAD_YAML])
+@pytest.mark.parametrize("reader", ["config", "policy"])
+def test_bad_yaml_is_one_clear_error_in_bounded_time(tmp_path, content, fragment, reader):
+    path = tmp_path / "input.yaml"
+    path.write_text(content, encoding="utf-8")
+    started = time.perf_counter()
+    error = ConfigError if reader == "config" else PolicyError
+    with pytest.raises(error) as info:
+        (load_config if reader == "config" else load_policy)(path)
+    assert time.perf_counter() - started < 5
+    [line] = info.value.errors
+    assert line.startswith("invalid YAML: ") and fragment in line
+    assert len(str(info.value)) < 500
+
+
+def test_invalid_utf8_config_names_the_line(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_bytes(b"run:\n  name: x\xff\n")
+    with pytest.raises(ConfigError, match="line 2: not UTF-8 text"):
+        load_config(path)
+
+
+def test_yaml_merge_keys_still_override():
+    assert load_yaml("base: &b {x: 1, y: 2}\nuse:\n  <<: *b\n  x: 3\n")["use"] == {"x": 3, "y": 2}
+
+
+def test_error_list_is_capped(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text("".join(f"key{i}: 1\n" for i in range(300)), encoding="utf-8")
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    assert len(info.value.errors) == 300  # all kept for callers
+    shown = str(info.value).splitlines()
+    assert len(shown) == 1 + 50 + 1 and shown[-1] == "  - ... and 250 more"
