@@ -28,6 +28,7 @@ from fedft.anonymize.detect import Detector
 from fedft.anonymize.engine import build_analyzer, ensure_offline, load_spacy
 from fedft.anonymize.forking import NoFork, fork_map
 from fedft.anonymize.model_pin import ModelIdentity, verify_model
+from fedft.anonymize.normalize import fold, unfold_spans
 from fedft.anonymize.pseudonym import resolve_site_secret, secret_fingerprint
 from fedft.anonymize.report import AnonymizationReport
 from fedft.anonymize.spans import Span
@@ -187,7 +188,11 @@ class Anonymizer:
             return [[] for _ in texts]
         out: list[list[Span]] = []
         for lo in range(0, len(texts), _CHUNK_ROWS):
-            out.extend(self._detector.detect(texts[lo : lo + _CHUNK_ROWS], protect=protect))
+            # Detection reads the folded text (no invisible or look-alike characters), the
+            # spans come back in the original's offsets: see fedft.anonymize.normalize.
+            folded = [fold(t) for t in texts[lo : lo + _CHUNK_ROWS]]
+            found = self._detector.detect([f.text for f in folded], protect=protect)
+            out.extend(unfold_spans(s, f) for s, f in zip(found, folded, strict=True))
         return out
 
     def _residual(self, texts: Sequence[str]) -> list[list[Span]]:

@@ -23,7 +23,7 @@ log = logging.getLogger(__name__)
 
 # Bump when detection or replacement logic changes: old entries then miss instead of serving
 # text anonymized by older rules.
-CACHE_FORMAT = "fedft-anon-2"
+CACHE_FORMAT = "fedft-anon-3"
 
 
 def corpus_key(

@@ -60,6 +60,53 @@ def load_spacy(name: str):  # -> spacy.language.Language
     return nlp
 
 
+class PolicyRegexTimeout(RuntimeError):
+    """A policy recognizer's regex ran longer than POLICY_REGEX_SECONDS on one row."""
+
+
+# Time one policy pattern may take on one row. Presidio's own limit (60 s) skips the pattern
+# with a warning, which would let the PII it should catch through: fedft stops instead.
+POLICY_REGEX_SECONDS = 2.0
+
+
+class _BoundedRegex:
+    """A compiled pattern whose searches stop after POLICY_REGEX_SECONDS with an error that
+    names the recognizer (never the row)."""
+
+    def __init__(self, compiled, *, recognizer: str, index: int):
+        self._compiled = compiled
+        self._where = (
+            f"anonymization.custom_recognizers: recognizer {recognizer!r} patterns[{index}]"
+        )
+
+    def finditer(self, text: str, timeout: float | None = None):  # noqa: ARG002 - ours wins
+        try:
+            yield from self._compiled.finditer(text, timeout=POLICY_REGEX_SECONDS)
+        except TimeoutError:
+            raise PolicyRegexTimeout(
+                f"{self._where}: regex took over {POLICY_REGEX_SECONDS} s on one row of "
+                f"{len(text)} characters (catastrophic backtracking); simplify the regex"
+            ) from None
+
+
+def bound_patterns(recognizer):  # PatternRecognizer -> the same, its patterns time-bounded
+    """Compile the recognizer's patterns now, behind a per-row time limit (see _BoundedRegex).
+
+    Presidio compiles a pattern lazily unless it already holds one compiled with the flags it
+    will use (the recognizer's global flags: the analyzer passes none)."""
+    import regex
+
+    flags = recognizer.global_regex_flags
+    for i, pattern in enumerate(recognizer.patterns):
+        if pattern.name == "deny_list":  # escaped literals: cannot backtrack
+            continue
+        pattern.compiled_regex = _BoundedRegex(
+            regex.compile(pattern.regex, flags=flags), recognizer=recognizer.name, index=i
+        )
+        pattern.compiled_with_flags = flags
+    return recognizer
+
+
 def pipes_for(nlp, wanted: Sequence[str]) -> list[str]:
     """The components to run so that `wanted` ones work: them, plus any shared tok2vec one of
     them listens to. (en_core_web_sm's NER has its own embedding: running the shared tok2vec
@@ -117,7 +164,7 @@ def build_analyzer(cfg: AnonymizationConfig, *, nlp=None):  # -> presidio_analyz
         registry.add_recognizer(recognizer)
     guard_recognizers(registry.recognizers)
     for spec in cfg.custom_recognizers:
-        registry.add_recognizer(custom_recognizer(spec, language=cfg.language))
+        registry.add_recognizer(bound_patterns(custom_recognizer(spec, language=cfg.language)))
     analyzer = AnalyzerEngine(
         registry=registry,
         nlp_engine=nlp_engine,

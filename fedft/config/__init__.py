@@ -14,6 +14,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from fedft.config.base import YamlError, cap_errors, load_yaml, read_yaml
 from fedft.config.schema import Config, cross_section_errors
 
 __all__ = ["Config", "ConfigError", "load_config", "parse_override", "config_to_yaml"]
@@ -28,13 +29,8 @@ class ConfigError(ValueError):
     def __init__(self, source: str, errors: Sequence[str]):
         self.source = source
         self.errors = list(errors)
-        lines = "\n".join(f"  - {e}" for e in self.errors)
+        lines = "\n".join(f"  - {e}" for e in cap_errors(self.errors))
         super().__init__(f"{source}: {len(self.errors)} problem(s)\n{lines}")
-
-
-def _one_line(text: str) -> str:
-    """PyYAML's messages span lines; every problem is reported on one."""
-    return " ".join(text.split())
 
 
 def parse_override(text: str) -> tuple[list[str], Any]:
@@ -43,9 +39,9 @@ def parse_override(text: str) -> tuple[list[str], Any]:
     if not sep or not key.strip() or any(not part for part in key.strip().split(".")):
         raise ConfigError("--set", [f"{text!r}: expected key.path=value, e.g. federation.rounds=3"])
     try:
-        value = yaml.safe_load(raw) if raw.strip() else None
-    except yaml.YAMLError as exc:
-        raise ConfigError("--set", [f"{key}: cannot parse value {raw!r}: {_one_line(str(exc))}"]) from None
+        value = load_yaml(raw) if raw.strip() else None
+    except YamlError as exc:
+        raise ConfigError("--set", [f"{key}: cannot parse value {raw!r}: {exc}"]) from None
     return key.strip().split("."), value
 
 
@@ -64,18 +60,14 @@ def _read_yaml(path: Path) -> dict[str, Any]:
     if not path.is_file():
         raise ConfigError(str(path), ["file not found; give the path of a fedft YAML config"])
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except UnicodeDecodeError:
-        raise ConfigError(str(path), ["not UTF-8 text; save the config as UTF-8"]) from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
-        problem = _one_line(getattr(exc, "problem", None) or str(exc))
-        raise ConfigError(str(path), [f"{where}invalid YAML ({problem})"]) from None
+        raw = read_yaml(path)
+    except YamlError as exc:
+        raise ConfigError(str(path), [f"invalid YAML: {exc}"]) from None
     if raw is None:
         return {}
     if not isinstance(raw, dict):
-        raise ConfigError(str(path), [f"top level must be a mapping of sections, got {type(raw).__name__}"])
+        kind = type(raw).__name__
+        raise ConfigError(str(path), [f"top level must be a mapping of sections, got {kind}"])
     return raw
 
 

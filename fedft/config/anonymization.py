@@ -14,10 +14,9 @@ from pathlib import Path
 from typing import Any, Literal
 
 import regex
-import yaml
 from pydantic import Field, ValidationError, field_validator, model_validator
 
-from fedft.config.base import StrictModel
+from fedft.config.base import StrictModel, YamlError, cap_errors, read_yaml
 
 __all__ = [
     "AnonymizationConfig",
@@ -67,6 +66,32 @@ class PatternSpec(StrictModel):
     )
 
 
+# A policy regex runs on every row, twice (detection and the residual scan). One with
+# catastrophic backtracking ("(a+)+$") takes minutes on one long row, so validation tries each
+# on inputs made to trigger it, with a time limit; the anonymizer also runs them with one
+# (fedft.anonymize.engine), which catches what these probes miss.
+_PROBE_SECONDS = 0.25
+_PROBE_LENGTHS = (40, 3000)
+_PROBE_FILLERS = "a0 A-._@"
+
+
+def _backtracks(compiled: regex.Pattern, source: str) -> str | None:
+    """A description of a probe input on which `compiled` exceeds the time limit, or None.
+
+    Probes are runs of one character (each letter or digit the pattern names, and a character
+    of each common class) followed by a character nothing expects: the shape that makes a
+    backtracking engine try every way of splitting the run among nested quantifiers."""
+    named = [c for c in dict.fromkeys(source) if c.isalnum()][:24]
+    for filler in dict.fromkeys([*named, *_PROBE_FILLERS]):
+        for n in _PROBE_LENGTHS:
+            for tail in ("\x00", "!"):
+                try:
+                    compiled.search(filler * n + tail, timeout=_PROBE_SECONDS)
+                except TimeoutError:
+                    return f"{n} x {filler!r} followed by {tail!r}"
+    return None
+
+
 class CustomRecognizerSpec(StrictModel):
     """A site-specific identifier: record numbers, account numbers, ward codes..."""
 
@@ -100,6 +125,12 @@ class CustomRecognizerSpec(StrictModel):
                 problems.append(
                     f"recognizer {self.name!r} patterns[{i}].regex {pattern.regex!r} matches the "
                     "empty string; it would flag every position"
+                )
+            elif (slow := _backtracks(compiled, pattern.regex)) is not None:
+                problems.append(
+                    f"recognizer {self.name!r} patterns[{i}].regex {pattern.regex!r} backtracks "
+                    f"catastrophically (over {_PROBE_SECONDS} s on {slow}); avoid nested or "
+                    "overlapping quantifiers such as (a+)+, (a|aa)+ or (\\w+\\s?)*"
                 )
         if problems:
             raise ValueError("; ".join(problems))
@@ -199,7 +230,7 @@ class PolicyError(ValueError):
     def __init__(self, source: str, errors: list[str]):
         self.source = source
         self.errors = list(errors)
-        lines = "\n".join(f"  - {e}" for e in self.errors)
+        lines = "\n".join(f"  - {e}" for e in cap_errors(self.errors))
         super().__init__(f"{source}: {len(self.errors)} problem(s)\n{lines}")
 
 
@@ -240,15 +271,9 @@ def load_policy(path: str | Path) -> AnonymizationConfig:
     if not path.is_file():
         raise PolicyError(source, ["file not found; give the path of a policy YAML file"])
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except UnicodeDecodeError:
-        raise PolicyError(source, ["not UTF-8 text; save the policy as UTF-8"]) from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
-        raise PolicyError(
-            source, [f"{where}invalid YAML ({getattr(exc, 'problem', exc)})"]
-        ) from None
+        raw = read_yaml(path)
+    except YamlError as exc:
+        raise PolicyError(source, [f"invalid YAML: {exc}"]) from None
     if not isinstance(raw, dict) or "anonymization" not in raw:
         raise PolicyError(source, ["top level must be a mapping with one key, `anonymization:`"])
     extra = sorted(set(raw) - {"anonymization"})

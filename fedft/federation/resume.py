@@ -12,10 +12,10 @@ import json
 import random
 
 import numpy as np
-import yaml
 from flwr.server.strategy import FedOpt, Strategy
 
 from fedft.config import Config, config_to_yaml
+from fedft.config.base import load_yaml, read_yaml
 from fedft.round.checkpoint import Checkpoint, CheckpointError, load_checkpoint
 from fedft.run.metrics import read_metrics
 from fedft.run.rundir import RunDir, atomic_write_text
@@ -71,8 +71,8 @@ def checkpoint_now(
 def open_for_resume(cfg: Config, run_dir: RunDir) -> Checkpoint:
     """The run's checkpoint, after checking `cfg` is the config the run started with and
     trimming metrics.jsonl back to it. Raises CheckpointError saying what to do."""
-    started = yaml.safe_load(run_dir.config.read_text(encoding="utf-8"))
-    now = yaml.safe_load(config_to_yaml(cfg))
+    started = read_yaml(run_dir.config)
+    now = load_yaml(config_to_yaml(cfg))
     if started != now:
         changed = sorted(k for k in set(started) | set(now) if started.get(k) != now.get(k))
         raise CheckpointError(

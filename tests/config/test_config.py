@@ -52,7 +52,7 @@ def test_all_field_errors_are_reported_at_once(tmp_path):
 @pytest.mark.parametrize(
     ("yaml_text", "expected"),
     [
-        ("run: {seed: 1\n", "line 2, column 1: invalid YAML"),
+        ("run: {seed: 1\n", "invalid YAML: line 2, column 1: expected"),
         ("- just\n- a list\n", "top level must be a mapping"),
     ],
 )

@@ -18,8 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from fedft.config.base import YamlError, read_yaml
 from fedft.run.ledger_verify import VerificationResult, read_ledger, verify_ledger
 from fedft.run.report.empirical import empirical_findings, read_empirical
 from fedft.run.report.mechanisms import (
@@ -75,8 +74,8 @@ def _read_config(run_dir: Path) -> dict[str, Any] | None:
     if not path.is_file():
         return None
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (yaml.YAMLError, UnicodeDecodeError):
+        data = read_yaml(path)
+    except (YamlError, OSError):
         return None
     return data if isinstance(data, dict) else None
 
