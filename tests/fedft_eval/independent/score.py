@@ -12,6 +12,9 @@ A row the anonymizer dropped (empty output) leaks nothing.
 
 Precision: share of replaced characters that lie inside some planted value (of any category;
 a wrong label costs nothing, a replaced word that identifies no one costs training text).
+The replaced characters are read off the output itself (`replaced_ranges`: the input aligned
+with the output, each "<ENTITY>" placeholder standing for what it replaced), so every
+anonymizer is measured the same way, on what it actually emits. Dropped rows are left out.
 
 Eponym survival: share of eponymous terms ("Parkinson's disease") whose eponym words are all
 still in the output as often as in the input. A dropped row loses its eponyms.
@@ -19,6 +22,7 @@ still in the output as often as in the input. A dropped row loses its eponyms.
 
 from __future__ import annotations
 
+import difflib
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -28,7 +32,7 @@ import regex
 
 from fedft_eval.independent.corpus import GROUPS, Doc, Planted
 
-__all__ = ["Score", "format_table", "score"]
+__all__ = ["Score", "format_table", "replaced_ranges", "score"]
 
 _PARTICLES = frozenset(
     "van von der den de del della di da du la le ten ter bin ibn al el y".split()
@@ -49,6 +53,19 @@ _GENERIC = frozenset(
 )
 _WORDY = frozenset({"PERSON", "STREET", "CITY", "ORGANIZATION", "EMAIL", "URL"})
 _YEAR = regex.compile(r"(?<!\d)(?:19|20)\d\d(?!\d)")
+_PLACEHOLDER = regex.compile(r"<[A-Z][A-Z0-9_]*>")
+
+
+def replaced_ranges(original: str, output: str) -> list[tuple[int, int]]:
+    """The [start, end) ranges of `original` that `output` replaced with "<ENTITY>"
+    placeholders or removed; [] for a dropped row (empty output)."""
+    if not output:
+        return []
+    # One private-use character per placeholder: it matches nothing in the input, so the
+    # alignment keeps placeholders out of the text they replaced.
+    marked = _PLACEHOLDER.sub("\ue000", output)
+    matcher = difflib.SequenceMatcher(None, original, marked, autojunk=False)
+    return [(i1, i2) for tag, i1, i2, _, _ in matcher.get_opcodes() if tag in ("replace", "delete")]
 
 
 @lru_cache(maxsize=65536)
@@ -132,18 +149,16 @@ def _word_count(word: str, text: str) -> int:
     )
 
 
-def score(
-    docs: Sequence[Doc], outputs: Sequence[str], replaced: Sequence[Sequence[tuple[int, int]]]
-) -> Score:
-    """`outputs[i]` is doc i anonymized ("" if the row was dropped); `replaced[i]` the
-    [start, end) ranges of doc i's text that the anonymizer replaced."""
+def score(docs: Sequence[Doc], outputs: Sequence[str]) -> Score:
+    """`outputs[i]` is doc i anonymized with "<ENTITY>" placeholders ("" if dropped)."""
     planted: Counter[str] = Counter()
     leaked: Counter[str] = Counter()
     by_style: Counter[str] = Counter()
     over: Counter[str] = Counter()
     replaced_chars = true_chars = keep_total = keep_ok = dropped = 0
-    for doc, output, ranges in zip(docs, outputs, replaced, strict=True):
+    for doc, output in zip(docs, outputs, strict=True):
         skeleton = doc.skeleton
+        ranges = replaced_ranges(doc.text, output)
         dropped += output == ""
         for p in doc.planted:
             planted[p.category] += 1
