@@ -39,7 +39,7 @@ def review(src: Source) -> list[object]:
             "They shipped it to my old place in {c} instead of the new one. ",
             c=Pii(
                 "CITY",
-                src.faker(rng.choice(("en_US", "de_DE", "fr_FR", "it_IT"))).city(),
+                src.faker(rng.choice(("en_US", "de_DE", "fr_FR", "es_ES"))).city(),
                 "free_text",
             ),
         ),
@@ -69,7 +69,7 @@ def review(src: Source) -> list[object]:
                 c=Pii(
                     "CITY",
                     src.faker(
-                        p.locale if p.locale not in ("ar", "zh_CN", "ja_JP") else "en_GB"
+                        p.locale if p.locale not in ("ar", "zh_CN", "ja_JP", "it_IT") else "en_GB"
                     ).city(),
                     "signoff",
                 ),

@@ -10,7 +10,7 @@ outside planted values (its skeleton),
   "Apt", "Inc", "gmail") that identify no one.
 A row the anonymizer dropped (empty output) leaks nothing.
 
-Precision: share of replaced characters that lie inside some planted value (of any category;
+Precision: share of replaced letters and digits that lie inside some planted value (of any category;
 a wrong label costs nothing, a replaced word that identifies no one costs training text).
 The replaced characters are read off the output itself (`replaced_ranges`: the input aligned
 with the output, each "<ENTITY>" placeholder standing for what it replaced), so every
@@ -125,7 +125,8 @@ class Score:
 
     def recall(self, *categories: str) -> float:
         planted = sum(self.planted.get(c, 0) for c in categories)
-        return 1.0 - sum(self.leaked.get(c, 0) for c in categories) / max(1, planted)
+        caught = planted - sum(self.leaked.get(c, 0) for c in categories)
+        return caught / planted if planted else 1.0
 
     @property
     def precision(self) -> float:
@@ -166,7 +167,10 @@ def score(docs: Sequence[Doc], outputs: Sequence[str]) -> Score:
                 leaked[p.category] += 1
                 by_style[f"{p.category}/{p.style}"] += 1
         inside = {i for p in doc.planted for i in range(p.start, p.end)}
-        chars = {i for start, end in ranges for i in range(start, end)}
+        # Letters and digits only: where a separator between two placeholders went is
+        # ambiguous in the alignment, and whitespace carries no training text anyway.
+        text = doc.text
+        chars = {i for start, end in ranges for i in range(start, end) if text[i].isalnum()}
         replaced_chars += len(chars)
         true_chars += len(chars & inside)
         for start, end in ranges:
@@ -210,7 +214,7 @@ def format_table(scores: dict[str, Score]) -> str:
             + " |"
         )
     lines.append(
-        "| precision (chars) | | "
+        "| precision (letters, digits) | | "
         + " | ".join(f"{s.precision:.3f}" for s in scores.values())
         + " |"
     )
