@@ -33,6 +33,7 @@ from fedft.federation.secagg import (
 )
 from fedft.federation.site_dp import KEY_CLIPPING_NORM, clip_for_site_dp, reported_weight
 from fedft.federation.site_identity import SiteIdentity
+from fedft.federation.site_signing import signed_metrics, site_signing_key
 from fedft.model.state import (
     frozen_adapter_sha256,
     load_trainable_state,
@@ -57,7 +58,7 @@ install_secure_prg()
 # these, plus the anonymization counts (`anon_*`, AnonymizationReport.as_metrics) and, under
 # DP, the round's privacy account (`dp_*`, RoundAccount.as_metrics) instead of train_loss;
 # and the site's id (SITE_ID_METRIC, its node config's `site-id`: a name, not data) so the
-# ledger names sites by it.
+# ledger names sites by it; and its signature over its record (site_signing).
 DECLARED_FIT_METRICS = ("train_loss", "steps", "bytes_up")
 ANONYMIZATION_METRIC_PREFIX = "anon_"
 
@@ -222,7 +223,8 @@ class SiteClient(NumPyClient):
             # by the DP guarantee, so it stays at the site.
             del metrics["train_loss"]
             metrics.update(dp_metrics)
-        return arrays, weight, metrics
+        key = site_signing_key(site, self.state_dir)
+        return arrays, weight, signed_metrics(metrics, site_id=site.site_id, server_round=server_round, key=key)
 
 
 def _dp_plan(cfg: Config, n_records: int) -> DPPlan:

@@ -18,6 +18,7 @@ class SiteIdentity:
     data_path: str | None
     policy_path: str | None = None
     state_dir: str | None = None
+    signing_key: str | None = None  # the site's Ed25519 key (default <state dir>/keys/)
 
     @classmethod
     def from_node_config(cls, node_config: dict) -> SiteIdentity:
@@ -29,6 +30,7 @@ class SiteIdentity:
             data_path=str(node_config["data-path"]) if node_config.get("data-path") else None,
             policy_path=str(node_config["policy-path"]) if node_config.get("policy-path") else None,
             state_dir=str(node_config["state-dir"]) if node_config.get("state-dir") else None,
+            signing_key=str(node_config["signing-key"]) if node_config.get("signing-key") else None,
         )
 
     def resolved_state_dir(self, sites_root: Path | None) -> Path:

@@ -149,6 +149,7 @@ def build_audit(
     *,
     public_key: Path | None = None,
     fingerprint: str | None = None,
+    site_fingerprints: Mapping[str, str] | None = None,
     recompute: Recompute | None = None,
 ) -> Audit:
     """Everything the report shows, from the run folder. Raises only if `run_dir` is not a
@@ -158,7 +159,9 @@ def build_audit(
         raise ValueError(f"{run_dir}: not a folder; give a fedft run folder")
     notes: list[str] = []
     findings: list[str] = []
-    verification = verify_ledger(run_dir, public_key=public_key, fingerprint=fingerprint)
+    verification = verify_ledger(
+        run_dir, public_key=public_key, fingerprint=fingerprint, site_fingerprints=site_fingerprints
+    )
     entries = read_ledger(run_dir)
     if not entries:
         notes.append("no privacy ledger entries: per-round DP figures are unavailable")
@@ -246,6 +249,8 @@ def audit_to_dict(audit: Audit) -> dict[str, Any]:
             "head_hash": v.head_hash,
             "key_fingerprint": v.key_fingerprint,
             "pinned": v.pinned,
+            "site_signatures": v.site_signatures,
+            "sites_pinned": v.sites_pinned,
             "key_custody": audit.section("ledger_key").get("custody"),
             "problems": list(v.problems),
         },
