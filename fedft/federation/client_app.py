@@ -20,7 +20,7 @@ from flwr.client import Client, ClientApp, NumPyClient
 
 from fedft.config import Config
 from fedft.config.anonymization import load_policy
-from fedft.dp.budget import BudgetExhausted, SiteBudget
+from fedft.dp.budget import BudgetExhausted, BudgetTampered, SiteBudget
 from fedft.dp.plan import DPPlan, plan_dp
 from fedft.dp.sgd import train_round_private
 from fedft.federation.outbox import outbox_mod
@@ -47,6 +47,7 @@ from fedft.round.prepare import PreparedData, prepare
 from fedft.round.summary import SITE_ID_METRIC
 from fedft.round.workload import cached_workload, collator, site_training_data
 from fedft.run.progress import StepReporter
+from fedft.run.site_record import BUDGET_HEAD_METRIC, BUDGET_RECORDS_METRIC, BUDGET_RECOVERIES_METRIC
 from fedft.train.local import TrainResult, train_local
 
 log = logging.getLogger(__name__)
@@ -114,14 +115,18 @@ class SiteClient(NumPyClient):
         """DP-SGD with the site's own budget (on its disk, never trusted to the server)."""
         cfg, workload = self.cfg, cached_workload(self.cfg)
         plan = _dp_plan(cfg, len(train_set))
-        budget = SiteBudget.load(
-            self.state_dir / "dp-budget.json",
-            accountant=plan.accountant,
-            delta=plan.delta,
-            max_epsilon=cfg.dp.max_epsilon,
-            group_size=plan.group_size,
-        )
         try:
+            # Sealed by the site's key, its head mirrored beside the key (budget_seal): a
+            # deleted or edited budget makes the site refuse, never restart from ε = 0.
+            budget = SiteBudget.load(
+                self.state_dir / "dp-budget.json",
+                accountant=plan.accountant,
+                delta=plan.delta,
+                max_epsilon=cfg.dp.max_epsilon,
+                group_size=plan.group_size,
+                signing_key=site_signing_key(self.site, self.state_dir),
+                marker=self.state_dir / "keys" / "dp-budget.marker",
+            )
             private = train_round_private(
                 workload.model,
                 train_set,
@@ -134,13 +139,17 @@ class SiteClient(NumPyClient):
                 device=workload.device,
                 on_step=on_step,
             )
-        except BudgetExhausted as exc:
+        except (BudgetExhausted, BudgetTampered) as exc:
+            log.error("%s", exc)
             raise RuntimeError(
-                declined_message(
-                    site_id=self.site.site_id, server_round=server_round, reason=exc.reason
-                )
+                declined_message(site_id=self.site.site_id, server_round=server_round, reason=str(exc))
             ) from None
-        return private.train, private.account.as_metrics()
+        budget_metrics = {
+            BUDGET_RECORDS_METRIC: len(budget.records),
+            BUDGET_HEAD_METRIC: budget.head,
+            BUDGET_RECOVERIES_METRIC: budget.recoveries,
+        }
+        return private.train, {**private.account.as_metrics(), **budget_metrics}
 
     def get_parameters(self, config):
         return list(trainable_state(cached_workload(self.cfg).model).values())

@@ -19,6 +19,7 @@ __all__ = [
     "ANON_POLICY_HASH_METRIC",
     "BUDGET_HEAD_METRIC",
     "BUDGET_RECORDS_METRIC",
+    "BUDGET_RECOVERIES_METRIC",
     "anonymization_record",
     "budget_record",
     "dp_record",
@@ -100,6 +101,7 @@ def dp_record(metrics: Mapping[str, Any]) -> dict[str, Any] | None:
 # restarted (the budget file deleted or replaced), which the audit flags.
 BUDGET_RECORDS_METRIC = "budget_records"
 BUDGET_HEAD_METRIC = "budget_head"
+BUDGET_RECOVERIES_METRIC = "budget_recoveries"  # times the site rebuilt its budget
 
 
 def budget_record(metrics: Mapping[str, Any]) -> dict[str, Any] | None:
@@ -108,4 +110,5 @@ def budget_record(metrics: Mapping[str, Any]) -> dict[str, Any] | None:
     return {
         "records": int(metrics[BUDGET_RECORDS_METRIC]),
         "head": str(metrics.get(BUDGET_HEAD_METRIC, "")),
+        "recoveries": int(metrics.get(BUDGET_RECOVERIES_METRIC, 0)),
     }

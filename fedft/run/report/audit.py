@@ -21,6 +21,7 @@ from typing import Any
 import yaml
 
 from fedft.run.ledger_verify import VerificationResult, read_ledger, verify_ledger
+from fedft.run.report.budget_findings import budget_findings
 from fedft.run.report.empirical import empirical_findings, read_empirical
 from fedft.run.report.mechanisms import (
     Mechanism,
@@ -185,13 +186,15 @@ def build_audit(
         findings.append("the ledger failed verification: figures below may have been altered")
     empirical = read_empirical(run_dir)
     run_name = str((config or {}).get("run", {}).get("name") or run_dir.name)
+    sites = site_mechanisms(rounds, recompute, findings)
+    findings += budget_findings(rounds, sites, settings)
     return Audit(
         run_name=run_name,
         run_dir=str(run_dir),
         verification=verification,
         settings=settings,
         settings_source=source,
-        sites=site_mechanisms(rounds, recompute, findings),
+        sites=sites,
         site_level=site_level_mechanism(rounds, recompute, findings),
         rounds=_round_rows(rounds),
         utility=metrics or [],
