@@ -20,6 +20,7 @@ from flwr.client import Client, ClientApp, NumPyClient
 
 from fedft.config import Config
 from fedft.config.anonymization import load_policy
+from fedft.config.site_policy import unmet_minimums
 from fedft.dp.budget import BudgetExhausted, BudgetTampered, SiteBudget
 from fedft.dp.plan import DPPlan, plan_dp
 from fedft.dp.sgd import train_round_private
@@ -157,6 +158,7 @@ class SiteClient(NumPyClient):
     def fit(self, parameters, config):
         cfg, site = self.cfg, self.site
         server_round = int(config.get("server_round", 0))
+        _require_site_minimums(cfg, site, server_round=server_round)
         expected = config.get("global_sha256")
         if expected and state_sha256(parameters) != expected:
             raise ValueError(f"{site.site_id}: global adapter hash mismatch in round {server_round}")
@@ -234,6 +236,16 @@ class SiteClient(NumPyClient):
             metrics.update(dp_metrics)
         key = site_signing_key(site, self.state_dir)
         return arrays, weight, signed_metrics(metrics, site_id=site.site_id, server_round=server_round, key=key)
+
+
+def _require_site_minimums(cfg: Config, site: SiteIdentity, *, server_round: int) -> None:
+    """Decline, before touching data, a run that asks for less than the site's steward requires."""
+    policy = load_policy(site.policy_path) if site.policy_path else cfg.anonymization
+    unmet = unmet_minimums(cfg, site.minimums, anonymization_enabled=policy.enabled)
+    if unmet:
+        reason = "site policy: " + "; ".join(unmet)
+        log.error("%s: %s", site.site_id, reason)
+        raise RuntimeError(declined_message(site_id=site.site_id, server_round=server_round, reason=reason))
 
 
 def _dp_plan(cfg: Config, n_records: int) -> DPPlan:
