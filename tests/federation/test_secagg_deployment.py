@@ -167,6 +167,22 @@ def test_setup_tls_writes_what_flower_accepts(tmp_path):
     assert private.curve.name == "secp384r1"
     assert try_load_public_key(tmp_path / "sites/h-a/supernode.pub")
     assert "h-a" in (tmp_path / "sites.csv").read_text()
+    # Re-running (e.g. to add a name) re-issues the certificate for the same server key.
+    key_before = (tmp_path / "server.key").read_bytes()
+    again = [sys.executable, str(REPO / "server/setup_tls.py"), "--out", str(tmp_path)]
+    subprocess.run([*again, "--hostname", "fl2.example.org"], check=True, capture_output=True)
+    assert (tmp_path / "server.key").read_bytes() == key_before
+
+
+@pytest.mark.parametrize("name", ["*", "bad host name!", "*.example.org", "-x.example.org"])
+def test_setup_tls_refuses_a_name_that_is_not_a_dns_name(tmp_path, name):
+    result = subprocess.run(
+        [sys.executable, str(REPO / "server/setup_tls.py"), "--out", str(tmp_path), f"--hostname={name}"],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 2 and "not a DNS name" in result.stderr
+    assert not (tmp_path / "server.key").exists()
 
 
 def _app_folder(root: Path, *, signing_key: Path) -> Path:
@@ -334,6 +350,8 @@ def test_fedft_runs_over_tls_with_node_auth_secagg_and_a_dropout(tmp_path, env):
         assert nodes["rogue"].wait(timeout=120) != 0
         rogue_log = (tmp_path / "rogue.log").read_text()
         assert "Failed to activate SuperNode" in rogue_log, rogue_log
+        # Flower's 305 is a log line; the process exits 1, and the kit names the cause.
+        assert nodes["rogue"].returncode == 1 and "key is not registered" in rogue_log
         _wait_for(
             lambda: all("SuperNode ID:" in (tmp_path / f"{s}.log").read_text() for s in SITES),
             timeout=120,
@@ -452,6 +470,19 @@ def test_superlink_script_refuses_to_expose_the_control_api_unless_told(tmp_path
     # Assert
     assert result.returncode == 2
     assert "Control API" in result.stderr and "EXPOSE_CONTROL_API=yes" in result.stderr
+
+
+@pytest.mark.parametrize("extra", [["--host", "0.0.0.0"], ["--host=0.0.0.0"], ["--insecure"]])
+def test_superlink_script_extra_arguments_cannot_override_its_guard(tmp_path, extra):
+    result = subprocess.run(
+        ["bash", str(REPO / "server/start_superlink.sh"), *extra],
+        env={**os.environ, "CERTS_DIR": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert result.returncode == 2
+    assert "would override the kit's setting" in result.stderr
 
 
 def test_the_repository_packages_into_a_bundle_with_fedfts_apps():
