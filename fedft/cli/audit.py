@@ -91,7 +91,8 @@ def site_fingerprints(args: argparse.Namespace) -> dict[str, str] | None:
     for line in lines:
         site, sep, hexa = line.partition("=")
         hexa = hexa.strip().lower()
-        if not sep or not site.strip() or len(hexa) != 64 or not all(c in "0123456789abcdef" for c in hexa):
+        well_formed = len(hexa) == 64 and all(c in "0123456789abcdef" for c in hexa)
+        if not sep or not site.strip() or not well_formed:
             raise ValueError(f"site fingerprint {line!r}: expected SITE=<64 hex digits>")
         pinned[site.strip()] = hexa
     return pinned

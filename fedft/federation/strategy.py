@@ -37,7 +37,6 @@ from flwr.server.client_manager import ClientManager
 from flwr.server.client_proxy import ClientProxy
 from flwr.server.strategy import DifferentialPrivacyClientSideFixedClipping, Strategy
 
-from fedft.config import Config
 from fedft.federation.flower_strategies import build_inner_strategy
 from fedft.federation.site_dp import reseed_noise_source
 from fedft.federation.uploads import Upload, as_weights, decode, site_failure

@@ -64,7 +64,8 @@ class Coordinator:
         self.site_plan = site_level_plan(cfg)
         self.ledger = PrivacyLedger.open(run_dir.root, private_key_path=cfg.ledger.signing_key)
         if resumed_at is None:
-            self.ledger.append("run_start", {**_run_start_entry(cfg), "ledger_key": self.ledger.custody})
+            start = {**_run_start_entry(cfg), "ledger_key": self.ledger.custody}
+            self.ledger.append("run_start", start)
         else:
             # Append-only: entries after the checkpoint (a round cut short) stay, marked superseded.
             self.ledger.append(

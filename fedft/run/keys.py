@@ -57,7 +57,9 @@ def load_private_key(path: Path, *, what: str = "signing key") -> Ed25519Private
     try:
         key = serialization.load_pem_private_key(path.read_bytes(), password=None)
     except (ValueError, TypeError) as exc:
-        raise SigningKeyError(f"{what} {path}: not an unencrypted PEM private key ({exc})") from None
+        raise SigningKeyError(
+            f"{what} {path}: not an unencrypted PEM private key ({exc})"
+        ) from None
     if not isinstance(key, Ed25519PrivateKey):
         raise SigningKeyError(f"{what} {path}: not an Ed25519 private key")
     return key

@@ -42,6 +42,7 @@ from typing import Any, Literal
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from fedft.run.keys import load_private_key, public_pem, write_private_key
 from fedft.run.ledger_format import (
     ENTRY_CONTEXT,
     GENESIS_HASH,
@@ -55,7 +56,6 @@ from fedft.run.ledger_format import (
     load_public_key,
     public_bytes,
 )
-from fedft.run.keys import load_private_key, public_pem, write_private_key
 from fedft.run.ledger_verify import verify_ledger
 from fedft.run.rundir import atomic_write_text
 

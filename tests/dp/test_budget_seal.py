@@ -8,13 +8,13 @@ import shutil
 import pytest
 
 from fedft.cli import main as fedft_main
+from fedft.dp.accounting import epsilon_spent
 from fedft.dp.budget import BudgetTampered, SiteBudget
 from fedft.federation.site_signing import signed_metrics
 from fedft.round.coordinator import _site_round
 from fedft.run.keys import generate_key_pair, load_private_key
 from fedft.run.ledger import PrivacyLedger
 from fedft.run.report.audit import build_audit
-from fedft.dp.accounting import epsilon_spent
 
 STEP = {"noise_multiplier": 1.0, "sample_rate": 0.05, "steps": 40}
 
@@ -59,7 +59,10 @@ def test_a_sealed_budget_reloads_with_its_history(site):
             lambda p: p.write_text(p.read_text().replace('"steps": 40', '"steps": 4', 1)),
             "signature invalid",
         ),
-        (lambda p: p.write_text(json.dumps({**json.loads(p.read_text()), "records": []})), "signature invalid"),
+        (
+            lambda p: p.write_text(json.dumps({**json.loads(p.read_text()), "records": []})),
+            "signature invalid",
+        ),
     ],
 )
 def test_a_deleted_or_edited_budget_makes_the_site_refuse(site, damage, message):
@@ -128,12 +131,23 @@ def test_a_lost_budget_is_rebuilt_from_the_ledger_and_the_rebuild_recorded(site,
     (folder / "dp-budget.json").write_text("{}")
     # Execute
     code = fedft_main(
-        ["ledger", "rebuild-budget", str(run), "--site", "site-0", "--state-dir", str(folder),
-         "--reason", "disk failure"]
+        [
+            "ledger",
+            "rebuild-budget",
+            str(run),
+            "--site",
+            "site-0",
+            "--state-dir",
+            str(folder),
+            "--reason",
+            "disk failure",
+        ]
     )
     # Assert
     assert code == 0, capsys.readouterr()
     rebuilt = _load(folder, key)
     assert [r.round for r in rebuilt.records] == [1, 2] and rebuilt.recoveries == 1
-    assert rebuilt.epsilon() == pytest.approx(epsilon_spent(history=[tuple(STEP.values())] * 2, delta=1e-5, accountant="rdp"))
+    assert rebuilt.epsilon() == pytest.approx(
+        epsilon_spent(history=[tuple(STEP.values())] * 2, delta=1e-5, accountant="rdp")
+    )
     assert list(folder.glob("dp-budget.damaged-*.json"))

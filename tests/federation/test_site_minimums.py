@@ -33,7 +33,9 @@ DP_ON = ["dp.enabled=true", "dp.target_epsilon=3", "dp.max_epsilon=3"]
 )
 def test_unmet_minimums_name_each_requirement(overrides, minimums, anonymized, expected):
     cfg = load_config(None, ["federation.num_clients=3", *overrides])
-    unmet = " | ".join(unmet_minimums(cfg, SiteMinimums(**minimums), anonymization_enabled=anonymized))
+    unmet = " | ".join(
+        unmet_minimums(cfg, SiteMinimums(**minimums), anonymization_enabled=anonymized)
+    )
     assert all(e in unmet for e in expected) and (bool(unmet) == bool(expected)), unmet
 
 
@@ -47,7 +49,9 @@ def test_minimums_come_from_the_node_config_and_bad_values_name_the_key():
 def test_a_site_requiring_dp_declines_a_dp_off_run_and_the_ledger_says_so(tmp_path):
     # Prepare: a DP-off run; the site's steward requires DP
     cfg = load_config(None, ["federation.num_clients=2"])
-    site = SiteIdentity.from_node_config({"site-id": "h-a", "require-dp": True, "state-dir": str(tmp_path / "h-a")})
+    site = SiteIdentity.from_node_config(
+        {"site-id": "h-a", "require-dp": True, "state-dir": str(tmp_path / "h-a")}
+    )
     client = SiteClient(cfg, site)
     # Execute
     with pytest.raises(RuntimeError) as info:
@@ -59,6 +63,8 @@ def test_a_site_requiring_dp_declines_a_dp_off_run_and_the_ledger_says_so(tmp_pa
     assert not (tmp_path / "h-a" / "anonymization_report.json").exists()
     ledger = PrivacyLedger.open(tmp_path / "run")
     part = _site_round(failed_site(site="h-a", failure=SiteFailure("7", text, failure_kind(text))))
-    ledger.append_round(server_round=1, global_adapter_sha256="ab" * 32, sites=[part], secure_aggregation=None)
+    ledger.append_round(
+        server_round=1, global_adapter_sha256="ab" * 32, sites=[part], secure_aggregation=None
+    )
     (recorded,) = read_ledger(tmp_path / "run")[0]["body"]["sites"]
     assert recorded["status"] == "declined" and "site policy" in recorded["reason"]

@@ -135,9 +135,7 @@ def test_the_coordinator_rewriting_a_sites_epsilon_is_caught_by_the_sites_signat
         assert any("site-0: the site's signature does not match" in p for p in result.problems)
 
 
-def test_every_key_reachable_from_the_run_and_one_site_folder_fails_to_forge(
-    federation, tmp_path
-):
+def test_every_key_reachable_from_the_run_and_one_site_folder_fails_to_forge(federation, tmp_path):
     # Prepare: the forger reads the run folder (no private key there: the coordinator's is
     # provisioned elsewhere) and site-1's folder, and can make keys of their own.
     run, coordinator, site_keys, published = federation
@@ -158,7 +156,9 @@ def test_every_key_reachable_from_the_run_and_one_site_folder_fails_to_forge(
         shutil.copytree(backup, run)
         # Execute: the coordinator's key is out of reach, so the ledger gets the forger's own
         _forge(run, own.private, mutate)
-        result = verify_ledger(run, fingerprint=coordinator.fingerprint, site_fingerprints=published)
+        result = verify_ledger(
+            run, fingerprint=coordinator.fingerprint, site_fingerprints=published
+        )
         # Assert
         assert not result.ok, name
         assert any("not the published" in p for p in result.problems), name
