@@ -48,11 +48,18 @@ if problems:
 Path(str(cfg["state-dir"])).mkdir(parents=True, exist_ok=True, mode=0o700)
 PY
 
-exec flower-supernode \
+# Not exec: on failure the site is told the likely cause. (A service manager stops the whole
+# process group, so the SuperNode is not orphaned.)
+status=0
+flower-supernode \
   --superlink "$SUPERLINK" \
   --root-certificates "$SITE_DIR/ca.crt" \
   --auth-supernode-private-key "$SITE_DIR/supernode.key" \
   --node-config "$NODE_CONFIG" \
   --host 127.0.0.1 \
   --port "$SUPERNODE_PORT" \
-  "$@"
+  "$@" || status=$?
+if [[ $status -ne 0 ]]; then
+  echo "start_supernode.sh: flower-supernode exited with status $status. If it logged 'Failed to activate SuperNode', this site's key is not registered at the SuperLink: send $SITE_DIR/supernode.pub to the coordinator and wait for them to confirm the registration" >&2
+fi
+exit $status

@@ -42,6 +42,12 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 SITE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")
+# A DNS name as sites will dial it (RFC 1123 labels); no wildcards: the certificate names one host.
+HOST_LABEL = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
+
+
+def _valid_hostname(name: str) -> bool:
+    return 0 < len(name) <= 253 and all(HOST_LABEL.match(p) for p in name.rstrip(".").split("."))
 
 
 def _write(path: Path, data: bytes, *, private: bool, force: bool) -> None:
@@ -106,8 +112,10 @@ def make_server_cert(
     hostnames: list[str],
     ips: list[str],
     days: int,
+    key: ec.EllipticCurvePrivateKey | None = None,
 ) -> tuple[ec.EllipticCurvePrivateKey, x509.Certificate]:
-    key = ec.generate_private_key(ec.SECP256R1())
+    """A server certificate for `hostnames` and `ips`; with `key`, for that existing key."""
+    key = key or ec.generate_private_key(ec.SECP256R1())
     names = list(dict.fromkeys([*hostnames, "localhost"]))
     addresses = list(dict.fromkeys([*ips, "127.0.0.1"]))
     san = [x509.DNSName(h) for h in names] + [
@@ -157,6 +165,15 @@ def make_site_keys(site: str) -> tuple[bytes, bytes, str]:
     return private, public + f" fedft-site-{site}\n".encode(), fingerprint
 
 
+def _load_server_key(path: Path) -> ec.EllipticCurvePrivateKey | None:
+    if not path.exists():
+        return None
+    key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+    if not isinstance(key, ec.EllipticCurvePrivateKey):
+        raise SystemExit(f"{path}: not an EC private key; remove it or use --force")
+    return key
+
+
 def _load_existing_ca(out: Path) -> tuple[ec.EllipticCurvePrivateKey, x509.Certificate] | None:
     key_path, cert_path = out / "ca.key", out / "ca.crt"
     if not (key_path.exists() and cert_path.exists()):
@@ -199,6 +216,11 @@ def main(argv: list[str] | None = None) -> int:
         for s in args.site
         if not SITE_NAME.match(s)
     ]
+    problems += [
+        f"--hostname {h!r}: not a DNS name (letters, digits, '-' per label; no wildcards)"
+        for h in args.hostname
+        if not _valid_hostname(h)
+    ]
     for ip in args.ip:
         try:
             ipaddress.ip_address(ip)
@@ -228,12 +250,15 @@ def main(argv: list[str] | None = None) -> int:
             _write(out / "ca.key", _pem_key(ca_key), private=True, force=args.force)
             ca_pem = ca_cert.public_bytes(serialization.Encoding.PEM)
             _write(out / "ca.crt", ca_pem, private=False, force=args.force)
+        # The server certificate is re-issued on every run (e.g. to add a name), for the
+        # existing server key: a key is replaced only with --force.
+        old_key = None if args.force else _load_server_key(out / "server.key")
         server_key, server_cert = make_server_cert(
             ca_key=ca_key, ca_cert=ca_cert, hostnames=args.hostname, ips=args.ip,
-            days=args.server_days,
+            days=args.server_days, key=old_key,
         )
-        # The server certificate is re-issued on every run (e.g. to add a name); the key too.
-        _write(out / "server.key", _pem_key(server_key), private=True, force=True)
+        if old_key is None:
+            _write(out / "server.key", _pem_key(server_key), private=True, force=args.force)
         server_pem = server_cert.public_bytes(serialization.Encoding.PEM)
         _write(out / "server.crt", server_pem, private=False, force=True)
         ca_cert_pem = ca_cert.public_bytes(serialization.Encoding.PEM)

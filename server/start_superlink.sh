@@ -17,7 +17,8 @@
 # listens on 127.0.0.1 by default: put a TLS reverse proxy in front that forwards only
 # /v1/fleet/ to it (server/README.md, step 5). Listening on another address exposes the Control
 # API to everyone who can reach the port; the script refuses unless EXPOSE_CONTROL_API=yes.
-# Extra arguments are passed to flower-superlink (e.g. --log-file PATH).
+# Extra arguments are passed to flower-superlink (e.g. --log-file PATH); ones that would
+# override the settings below (address, port, TLS, authentication) are refused.
 set -euo pipefail
 
 CERTS_DIR=${CERTS_DIR:-./certs}
@@ -32,6 +33,17 @@ case "$SUPERLINK_HOST" in
   *) [[ "${EXPOSE_CONTROL_API:-}" == yes ]] || die "SUPERLINK_HOST=$SUPERLINK_HOST would expose Flower's unauthenticated Control API (anyone reaching the port could register SuperNodes and submit runs). Keep 127.0.0.1 behind a proxy that forwards only /v1/fleet/ (server/README.md, step 5), or set EXPOSE_CONTROL_API=yes if only trusted hosts can reach $SUPERLINK_HOST:$SUPERLINK_PORT"
      echo "start_superlink.sh: WARNING: the unauthenticated Control API listens on $SUPERLINK_HOST:$SUPERLINK_PORT" >&2 ;;
 esac
+
+# Extra arguments must not re-open what the guard above closed: the listening address and
+# port, TLS, node authentication and dependency installation are set here only.
+for arg in "$@"; do
+  case "$arg" in
+    --host|--host=*|--port|--port=*|--fleet-api-address*|--control-api-address*|\
+    --serverappio-api-address*|--insecure|--ssl-*|--enable-supernode-auth*|\
+    --disable-runtime-dependency-installation*|--database*)
+      die "extra argument $arg would override the kit's setting; use SUPERLINK_HOST / SUPERLINK_PORT / CERTS_DIR / STATE_DIR instead" ;;
+  esac
+done
 
 export FLWR_TELEMETRY_ENABLED=0
 export FLWR_DISABLE_UPDATE_CHECK=1

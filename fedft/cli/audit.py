@@ -1,5 +1,5 @@
 """`fedft audit RUN_DIR [--format json|md|html] [-o FILE] [--empirical]` and
-`fedft audit RUN_DIR --verify`.
+`fedft audit RUN_DIR --verify [--fingerprint HEX] [--site-fingerprint SITE=HEX ...]`.
 
 Reads only the run folder. `--empirical` first scores the run's planted canaries under the
 final adapter (writes `empirical_audit.json`, docs/empirical-audit.md); the report then shows
@@ -43,6 +43,21 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "--fingerprint", default=None, help="published sha256 fingerprint the signing key must have"
     )
     p.add_argument(
+        "--site-fingerprint",
+        action="append",
+        default=[],
+        metavar="SITE=HEX",
+        help="a site's published signing-key fingerprint (repeatable); every trained site "
+        "record must then be signed by its site's key",
+    )
+    p.add_argument(
+        "--site-fingerprints",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="a file of SITE=HEX lines (blank lines and # comments ignored)",
+    )
+    p.add_argument(
         "--require-closed",
         action="store_true",
         help="with --verify: also fail when the run's closing entry is missing",
@@ -64,12 +79,36 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
+def site_fingerprints(args: argparse.Namespace) -> dict[str, str] | None:
+    """SITE=HEX pairs from --site-fingerprint and --site-fingerprints, or None if neither."""
+    lines = list(args.site_fingerprint)
+    if args.site_fingerprints is not None:
+        text = args.site_fingerprints.read_text(encoding="utf-8")
+        lines += [ln.strip() for ln in text.splitlines() if ln.strip() and not ln.startswith("#")]
+    if not lines:
+        return None
+    pinned: dict[str, str] = {}
+    for line in lines:
+        site, sep, hexa = line.partition("=")
+        hexa = hexa.strip().lower()
+        well_formed = len(hexa) == 64 and all(c in "0123456789abcdef" for c in hexa)
+        if not sep or not site.strip() or not well_formed:
+            raise ValueError(f"site fingerprint {line!r}: expected SITE=<64 hex digits>")
+        pinned[site.strip()] = hexa
+    return pinned
+
+
 def _verify(args: argparse.Namespace) -> int:
     from fedft.run.ledger_verify import verify_ledger
 
     if not args.run_dir.is_dir():
         raise ValueError(f"{args.run_dir}: not a folder; give a fedft run folder")
-    result = verify_ledger(args.run_dir, public_key=args.public_key, fingerprint=args.fingerprint)
+    result = verify_ledger(
+        args.run_dir,
+        public_key=args.public_key,
+        fingerprint=args.fingerprint,
+        site_fingerprints=site_fingerprints(args),
+    )
     print(result.summary())
     if result.ok and args.require_closed and not result.closed:
         print("--require-closed: the ledger has no run_end entry (run unfinished or cut short)")
@@ -93,6 +132,7 @@ def run(args: argparse.Namespace) -> int:
         args.run_dir,
         public_key=args.public_key,
         fingerprint=args.fingerprint,
+        site_fingerprints=site_fingerprints(args),
         recompute=epsilon_spent,
     )
     if args.format == "json":

@@ -10,7 +10,9 @@ A round is recorded *before* it trains (write-ahead): a crash mid-round then ove
 which is safe, instead of forgetting a round whose update may have left the site.
 
 Keep the same state file across runs on the same data to enforce a lifetime budget; a fresh
-file starts from ε = 0.
+file starts from ε = 0. With the site's signing key the file is sealed (`budget_seal`): hash-
+chained, signed, and mirrored by a marker, so deleting or editing it makes the site refuse to
+train instead of silently restarting its ε.
 """
 
 from __future__ import annotations
@@ -23,13 +25,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
 from fedft.config.dp import Accountant
 from fedft.dp.accounting import ACCOUNTANTS, Step, epsilon_spent
+from fedft.dp.budget_seal import BudgetTampered, chain_head, check_sealed, seal, write_marker
 from fedft.run.rundir import atomic_write_text
 
 log = logging.getLogger(__name__)
 
-__all__ = ["BudgetExhausted", "BudgetRecord", "SiteBudget"]
+__all__ = ["BudgetExhausted", "BudgetRecord", "BudgetTampered", "SiteBudget"]
 
 FORMAT = "fedft-dp-budget/1"
 
@@ -66,8 +71,14 @@ class SiteBudget:
         records: list[BudgetRecord],
         declines: list[dict[str, Any]],
         group_size: int = 1,
+        signing_key: Ed25519PrivateKey | None = None,
+        marker: Path | None = None,
+        recoveries: list[dict[str, Any]] | None = None,
     ):
         self.path = path
+        self._key = signing_key
+        self._marker = marker
+        self._recoveries = list(recoveries or [])
         self.accountant = accountant
         self.delta = delta
         self.group_size = group_size
@@ -84,13 +95,20 @@ class SiteBudget:
         delta: float,
         max_epsilon: float | None,
         group_size: int = 1,
+        signing_key: Ed25519PrivateKey | None = None,
+        marker: Path | None = None,
     ) -> SiteBudget:
         """The budget at `path`, or a fresh one (ε = 0) when the file does not exist yet.
 
         Raises ValueError when the file was kept at another δ, accountant or group size (a
         budget is one (ε, δ) statement; changing δ midway would change what every past round
-        meant).
+        meant). With `signing_key` (and `marker`, default `dp-budget.marker` beside the file)
+        the file is sealed; raises BudgetTampered when it is missing, edited or rolled back.
         """
+        sealing = {
+            "signing_key": signing_key,
+            "marker": marker or Path(path).with_suffix(".marker"),
+        } if signing_key is not None else {}
         path = Path(path)
         if accountant not in ACCOUNTANTS:
             raise ValueError(f"accountant is {accountant!r}; choose one of {ACCOUNTANTS}")
@@ -99,6 +117,8 @@ class SiteBudget:
         if max_epsilon is not None and not (math.isfinite(max_epsilon) and max_epsilon > 0):
             raise ValueError(f"max_epsilon is {max_epsilon!r}; give a number > 0 or None")
         if not path.is_file():
+            if sealing:
+                check_sealed(path, None, key=signing_key, marker=sealing["marker"])
             return cls(
                 path,
                 accountant=accountant,
@@ -107,15 +127,21 @@ class SiteBudget:
                 records=[],
                 declines=[],
                 group_size=group_size,
+                **sealing,
             )
         try:
             state = json.loads(path.read_text(encoding="utf-8"))
+            if sealing:
+                check_sealed(path, state, key=signing_key, marker=sealing["marker"])
             if state.get("format") != FORMAT:
                 raise ValueError(f"format is {state.get('format')!r}, expected {FORMAT!r}")
             records = [BudgetRecord(**r) for r in state["records"]]
             declines = list(state.get("declines", []))
             kept_delta, kept_acc = float(state["delta"]), str(state["accountant"])
             kept_group = int(state.get("group_size", 1))
+            recoveries = list(state.get("recoveries", []))
+        except BudgetTampered:
+            raise
         except (ValueError, KeyError, TypeError) as exc:
             raise ValueError(
                 f"{path}: not a readable fedft DP budget ({exc}); restore it from backup. "
@@ -137,7 +163,19 @@ class SiteBudget:
             records=records,
             declines=declines,
             group_size=group_size,
+            recoveries=recoveries,
+            **sealing,
         )
+
+    @property
+    def recoveries(self) -> int:
+        """How many times this budget was rebuilt (`budget_recovery`)."""
+        return len(self._recoveries)
+
+    @property
+    def head(self) -> str:
+        """Hash of the chain over every record (what the site signs into its round record)."""
+        return chain_head([asdict(r) for r in self._records])
 
     @property
     def records(self) -> tuple[BudgetRecord, ...]:
@@ -223,6 +261,10 @@ class SiteBudget:
     def declines(self) -> tuple[dict[str, Any], ...]:
         return tuple(self._declines)
 
+    def save(self) -> None:
+        """Write the state (sealed with the site key, if any) and its marker."""
+        self._save()
+
     def _save(self) -> None:
         state = {
             "format": FORMAT,
@@ -232,7 +274,16 @@ class SiteBudget:
             "records": [asdict(r) for r in self._records],
             "declines": self._declines,
         }
-        atomic_write_text(self.path, json.dumps(state, indent=1) + "\n")
+        if self._recoveries:
+            state["recoveries"] = self._recoveries
+        if self._key is None:
+            atomic_write_text(self.path, json.dumps(state, indent=1) + "\n")
+            return
+        sealed = seal(state, self._key)
+        atomic_write_text(self.path, json.dumps(sealed, indent=1) + "\n")
+        # After the file: a crash in between leaves a marker behind the file, which passes.
+        marker = self._marker or self.path.with_suffix(".marker")
+        write_marker(marker, records=len(self._records), head=sealed["chain_head"], key=self._key)
 
 
 def _now() -> str:

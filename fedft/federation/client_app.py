@@ -20,7 +20,8 @@ from flwr.client import Client, ClientApp, NumPyClient
 
 from fedft.config import Config
 from fedft.config.anonymization import load_policy
-from fedft.dp.budget import BudgetExhausted, SiteBudget
+from fedft.config.site_policy import unmet_minimums
+from fedft.dp.budget import BudgetExhausted, BudgetTampered, SiteBudget
 from fedft.dp.plan import plan_for_site
 from fedft.dp.sgd import train_round_private
 from fedft.federation.outbox import outbox_mod
@@ -33,6 +34,7 @@ from fedft.federation.secagg import (
 )
 from fedft.federation.site_dp import KEY_CLIPPING_NORM, clip_for_site_dp, reported_weight
 from fedft.federation.site_identity import SiteIdentity
+from fedft.federation.site_signing import signed_metrics, site_signing_key
 from fedft.model.state import (
     frozen_adapter_sha256,
     load_trainable_state,
@@ -46,6 +48,7 @@ from fedft.round.prepare import PreparedData, prepare
 from fedft.round.summary import SITE_ID_METRIC
 from fedft.round.workload import cached_workload, collator, site_training_data
 from fedft.run.progress import StepReporter
+from fedft.run.site_record import BUDGET_HEAD_METRIC, BUDGET_RECORDS_METRIC, BUDGET_RECOVERIES_METRIC
 from fedft.train.local import TrainResult, make_optimizer, train_local
 
 log = logging.getLogger(__name__)
@@ -57,7 +60,7 @@ install_secure_prg()
 # these, plus the anonymization counts (`anon_*`, AnonymizationReport.as_metrics) and, under
 # DP, the round's privacy account (`dp_*`, RoundAccount.as_metrics) instead of train_loss;
 # and the site's id (SITE_ID_METRIC, its node config's `site-id`: a name, not data) so the
-# ledger names sites by it.
+# ledger names sites by it; and its signature over its record (site_signing).
 DECLARED_FIT_METRICS = ("train_loss", "steps", "bytes_up")
 ANONYMIZATION_METRIC_PREFIX = "anon_"
 
@@ -113,14 +116,18 @@ class SiteClient(NumPyClient):
         """DP-SGD with the site's own budget (on its disk, never trusted to the server)."""
         cfg, workload = self.cfg, cached_workload(self.cfg)
         plan = plan_for_site(cfg, n_records=len(train_set))
-        budget = SiteBudget.load(
-            self.state_dir / "dp-budget.json",
-            accountant=plan.accountant,
-            delta=plan.delta,
-            max_epsilon=cfg.dp.max_epsilon,
-            group_size=plan.group_size,
-        )
         try:
+            # Sealed by the site's key, its head mirrored beside the key (budget_seal): a
+            # deleted or edited budget makes the site refuse, never restart from ε = 0.
+            budget = SiteBudget.load(
+                self.state_dir / "dp-budget.json",
+                accountant=plan.accountant,
+                delta=plan.delta,
+                max_epsilon=cfg.dp.max_epsilon,
+                group_size=plan.group_size,
+                signing_key=site_signing_key(self.site, self.state_dir),
+                marker=self.state_dir / "keys" / "dp-budget.marker",
+            )
             private = train_round_private(
                 workload.model,
                 train_set,
@@ -135,13 +142,17 @@ class SiteClient(NumPyClient):
                 optimizer=cfg.training.optimizer,
                 momentum=cfg.training.momentum,
             )
-        except BudgetExhausted as exc:
+        except (BudgetExhausted, BudgetTampered) as exc:
+            log.error("%s", exc)
             raise RuntimeError(
-                declined_message(
-                    site_id=self.site.site_id, server_round=server_round, reason=exc.reason
-                )
+                declined_message(site_id=self.site.site_id, server_round=server_round, reason=str(exc))
             ) from None
-        return private.train, private.account.as_metrics()
+        budget_metrics = {
+            BUDGET_RECORDS_METRIC: len(budget.records),
+            BUDGET_HEAD_METRIC: budget.head,
+            BUDGET_RECOVERIES_METRIC: budget.recoveries,
+        }
+        return private.train, {**private.account.as_metrics(), **budget_metrics}
 
     def get_parameters(self, config):
         return list(trainable_state(cached_workload(self.cfg).model).values())
@@ -149,6 +160,7 @@ class SiteClient(NumPyClient):
     def fit(self, parameters, config):
         cfg, site = self.cfg, self.site
         server_round = int(config.get("server_round", 0))
+        _require_site_minimums(cfg, site, server_round=server_round)
         expected = config.get("global_sha256")
         if expected and state_sha256(parameters) != expected:
             raise ValueError(f"{site.site_id}: global adapter hash mismatch in round {server_round}")
@@ -231,7 +243,18 @@ class SiteClient(NumPyClient):
             # by the DP guarantee, so it stays at the site.
             del metrics["train_loss"]
             metrics.update(dp_metrics)
-        return arrays, weight, metrics
+        key = site_signing_key(site, self.state_dir)
+        return arrays, weight, signed_metrics(metrics, site_id=site.site_id, server_round=server_round, key=key)
+
+
+def _require_site_minimums(cfg: Config, site: SiteIdentity, *, server_round: int) -> None:
+    """Decline, before touching data, a run that asks for less than the site's steward requires."""
+    policy = load_policy(site.policy_path) if site.policy_path else cfg.anonymization
+    unmet = unmet_minimums(cfg, site.minimums, anonymization_enabled=policy.enabled)
+    if unmet:
+        reason = "site policy: " + "; ".join(unmet)
+        log.error("%s: %s", site.site_id, reason)
+        raise RuntimeError(declined_message(site_id=site.site_id, server_round=server_round, reason=reason))
 
 
 def _checked_for_secure_aggregation(

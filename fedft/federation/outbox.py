@@ -19,9 +19,20 @@ from flwr.app import Context, Message
 
 # String values a site may send: Flower's legacy status message (empty when OK), the name of
 # the DP accountant, the site's own id (node config `site-id`, which names it in the
-# ledger) and the sha256 (hex) of its anonymization policy. Anything else textual leaving a
-# site is a bug.
-ALLOWED_STRING_KEYS = frozenset({"message", "dp_accountant", "site_id", "anon_policy_hash"})
+# ledger), the sha256 (hex) of its anonymization policy, the hash of its budget history's last
+# record, and its signature over its record with its public key (base64 / hex). Anything else
+# textual leaving a site is a bug.
+ALLOWED_STRING_KEYS = frozenset(
+    {
+        "message",
+        "dp_accountant",
+        "site_id",
+        "anon_policy_hash",
+        "budget_head",
+        "site_signature",
+        "site_public_key",
+    }
+)
 
 
 def _value_type(value: Any) -> str:

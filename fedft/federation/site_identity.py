@@ -5,8 +5,10 @@ either importing the other."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+
+from fedft.config.site_policy import SiteMinimums
 
 
 @dataclass(frozen=True)
@@ -18,6 +20,8 @@ class SiteIdentity:
     data_path: str | None
     policy_path: str | None = None
     state_dir: str | None = None
+    signing_key: str | None = None  # the site's Ed25519 key (default <state dir>/keys/)
+    minimums: SiteMinimums = field(default_factory=SiteMinimums)  # the steward's requirements
 
     @classmethod
     def from_node_config(cls, node_config: dict) -> SiteIdentity:
@@ -29,6 +33,8 @@ class SiteIdentity:
             data_path=str(node_config["data-path"]) if node_config.get("data-path") else None,
             policy_path=str(node_config["policy-path"]) if node_config.get("policy-path") else None,
             state_dir=str(node_config["state-dir"]) if node_config.get("state-dir") else None,
+            signing_key=str(node_config["signing-key"]) if node_config.get("signing-key") else None,
+            minimums=SiteMinimums.from_node_config(node_config),
         )
 
     def resolved_state_dir(self, sites_root: Path | None) -> Path:

@@ -20,6 +20,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 
 import numpy as np
 from flwr.common import (
@@ -34,20 +35,10 @@ from flwr.common import (
 )
 from flwr.server.client_manager import ClientManager
 from flwr.server.client_proxy import ClientProxy
-from flwr.server.strategy import (
-    DifferentialPrivacyClientSideFixedClipping,
-    FedAdam,
-    FedAvg,
-    FedMedian,
-    FedProx,
-    FedTrimmedAvg,
-    Krum,
-    Strategy,
-)
+from flwr.server.strategy import DifferentialPrivacyClientSideFixedClipping, Strategy
 
-from fedft.config import Config
-from fedft.dp.site_level import site_level_plan
-from fedft.federation.site_dp import reseed_noise_source, wrap_with_site_dp
+from fedft.federation.flower_strategies import build_inner_strategy
+from fedft.federation.site_dp import reseed_noise_source
 from fedft.federation.uploads import Upload, as_weights, decode, site_failure
 from fedft.model.state import state_sha256
 from fedft.round.guards import (
@@ -65,11 +56,14 @@ from fedft.round.summary import (
     aborted,
     attribute_failures,
     failed_site,
+    failure_label,
     site_label,
     trained_site,
     without_repeats,
 )
 from fedft.round.update_checks import UpdateSpec, rejection_reason, update_digest
+
+__all__ = ["DeltaStrategy", "build_inner_strategy"]
 
 log = logging.getLogger(__name__)
 
@@ -120,6 +114,7 @@ class DeltaStrategy(Strategy):
         self._aggregated = False  # whether this round's aggregate_fit produced an adapter
         self._aborted_in_a_row = 0
         self._sampled: list[str] = []  # node ids sampled this round
+        self._stopped_round_recorded = False
 
     def __repr__(self) -> str:
         return f"DeltaStrategy({self.inner!r})"
@@ -228,7 +223,18 @@ class DeltaStrategy(Strategy):
             yield
         except RoundFailedError as exc:
             self.error = exc
+            self._record_stopping_round()
             raise
+
+    def _record_stopping_round(self) -> None:
+        """The round that stops the run is recorded too (metrics and ledger: who declined or
+        failed, and why); nothing was applied, so it is marked aborted with the global adapter
+        unchanged."""
+        summary = self.fit_summary
+        if summary is None or summary.server_round == 0 or self._stopped_round_recorded:
+            return
+        self._stopped_round_recorded = True
+        self.on_round_end(replace(summary, aborted=True, finished=0), None, {}, self.global_arrays)
 
     def _record_sites(
         self,
@@ -266,7 +272,7 @@ class DeltaStrategy(Strategy):
             for u in uploads
         ]
         summary.sites += [
-            failed_site(site="unknown" if f.node is None else self._site_name(f.node), failure=f)
+            failed_site(site=failure_label(self.site_names, f), failure=f)
             for f in failed
         ]
         summary.sites += [record for _, record in rejected]
@@ -357,38 +363,3 @@ class DeltaStrategy(Strategy):
         summary = self.fit_summary if server_round > 0 else FitSummary(server_round=0)
         self.on_round_end(summary, loss, metrics, arrays)
         return None if loss is None else (loss, metrics)
-
-
-def build_inner_strategy(cfg: Config, *, initial: list[np.ndarray]) -> Strategy:
-    """One of Flower's own strategies, configured from `strategy:` and `federation:`; with
-    `site_dp`, wrapped in Flower's server-noise wrapper (schema: FedAvg or FedProx only)."""
-    inner = _flower_strategy(cfg, initial=initial)
-    plan = site_level_plan(cfg)
-    return inner if plan is None else wrap_with_site_dp(inner, plan)
-
-
-def _flower_strategy(cfg: Config, *, initial: list[np.ndarray]) -> Strategy:
-    fed, s = cfg.federation, cfg.strategy
-    common = dict(
-        fraction_fit=fed.fraction_fit,
-        min_fit_clients=fed.min_fit_clients,
-        min_available_clients=fed.num_clients if fed.fraction_fit == 1.0 else fed.min_fit_clients,
-        fraction_evaluate=0.0,
-        min_evaluate_clients=0,
-        initial_parameters=ndarrays_to_parameters(initial),
-    )
-    if s.name == "fedavg":
-        return FedAvg(**common)
-    if s.name == "fedprox":
-        return FedProx(**common, proximal_mu=s.proximal_mu)
-    # Robust aggregators see weights (global + Δ); global is shared, so each is the robust
-    # statistic of the deltas shifted by global. Config refuses them with SecAgg+ and site_dp.
-    if s.name == "fedmedian":
-        return FedMedian(**common)
-    if s.name == "fedtrimmedavg":
-        return FedTrimmedAvg(**common, beta=s.trim_fraction)
-    if s.name == "krum":
-        return Krum(**common, num_malicious_clients=s.num_malicious)
-    return FedAdam(
-        **common, eta=s.server_learning_rate, beta_1=s.beta_1, beta_2=s.beta_2, tau=s.tau
-    )

@@ -3,6 +3,7 @@ weights (global + Δ) for Flower's strategies, which reason about weights."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -10,7 +11,7 @@ import numpy as np
 from flwr.common import FitRes, ndarrays_to_parameters, parameters_to_ndarrays
 from flwr.server.client_proxy import ClientProxy
 
-from fedft.round.outcome import FailureKind, failure_kind
+from fedft.round.outcome import FailureKind, declined_parts, failure_kind
 from fedft.round.summary import SITE_ID_METRIC, RoundFailedError, SiteFailure
 from fedft.round.update_checks import shape_mismatch
 
@@ -75,6 +76,9 @@ def site_failure(
     if isinstance(failure, RoundFailedError):
         return SiteFailure(node, _last_line(failure), FailureKind.REJECTED)
     if isinstance(failure, BaseException):
+        declined = declined_parts(str(failure))
+        if declined is not None:  # the site's own sentence, without Ray's and Flower's wrapping
+            return SiteFailure(node, declined[1], FailureKind.DECLINED)
         return SiteFailure(node, _last_line(failure), failure_kind(str(failure)))
     _, res = failure
     return SiteFailure(
@@ -82,6 +86,13 @@ def site_failure(
     )
 
 
+# Terminal colour codes Ray puts in its error texts; a reason is stored and shown as plain text.
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+_MAX_REASON = 300
+
+
 def _last_line(error: BaseException) -> str:
-    text = str(error).strip().splitlines()
-    return text[-1] if text else type(error).__name__
+    """The error's last line, without colour codes, at most _MAX_REASON characters."""
+    text = _ANSI.sub("", str(error)).strip().splitlines()
+    line = text[-1].strip() if text else type(error).__name__
+    return line if len(line) <= _MAX_REASON else line[: _MAX_REASON - 1] + "…"

@@ -8,7 +8,6 @@ import logging
 import math
 import time
 from collections.abc import Callable
-from dataclasses import asdict
 
 import numpy as np
 from torch.utils.data import DataLoader
@@ -16,7 +15,6 @@ from torch.utils.data import DataLoader
 from fedft.config import Config
 from fedft.config.anonymization import policy_hash
 from fedft.config.secure_aggregation import resolve_shares_and_threshold
-from fedft.dp.plan import RoundAccount
 from fedft.dp.site_level import site_level_plan
 from fedft.model.adapter import save_adapter
 from fedft.model.state import load_trainable_state, state_sha256, trainable_state
@@ -28,7 +26,8 @@ from fedft.round.workload import Workload, collator, eval_set
 from fedft.run.ledger import PrivacyLedger, SiteRound
 from fedft.run.metrics import append_metrics, read_metrics
 from fedft.run.rundir import RunDir, atomic_write_text
-from fedft.run.site_record import anonymization_record
+from fedft.run.site_record import anonymization_record, budget_record, dp_record
+from fedft.run.site_signature import signed_part
 from fedft.train.evaluate import evaluate
 
 log = logging.getLogger(__name__)
@@ -65,7 +64,8 @@ class Coordinator:
         self.site_plan = site_level_plan(cfg)
         self.ledger = PrivacyLedger.open(run_dir.root, private_key_path=cfg.ledger.signing_key)
         if resumed_at is None:
-            self.ledger.append("run_start", {**_run_start_entry(cfg), "ledger_key": self.ledger.custody})
+            start = {**_run_start_entry(cfg), "ledger_key": self.ledger.custody}
+            self.ledger.append("run_start", start)
         else:
             # Append-only: entries after the checkpoint (a round cut short) stay, marked superseded.
             self.ledger.append(
@@ -183,14 +183,16 @@ def _site_round(site: dict, *, weights_are_counts: bool = True) -> SiteRound:
             reason=site.get("reason"),
         )
     metrics = site["metrics"]
-    dp = asdict(RoundAccount.from_metrics(metrics)) if any(k.startswith("dp_") for k in metrics) else None
+    # Recorded as the site sent them: the site signed these values (run.site_signature).
     return SiteRound(
         site=site["site"],
         node=site.get("node"),
         status="trained",
         num_examples=site["num_examples"] if weights_are_counts else None,
-        dp=dp,
+        dp=dp_record(metrics),
         anonymization=anonymization_record(metrics),
+        budget=budget_record(metrics),
+        site_signature=signed_part(metrics),
     )
 
 

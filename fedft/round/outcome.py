@@ -22,6 +22,11 @@ class FailureKind(StrEnum):
 
 # A site id is a node config value without spaces or quotes; Flower wraps the text in quotes.
 _DECLINED = re.compile(r"(?<![^\s'\"<(])[^\s'\"<>]+ declined round \d+\b")
+# The same, capturing the site id and the reason up to the end of its line, less the quotes
+# and brackets Flower and Ray wrap it in (`<class 'RuntimeError'>:<'...'>`).
+_DECLINED_PARTS = re.compile(
+    r"(?<![^\s'\"<(])(?P<site>[^\s'\"<>]+) declined round (?P<round>\d+): (?P<reason>[^\n]*)"
+)
 
 
 def declined_message(*, site_id: str, server_round: int, reason: str) -> str:
@@ -32,3 +37,16 @@ def declined_message(*, site_id: str, server_round: int, reason: str) -> str:
 def failure_kind(error_text: str) -> FailureKind:
     """DECLINED if the error (as Flower reports it) is a site's `declined_message`, else ERROR."""
     return FailureKind.DECLINED if _DECLINED.search(error_text) else FailureKind.ERROR
+
+
+def declined_parts(error_text: str) -> tuple[str, str] | None:
+    """(site id, clean `declined_message`) of a site's refusal as Flower/Ray report it, or None.
+
+    The site id names the refusing site even when Flower cannot tell which node raised it.
+    """
+    match = _DECLINED_PARTS.search(error_text)
+    if match is None:
+        return None
+    reason = match["reason"].rstrip().rstrip("'\">)").rstrip()
+    message = f"{match['site']} declined round {match['round']}: {reason}"
+    return match["site"], message

@@ -9,7 +9,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from fedft.round.outcome import FailureKind
+from fedft.round.outcome import FailureKind, declined_parts
 
 # Consecutive rounds SecAgg+ may abort before the run stops.
 MAX_ABORTED_IN_A_ROW = 3
@@ -73,6 +73,15 @@ def without_repeats(failures: Sequence[SiteFailure]) -> list[SiteFailure]:
 def site_label(site_names: Mapping[str, str], node: str) -> str:
     """A node's declared site id, or `node-<id>` before it has declared one."""
     return site_names.get(node, f"node-{node}")
+
+
+def failure_label(site_names: Mapping[str, str], failure: SiteFailure) -> str:
+    """Who failed: the node's site id; for a refusal Flower could not tie to a node, the id the
+    site gave in its own refusal (`declined_message`); else "unknown"."""
+    if failure.node is not None:
+        return site_label(site_names, failure.node)
+    declined = declined_parts(failure.reason)
+    return declined[0] if declined is not None else "unknown"
 
 
 def trained_site(*, site: str, node: str, num_examples: int, metrics: Mapping[str, Any]) -> dict:

@@ -15,10 +15,17 @@ from pathlib import Path
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from fedft.run.ledger_format import key_fingerprint
+from fedft.run.ledger_format import key_fingerprint, load_public_key
 from fedft.run.rundir import atomic_write_text
 
-__all__ = ["SigningKeyError", "KeyPair", "generate_key_pair", "load_private_key", "write_private_key"]
+__all__ = [
+    "KeyPair",
+    "SigningKeyError",
+    "generate_key_pair",
+    "load_private_key",
+    "public_fingerprint",
+    "write_private_key",
+]
 
 COORDINATOR_KEY_NAME = "ledger-signing"
 SITE_KEY_NAME = "site-signing"
@@ -50,7 +57,9 @@ def load_private_key(path: Path, *, what: str = "signing key") -> Ed25519Private
     try:
         key = serialization.load_pem_private_key(path.read_bytes(), password=None)
     except (ValueError, TypeError) as exc:
-        raise SigningKeyError(f"{what} {path}: not an unencrypted PEM private key ({exc})") from None
+        raise SigningKeyError(
+            f"{what} {path}: not an unencrypted PEM private key ({exc})"
+        ) from None
     if not isinstance(key, Ed25519PrivateKey):
         raise SigningKeyError(f"{what} {path}: not an Ed25519 private key")
     return key
@@ -75,6 +84,11 @@ def public_pem(key: Ed25519PrivateKey) -> str:
         .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
         .decode("ascii")
     )
+
+
+def public_fingerprint(path: Path) -> str:
+    """The fingerprint of the public key (PEM) at `path`: what a party publishes."""
+    return key_fingerprint(load_public_key(Path(path)))
 
 
 def generate_key_pair(folder: Path, *, name: str = COORDINATOR_KEY_NAME) -> KeyPair:

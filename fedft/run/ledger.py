@@ -42,6 +42,7 @@ from typing import Any, Literal
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from fedft.run.keys import load_private_key, public_pem, write_private_key
 from fedft.run.ledger_format import (
     ENTRY_CONTEXT,
     GENESIS_HASH,
@@ -55,7 +56,6 @@ from fedft.run.ledger_format import (
     load_public_key,
     public_bytes,
 )
-from fedft.run.keys import load_private_key, public_pem, write_private_key
 from fedft.run.ledger_verify import verify_ledger
 from fedft.run.rundir import atomic_write_text
 
@@ -121,6 +121,8 @@ class SiteRound:
     num_examples: int | None = None
     anonymization: Mapping[str, Any] | None = None  # run.site_record.anonymization_record
     node: str | None = None  # Flower's node id ("node-<id>"), when known
+    budget: Mapping[str, Any] | None = None  # run.site_record.budget_record
+    site_signature: Mapping[str, str] | None = None  # run.site_signature.signed_part
 
     def to_dict(self) -> dict[str, Any]:
         if self.status not in ("trained", "declined", "failed"):
@@ -139,6 +141,8 @@ class SiteRound:
             "num_examples": self.num_examples,
             "dp": None if self.dp is None else {f: self.dp[f] for f in DP_FIELDS},
             "anonymization": None if self.anonymization is None else dict(self.anonymization),
+            "budget": None if self.budget is None else dict(self.budget),
+            "site_signature": None if self.site_signature is None else dict(self.site_signature),
         }
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,7 @@ from fedft.run.ledger_format import (
     load_public_key,
     public_bytes,
 )
+from fedft.run.site_signature import verify_site_parts
 
 _MAX_PROBLEMS = 50
 UNPINNED_WARNING = (
@@ -46,6 +48,8 @@ class VerificationResult:
     key_fingerprint: str | None = None  # of the key the ledger was checked against
     closed: bool = False  # last entry is `run_end`
     pinned: bool = False  # checked against a published fingerprint or a trusted key
+    site_signatures: int = 0  # sites' round records whose own signature verified
+    sites_pinned: bool = False  # those were checked against the sites' published fingerprints
 
     def summary(self) -> str:
         if self.ok:
@@ -53,6 +57,9 @@ class VerificationResult:
             text = (
                 f"ledger intact: {self.entries} entries, {state}, head {self.head_hash}, "
                 f"key {self.key_fingerprint}"
+            )
+            text += f"; {self.site_signatures} site record(s) signed by their site" + (
+                " (published site fingerprints)" if self.sites_pinned else ""
             )
             return text if self.pinned else f"{text}\n{UNPINNED_WARNING}"
         return f"ledger NOT intact: {len(self.problems)} problem(s)\n" + "\n".join(
@@ -73,11 +80,15 @@ def verify_ledger(
     *,
     public_key: Path | None = None,
     fingerprint: str | None = None,
+    site_fingerprints: Mapping[str, str] | None = None,
 ) -> VerificationResult:
-    """Check every entry, the chain and the signed head; never raises for a bad ledger.
+    """Check every entry, the chain, the signed head and every site's own signature; never
+    raises for a bad ledger.
 
     `public_key`: a trusted key (PEM) to verify against instead of the one beside the ledger;
-    `fingerprint`: the published key fingerprint the key used must have.
+    `fingerprint`: the published key fingerprint the key used must have;
+    `site_fingerprints`: site id -> the fingerprint that site published; every trained site
+    record must then carry a valid signature by that key.
     """
     paths = ledger_paths(run_dir)
     problems: list[str] = []
@@ -112,6 +123,7 @@ def verify_ledger(
     elif raw:
         problems.append(f"line {len(lines)}: no final newline (truncated or edited)")
     prev_hash, last_kind = GENESIS_HASH, None
+    parsed: list[dict[str, Any]] = []
     for i, line in enumerate(lines):
         n = i + 1
         try:
@@ -123,6 +135,7 @@ def verify_ledger(
             prev_hash = hashlib.sha256(line).hexdigest()
             last_kind = None
             continue
+        parsed.append(entry)
         if canonical_json(entry).encode() != line:
             problems.append(f"line {n}: not in canonical form (edited)")
         digest = entry_hash(entry)
@@ -156,6 +169,8 @@ def verify_ledger(
         elif head_hash != prev_hash:
             problems.append(f"{paths.head.name}: the signed last hash differs from the last entry")
 
+    site_problems, site_signatures = verify_site_parts(parsed, pinned=site_fingerprints)
+    problems += site_problems
     if len(problems) > _MAX_PROBLEMS:
         problems = problems[:_MAX_PROBLEMS] + [f"... and {len(problems) - _MAX_PROBLEMS} more"]
     return VerificationResult(
@@ -166,6 +181,8 @@ def verify_ledger(
         key_fingerprint=fp,
         closed=last_kind == "run_end",
         pinned=public_key is not None or fingerprint is not None,
+        site_signatures=site_signatures,
+        sites_pinned=site_fingerprints is not None,
     )
 
 

@@ -1,5 +1,5 @@
-"""The anonymization part of a site's ledger record: one definition for the site, the ledger
-and the report.
+"""A site's ledger record, from its metrics: one definition for the site (which signs it), the
+coordinator (which records it) and the report (which reads it).
 
 A site reports its anonymization as flat scalar metrics (`anon_*`,
 `fedft.anonymize.report.AnonymizationReport.as_metrics`, plus `anon_policy_hash`); the ledger
@@ -14,7 +14,16 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["ANON_FIELDS", "ANON_POLICY_HASH_METRIC", "anonymization_record"]
+__all__ = [
+    "ANON_FIELDS",
+    "ANON_POLICY_HASH_METRIC",
+    "BUDGET_HEAD_METRIC",
+    "BUDGET_RECORDS_METRIC",
+    "BUDGET_RECOVERIES_METRIC",
+    "anonymization_record",
+    "budget_record",
+    "dp_record",
+]
 
 ANON_POLICY_HASH_METRIC = "anon_policy_hash"
 
@@ -59,3 +68,47 @@ def anonymization_record(metrics: Mapping[str, Any]) -> dict[str, Any] | None:
         if k.startswith(_RESIDUAL_PREFIX)
     }
     return record
+
+
+# The DP account (fedft.dp.plan.RoundAccount, `dp_*` metrics), with its types: the site signs
+# exactly these values and the coordinator records them (tests/run/test_site_record.py ties
+# the casts to RoundAccount.from_metrics).
+_DP_TYPES: dict[str, type] = {
+    "noise_multiplier": float,
+    "sample_rate": float,
+    "steps": int,
+    "delta": float,
+    "max_grad_norm": float,
+    "accountant": str,
+    "epsilon_round": float,
+    "epsilon_total": float,
+    "group_size": int,
+}
+
+
+def dp_record(metrics: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The ledger form of a site's `dp_*` metrics, or None without sample-level DP."""
+    if not any(k.startswith("dp_") for k in metrics):
+        return None
+    missing = [f"dp_{f}" for f in _DP_TYPES if f"dp_{f}" not in metrics]
+    if missing:
+        raise ValueError(f"site metrics lack {', '.join(missing)}")
+    return {f: cast(metrics[f"dp_{f}"]) for f, cast in _DP_TYPES.items()}
+
+
+# The site's budget history (fedft.dp.budget): how many rounds it holds and the hash of its
+# last record. Across rounds, the count must grow: a count that falls means the history was
+# restarted (the budget file deleted or replaced), which the audit flags.
+BUDGET_RECORDS_METRIC = "budget_records"
+BUDGET_HEAD_METRIC = "budget_head"
+BUDGET_RECOVERIES_METRIC = "budget_recoveries"  # times the site rebuilt its budget
+
+
+def budget_record(metrics: Mapping[str, Any]) -> dict[str, Any] | None:
+    if BUDGET_RECORDS_METRIC not in metrics:
+        return None
+    return {
+        "records": int(metrics[BUDGET_RECORDS_METRIC]),
+        "head": str(metrics.get(BUDGET_HEAD_METRIC, "")),
+        "recoveries": int(metrics.get(BUDGET_RECOVERIES_METRIC, 0)),
+    }

@@ -169,3 +169,21 @@ def test_not_a_folder_is_a_user_error(tmp_path):
     # Execute / Assert
     with pytest.raises(ValueError, match="not a folder; give a fedft run folder"):
         _run(str(tmp_path / "missing"), "--verify")
+
+
+def test_site_fingerprints_from_a_file_are_required_of_every_signed_site(run_dir, tmp_path, capsys):
+    # Prepare: this ledger's site records are unsigned (written without a site key)
+    pins = tmp_path / "sites.txt"
+    pins.write_text("# published by the sites\nsite-a=" + "aa" * 32 + "\n\nsite-b=" + "bb" * 32 + "\n")
+
+    # Execute
+    code = _run(str(run_dir), "--verify", "--site-fingerprints", str(pins))
+
+    # Assert
+    assert code == 1
+    assert "round 1, site-a: the site's record is not signed" in capsys.readouterr().out
+
+
+def test_a_malformed_site_fingerprint_is_a_user_error(run_dir):
+    with pytest.raises(ValueError, match="expected SITE=<64 hex digits>"):
+        _run(str(run_dir), "--verify", "--site-fingerprint", "site-0:abc")

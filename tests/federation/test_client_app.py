@@ -56,6 +56,8 @@ def test_fit_sends_a_clipped_delta_and_only_declared_scalars(site):
     assert metrics.pop(SITE_ID_METRIC) == client.site.site_id
     # ... and the sha256 of its own anonymization policy (hex, not data).
     assert metrics.pop("anon_policy_hash") == policy_hash(cfg.anonymization)
+    # ... and its signature over its record, with its public key (run.site_signature).
+    assert len(metrics.pop("site_signature")) == 88 and len(metrics.pop("site_public_key")) == 64
     assert all(k in declared or k.startswith(ANONYMIZATION_METRIC_PREFIX) for k in metrics)
     assert all(isinstance(v, int | float) and not isinstance(v, bool) for v in metrics.values())
     assert metrics["anon_rows"] == 20 and metrics["anon_entities"] > 0

@@ -28,6 +28,9 @@ from pathlib import Path
 import pytest
 from flwr.common.secure_aggregation.secaggplus_constants import Key
 
+from fedft.cli import main as fedft_main
+from fedft.config.anonymization import load_policy, policy_hash
+
 REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 SITES = ("site-a", "site-b", "site-c")
@@ -164,17 +167,48 @@ def test_setup_tls_writes_what_flower_accepts(tmp_path):
     assert private.curve.name == "secp384r1"
     assert try_load_public_key(tmp_path / "sites/h-a/supernode.pub")
     assert "h-a" in (tmp_path / "sites.csv").read_text()
+    # Re-running (e.g. to add a name) re-issues the certificate for the same server key.
+    key_before = (tmp_path / "server.key").read_bytes()
+    again = [sys.executable, str(REPO / "server/setup_tls.py"), "--out", str(tmp_path)]
+    subprocess.run([*again, "--hostname", "fl2.example.org"], check=True, capture_output=True)
+    assert (tmp_path / "server.key").read_bytes() == key_before
 
 
-def _app_folder(root: Path) -> Path:
-    """What `flwr run` packages from this repository, plus the test's YAML config."""
+@pytest.mark.parametrize("name", ["*", "bad host name!", "*.example.org", "-x.example.org"])
+def test_setup_tls_refuses_a_name_that_is_not_a_dns_name(tmp_path, name):
+    result = subprocess.run(
+        [sys.executable, str(REPO / "server/setup_tls.py"), "--out", str(tmp_path), f"--hostname={name}"],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 2 and "not a DNS name" in result.stderr
+    assert not (tmp_path / "server.key").exists()
+
+
+def _app_folder(root: Path, *, signing_key: Path) -> Path:
+    """What `flwr run` packages from this repository, plus the test's YAML config (naming the
+    coordinator's provisioned ledger key)."""
     app = root / "app"
     app.mkdir()
     shutil.copy(REPO / "pyproject.toml", app / "pyproject.toml")
     shutil.copytree(REPO / "fedft", app / "fedft", ignore=shutil.ignore_patterns("__pycache__"))
     (app / "configs").mkdir()
-    (app / "configs" / "deploy-smoke.yaml").write_text(SMOKE_CONFIG)
+    (app / "configs" / "deploy-smoke.yaml").write_text(
+        SMOKE_CONFIG + f"ledger: {{signing_key: {signing_key}}}\n"
+    )
     return app
+
+
+def _keygen(folder: Path, name: str) -> str:
+    """`fedft ledger keygen -o folder --name name`; returns the printed fingerprint."""
+    out = subprocess.run(
+        [str(BIN / "fedft"), "ledger", "keygen", "-o", str(folder), "--name", name],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    ).stdout
+    return out.split("fingerprint: ")[1].strip()
 
 
 def _site_files(root: Path, site: str, index: int) -> dict[str, str]:
@@ -287,10 +321,12 @@ def test_fedft_runs_over_tls_with_node_auth_secagg_and_a_dropout(tmp_path, env):
         assert reg.stdout.count("registered successfully") == 3
 
         # Client steps 4-6: each site's data, policy and node config, then its SuperNode.
-        nodes, node_configs = {}, {}
+        nodes, node_configs, site_keys = {}, {}, {}
         for index, site in enumerate((*SITES, "rogue")):
             site_dir = certs / "sites" / site
             node_configs[site] = _site_files(tmp_path, site, index)
+            # Each site's own signing key, made at set-up; its fingerprint is published.
+            site_keys[site] = _keygen(Path(node_configs[site]["state-dir"]) / "keys", "site-signing")
             (site_dir / "node-config.toml").write_text(
                 "".join(f'{k} = "{v}"\n' for k, v in node_configs[site].items())
             )
@@ -314,6 +350,8 @@ def test_fedft_runs_over_tls_with_node_auth_secagg_and_a_dropout(tmp_path, env):
         assert nodes["rogue"].wait(timeout=120) != 0
         rogue_log = (tmp_path / "rogue.log").read_text()
         assert "Failed to activate SuperNode" in rogue_log, rogue_log
+        # Flower's 305 is a log line; the process exits 1, and the kit names the cause.
+        assert nodes["rogue"].returncode == 1 and "key is not registered" in rogue_log
         _wait_for(
             lambda: all("SuperNode ID:" in (tmp_path / f"{s}.log").read_text() for s in SITES),
             timeout=120,
@@ -323,7 +361,9 @@ def test_fedft_runs_over_tls_with_node_auth_secagg_and_a_dropout(tmp_path, env):
 
         # Execute (server steps 8-9): fedft's own apps, submitted as a bundle; `flwr run
         # --stream` follows the run until it ends, beside the test.
-        app = _app_folder(tmp_path)
+        # The coordinator's ledger key, provisioned once outside any run folder (server step 1).
+        coordinator_key = _keygen(tmp_path / "coordinator-keys", "ledger-signing")
+        app = _app_folder(tmp_path, signing_key=tmp_path / "coordinator-keys" / "ledger-signing.key")
         run_dir = tmp_path / "coordinator-run"
         run_config = tmp_path / "run-config.toml"
         run_config.write_text(f'config = "configs/deploy-smoke.yaml"\nrun-dir = "{run_dir}"\n')
@@ -366,8 +406,21 @@ def test_fedft_runs_over_tls_with_node_auth_secagg_and_a_dropout(tmp_path, env):
         assert all(0.0 <= m["eval_accuracy"] <= 1.0 for m in metrics)
         assert (run_dir / "rounds" / "round-002" / "adapter").is_dir()
         # The coordinator's privacy ledger: intact, signed, closed, one entry per round.
-        verified = verify_ledger(run_dir)
+        verified = verify_ledger(
+            run_dir,
+            fingerprint=coordinator_key,
+            site_fingerprints={s: site_keys[s] for s in SITES},
+        )
         assert verified.ok and verified.closed, verified.summary()
+        assert verified.site_signatures == 5  # 3 sites in round 1, 2 in round 2
+        assert not list(run_dir.rglob("*.key"))  # no private key in the run folder
+        # The HTML report shows each site's anonymization counts and its own policy hash.
+        page = tmp_path / "audit.html"
+        assert fedft_main(["audit", str(run_dir), "--format", "html", "-o", str(page)]) == 0
+        table = page.read_text().split("<h2>Anonymization (counts only)</h2>")[1]
+        table = table.split("</table>")[0]
+        assert "—" not in table and all(s in table for s in SITES)
+        assert policy_hash(load_policy(REPO / "configs/policies/clinical.yaml")) in table
         entries = read_ledger(run_dir)
         rounds = [e for e in entries if e["kind"] == "round"]
         trained = [[s for s in e["body"]["sites"] if s["status"] == "trained"] for e in rounds]
@@ -417,6 +470,19 @@ def test_superlink_script_refuses_to_expose_the_control_api_unless_told(tmp_path
     # Assert
     assert result.returncode == 2
     assert "Control API" in result.stderr and "EXPOSE_CONTROL_API=yes" in result.stderr
+
+
+@pytest.mark.parametrize("extra", [["--host", "0.0.0.0"], ["--host=0.0.0.0"], ["--insecure"]])
+def test_superlink_script_extra_arguments_cannot_override_its_guard(tmp_path, extra):
+    result = subprocess.run(
+        ["bash", str(REPO / "server/start_superlink.sh"), *extra],
+        env={**os.environ, "CERTS_DIR": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert result.returncode == 2
+    assert "would override the kit's setting" in result.stderr
 
 
 def test_the_repository_packages_into_a_bundle_with_fedfts_apps():

@@ -348,3 +348,35 @@ def test_a_sites_refusal_is_recorded_as_declined_and_a_crash_as_an_error():
     # Assert
     kinds = [(s["site"], s.get("kind")) for s in strategy.fit_summary.sites]
     assert kinds == [("st-marys", None), ("general", FailureKind.DECLINED), ("node-9", FailureKind.ERROR)]
+
+
+def test_when_every_site_refuses_the_round_is_recorded_and_the_error_is_short():
+    # Prepare: 2 sampled nodes never seen before; both decline, as Ray reports it (colours, repr)
+    from fedft.round.outcome import FailureKind, declined_message
+
+    g = [np.zeros(2, dtype=np.float32)]
+    records = []
+    strategy = _strategy(g, records=records)
+    strategy.global_arrays = g
+    strategy._sampled = ["7", "8"]
+    strategy.fit_summary = FitSummary(server_round=3, sampled=2)
+    ray = "\x1b[36mray::ClientAppActor.run()\x1b[39m (pid=1, ip=10.0.0.2)\nRuntimeError: "
+    failures = [
+        RuntimeError(ray + declined_message(site_id=s, server_round=3, reason="privacy budget"))
+        for s in ("site-0", "site-1")
+    ]
+
+    # Execute
+    with pytest.raises(RoundFailedError) as info:
+        strategy.aggregate_fit(3, [], failures)
+
+    # Assert: the round is in the record (nothing applied), refusals named by the sites' ids
+    summary, arrays = records[-1]
+    assert summary.server_round == 3 and summary.aborted and arrays == g
+    assert [(s["site"], s["kind"]) for s in summary.sites] == [
+        ("site-0", FailureKind.DECLINED),
+        ("site-1", FailureKind.DECLINED),
+    ]
+    assert summary.sites[0]["reason"] == "site-0 declined round 3: privacy budget"
+    message = str(info.value)
+    assert "\x1b" not in message and "ip=" not in message and len(message) < 400

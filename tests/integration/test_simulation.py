@@ -208,6 +208,15 @@ def test_dp_simulation_accounts_every_site_and_the_audit_reports_it(tmp_path):
     audit = json.loads(report.read_text())
     assert audit["ledger"]["ok"] is True
     assert len(audit["sites"]) == 2
+    # Each simulated site signed its records with its own key; its sealed budget's head is in them.
+    from fedft.run.keys import public_fingerprint
+    from fedft.run.ledger_verify import verify_ledger
+
+    sites = result.run_dir.root / "sites"
+    pins = {s: public_fingerprint(sites / s / "keys" / "site-signing.pub") for s in ("site-0", "site-1")}
+    verified = verify_ledger(result.run_dir.root, site_fingerprints=pins)
+    assert verified.ok and verified.site_signatures == 4, verified.problems
+    assert all((sites / s / "keys" / "dp-budget.marker").is_file() for s in pins)
     for site in audit["sites"].values():
         assert site["noise_multiplier"] > 0 and site["group_size"] == 2
         assert 0 < site["epsilon"] <= 3.0

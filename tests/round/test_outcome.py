@@ -48,3 +48,28 @@ def test_the_ledger_status_follows_the_kind_not_the_reason(kind, status):
         status,
         DECLINED,
     )
+
+
+RAY_REPR = (
+    "ray::ClientAppActor.run() (pid=4242, ip=172.17.0.2, actor_id=ab12)\n"
+    '  File "/x/client_app.py", line 140, in _train_private\n'
+    "RuntimeError: site-0 declined round 2: privacy budget: round 2 would raise ε to 3.1"
+)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        RAY_REPR,
+        "<class 'RuntimeError'>:<'site-0 declined round 2: privacy budget: round 2 would raise ε to 3.1'>",
+    ],
+)
+def test_a_refusal_is_named_by_its_site_with_a_clean_reason(text):
+    from fedft.round.outcome import declined_parts
+    from fedft.round.summary import SiteFailure, failure_label
+
+    site, message = declined_parts(text)
+    assert site == "site-0"
+    assert message == "site-0 declined round 2: privacy budget: round 2 would raise ε to 3.1"
+    assert failure_label({}, SiteFailure(None, message, FailureKind.DECLINED)) == "site-0"
+    assert failure_label({}, SiteFailure(None, "boom", FailureKind.ERROR)) == "unknown"

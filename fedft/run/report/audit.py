@@ -20,6 +20,7 @@ from typing import Any
 
 from fedft.config.base import YamlError, read_yaml
 from fedft.run.ledger_verify import VerificationResult, read_ledger, verify_ledger
+from fedft.run.report.budget_findings import budget_findings
 from fedft.run.report.empirical import empirical_findings, read_empirical
 from fedft.run.report.mechanisms import (
     Mechanism,
@@ -148,6 +149,7 @@ def build_audit(
     *,
     public_key: Path | None = None,
     fingerprint: str | None = None,
+    site_fingerprints: Mapping[str, str] | None = None,
     recompute: Recompute | None = None,
 ) -> Audit:
     """Everything the report shows, from the run folder. Raises only if `run_dir` is not a
@@ -157,7 +159,9 @@ def build_audit(
         raise ValueError(f"{run_dir}: not a folder; give a fedft run folder")
     notes: list[str] = []
     findings: list[str] = []
-    verification = verify_ledger(run_dir, public_key=public_key, fingerprint=fingerprint)
+    verification = verify_ledger(
+        run_dir, public_key=public_key, fingerprint=fingerprint, site_fingerprints=site_fingerprints
+    )
     entries = read_ledger(run_dir)
     if not entries:
         notes.append("no privacy ledger entries: per-round DP figures are unavailable")
@@ -181,13 +185,15 @@ def build_audit(
         findings.append("the ledger failed verification: figures below may have been altered")
     empirical = read_empirical(run_dir)
     run_name = str((config or {}).get("run", {}).get("name") or run_dir.name)
+    sites = site_mechanisms(rounds, recompute, findings)
+    findings += budget_findings(rounds, sites, settings)
     return Audit(
         run_name=run_name,
         run_dir=str(run_dir),
         verification=verification,
         settings=settings,
         settings_source=source,
-        sites=site_mechanisms(rounds, recompute, findings),
+        sites=sites,
         site_level=site_level_mechanism(rounds, recompute, findings),
         rounds=_round_rows(rounds),
         utility=metrics or [],
@@ -245,6 +251,8 @@ def audit_to_dict(audit: Audit) -> dict[str, Any]:
             "head_hash": v.head_hash,
             "key_fingerprint": v.key_fingerprint,
             "pinned": v.pinned,
+            "site_signatures": v.site_signatures,
+            "sites_pinned": v.sites_pinned,
             "key_custody": audit.section("ledger_key").get("custody"),
             "problems": list(v.problems),
         },

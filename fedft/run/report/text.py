@@ -56,6 +56,15 @@ def ledger_line(audit: Audit) -> str:
             f"Ledger verified: {v.entries} entries, hash chain and every signature intact; "
             f"{closed}. Signing key fingerprint {v.key_fingerprint}; last entry hash {v.head_hash}."
         )
+        text += (
+            f" {v.site_signatures} site record(s) carry their site's own valid signature"
+            + (
+                " by the key each site published."
+                if v.sites_pinned
+                else " (give the sites' published fingerprints with --site-fingerprint to "
+                "check whose keys they are)."
+            )
+        )
         if not v.pinned:
             text += f" {UNPINNED_WARNING}"
         custody = audit.section("ledger_key").get("custody")
