@@ -190,3 +190,46 @@ def test_error_list_is_capped(tmp_path):
     assert len(info.value.errors) == 300  # all kept for callers
     shown = str(info.value).splitlines()
     assert len(shown) == 1 + 50 + 1 and shown[-1] == "  - ... and 250 more"
+
+
+# -- 4. Config values that are valid alone but unsafe together ------------------------------------
+
+# (--set overrides, a fragment of the error naming the key)
+CONFIG_HOLES = [
+    (
+        ["dp.enabled=true", "dp.target_epsilon=3", "dp.max_epsilon=1"],
+        "dp.target_epsilon: 3 exceeds dp.max_epsilon (1)",
+    ),
+    (["dp.enabled=true", "dp.target_epsilon=3"], "dp.max_epsilon: not set while dp.enabled"),
+    (["dp.enabled=true", "dp.noise_multiplier=1.0"], "dp.max_epsilon: not set while dp.enabled"),
+    (
+        ["federation.num_clients=30", "federation.min_fit_clients=30",
+         "secure_aggregation.reconstruction_threshold=0.01"],
+        "secure_aggregation.reconstruction_threshold: resolves to 2 of 30 shares",
+    ),
+    (
+        ["federation.num_clients=5", "federation.min_fit_clients=5",
+         "secure_aggregation.num_shares=5", "secure_aggregation.reconstruction_threshold=2"],
+        "Give at least a majority (3)",
+    ),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("overrides", "fragment"), CONFIG_HOLES)
+def test_unsafe_config_combinations_are_errors(overrides, fragment):
+    with pytest.raises(ConfigError) as info:
+        load_config(None, overrides)
+    assert any(fragment in e for e in info.value.errors), info.value.errors
+
+
+def test_safe_dp_config_passes():
+    cfg = load_config(None, ["dp.enabled=true", "dp.target_epsilon=3", "dp.max_epsilon=3"])
+    assert cfg.dp.max_epsilon == 3
+
+
+def test_anonymization_disabled_warns_loudly(caplog):
+    load_config(None, ["anonymization.enabled=false"])
+    [record] = [r for r in caplog.records if r.name == "fedft.config"]
+    assert record.levelname == "WARNING"
+    message = record.getMessage()
+    assert "anonymization.enabled: false" in message and "UNCHANGED" in message
