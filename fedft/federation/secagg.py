@@ -235,23 +235,31 @@ def client_mods(cfg: SecureAggregationConfig, *, seed: int) -> list[Callable[...
         return []
     install_secure_prg()
     _install_seeded_quantize()
-    secaggplus_mod = _module("flwr.client.mod").secaggplus_mod
+    return [SeededSecAggPlusMod(seed=seed)]
 
-    def seeded_secaggplus_mod(msg: Any, ctxt: Any, call_next: Any) -> Any:
+
+class SeededSecAggPlusMod:
+    """Flower's `secaggplus_mod` with its stochastic rounding seeded per (run seed, round,
+    site). A class, not a closure: Ray pickles the ClientApp, and a closure would carry this
+    module's ContextVar with it (not picklable); an instance carries only the seed."""
+
+    def __init__(self, *, seed: int):
+        self.seed = seed
+
+    def __call__(self, msg: Any, ctxt: Any, call_next: Any) -> Any:
         # The round is the message's group id (Flower's legacy workflows set it so); the site
         # is the node config's site-id, as the training client names it.
         from fedft.federation.site_identity import SiteIdentity  # noqa: PLC0415 (cheap)
 
+        _install_seeded_quantize()  # idempotent; this may be a fresh Ray actor process
         site = SiteIdentity.from_node_config(dict(ctxt.node_config)).site_id
         token = _QUANTIZE_SEED.set(
-            quantization_seed(seed=seed, server_round=msg.metadata.group_id, site_id=site)
+            quantization_seed(seed=self.seed, server_round=msg.metadata.group_id, site_id=site)
         )
         try:
-            return secaggplus_mod(msg, ctxt, call_next)
+            return _module("flwr.client.mod").secaggplus_mod(msg, ctxt, call_next)
         finally:
             _QUANTIZE_SEED.reset(token)
-
-    return [seeded_secaggplus_mod]
 
 
 # Flower quantizes with stochastic rounding drawn from numpy's *global* RNG
