@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import signal
 import sys
 from collections.abc import Sequence
 
@@ -32,6 +33,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     prepare_environment(verbose="-v" in argv or "--verbose" in argv)
     parser = build_parser()
     args = parser.parse_args(argv)
+    # SIGTERM ends a command like Ctrl-C: clean-up runs (Ray shut down, temp files removed)
+    # and the process exits, instead of dying mid-write or lingering.
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
         return int(args.func(args) or 0)
     except KeyboardInterrupt:
@@ -42,6 +46,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         print(f"fedft {args.command}: error: {exc}", file=sys.stderr)
         return 2
+
+
+def _interrupt(signum: int, frame: object) -> None:  # noqa: ARG001 - handler signature
+    raise KeyboardInterrupt(f"signal {signum}")
 
 
 if __name__ == "__main__":

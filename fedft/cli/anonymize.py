@@ -69,9 +69,13 @@ def _policy(path: Path | None) -> AnonymizationConfig:
 
 def _read_rows(path: Path, fields: list[str]) -> list[dict[str, Any]]:
     rows, problems = [], []
-    with path.open(encoding="utf-8") as fh:
+    # surrogateescape: a line that is not UTF-8 is reported with its number, not the file.
+    with path.open(encoding="utf-8", errors="surrogateescape") as fh:
         for n, line in enumerate(fh, start=1):
             if not line.strip():
+                continue
+            if any("\udc80" <= ch <= "\udcff" for ch in line):
+                problems.append(f"line {n}: not valid UTF-8; re-save the file as UTF-8")
                 continue
             try:
                 row = json.loads(line)
@@ -106,6 +110,10 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_INVALID
     if args.preview is None and args.input.resolve() == args.output.resolve():
         print("fedft anonymize: -o must differ from INPUT (the raw file is kept)", file=sys.stderr)
+        return EXIT_INVALID
+    if args.preview is None and not args.input.is_file():
+        # Before the model loads (up to minutes): a typo in the path costs nothing.
+        print(f"fedft anonymize: {args.input}: file not found", file=sys.stderr)
         return EXIT_INVALID
     fields = list(dict.fromkeys(args.fields or ["text"]))
     try:

@@ -7,6 +7,7 @@ relative to the current directory (where the user typed them).
 from __future__ import annotations
 
 import copy
+import logging
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -15,9 +16,11 @@ import yaml
 from pydantic import ValidationError
 
 from fedft.config.base import YamlError, cap_errors, load_yaml, read_yaml
-from fedft.config.schema import Config, cross_section_errors
+from fedft.config.schema import Config, config_warnings, cross_section_errors
 
 __all__ = ["Config", "ConfigError", "load_config", "parse_override", "config_to_yaml"]
+
+log = logging.getLogger(__name__)
 
 # Keys holding file paths that are resolved against the YAML file's folder.
 _PATH_KEYS = (("data", "train"), ("data", "eval"), ("ledger", "signing_key"))
@@ -129,6 +132,9 @@ def load_config(
     errors = cross_section_errors(cfg)
     if errors:
         raise ConfigError(source, errors)
+    for warning in config_warnings(cfg):
+        # Without a handler configured (fedft validate), Python prints warnings to stderr.
+        log.warning("%s: warning: %s", source, warning)
     return cfg
 
 

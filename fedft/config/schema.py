@@ -154,6 +154,7 @@ def cross_section_errors(cfg: Config) -> list[str]:
         errors.append(
             "data.eval: give both data.train and data.eval, or neither (the synthetic demo corpus)"
         )
+    errors += _dp_budget_errors(cfg.dp)
     errors += dp_cross_errors(
         cfg.dp,
         cfg.site_dp,
@@ -175,3 +176,35 @@ def cross_section_errors(cfg: Config) -> list[str]:
         fraction_fit=fed.fraction_fit,
     )
     return errors
+
+
+def _dp_budget_errors(dp: DPConfig) -> list[str]:
+    """DP-SGD must come with a cap, and a target the cap allows."""
+    if not dp.enabled:
+        return []
+    if dp.max_epsilon is None:
+        # No default: a cap is a promise to the data owners that fedft cannot choose for them.
+        hint = f", e.g. {dp.target_epsilon:g} (dp.target_epsilon)" if dp.target_epsilon else ""
+        return [
+            "dp.max_epsilon: not set while dp.enabled is true; sites would spend privacy budget "
+            f"with no limit across runs. Give the largest ε a site may spend{hint}"
+        ]
+    if dp.target_epsilon is not None and dp.target_epsilon > dp.max_epsilon:
+        return [
+            f"dp.target_epsilon: {dp.target_epsilon:g} exceeds dp.max_epsilon "
+            f"({dp.max_epsilon:g}); sites would decline rounds before the run ends. Lower "
+            "target_epsilon or raise max_epsilon"
+        ]
+    return []
+
+
+def config_warnings(cfg: Config) -> list[str]:
+    """Valid but risky choices, each naming its key; shown whenever a config is loaded."""
+    warnings = []
+    if not cfg.anonymization.enabled:
+        warnings.append(
+            "anonymization.enabled: false: sites train on their text UNCHANGED; names, record "
+            "numbers and other identifiers reach the model, which can reveal them. Use only "
+            "for data holding no personal information"
+        )
+    return warnings

@@ -206,6 +206,14 @@ def check_against_clients(
                     f"{p}.reconstruction_threshold: resolves to {threshold}, above the "
                     f"{shares} shares with {n} sampled sites; lower it"
                 )
+            elif threshold < shares // 2 + 1:
+                # SecAgg+ holds against a server that lies about who dropped out only when a
+                # majority of a site's neighbours is needed to rebuild its secrets.
+                errors.append(
+                    f"{p}.reconstruction_threshold: resolves to {threshold} of {shares} shares "
+                    f"with {n} sampled sites; {threshold} colluding sites could rebuild another "
+                    f"site's secrets. Give at least a majority ({shares // 2 + 1}), e.g. 0.7"
+                )
     # Each site adds an integer < Q plus its weight (<= Q) to sums kept mod 2^32: n_max
     # sites must fit or the aggregate wraps around silently.
     if n_max * cfg.quantization_range >= MODULUS_RANGE:

@@ -4,6 +4,7 @@ types and shortened labels: bad-row reports end up in logs and run folders)."""
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -98,6 +99,8 @@ def _fields_of(record: Mapping[str, Any], fields: Fields) -> dict[str, str] | st
     value = record.get(fields.input)
     if value is not None and not isinstance(value, str):
         return f"field '{fields.input}' must be a string, got {type_name(value)}"
+    if value and (problem := _bytes_problem(value, fields.input)):
+        return problem
     return {"instruction": instruction[0], "input": value or "", "response": response[0]}
 
 
@@ -109,7 +112,27 @@ def _text(record: Mapping[str, Any], name: str) -> tuple[str] | str:
         return f"field '{name}' must be a string, got {type_name(value)}"
     if not value.strip():
         return f"field '{name}' is empty"
-    return (value,)
+    return _bytes_problem(value, name) or _invisible_problem(value, name) or (value,)
+
+
+# Characters nobody sees: zero-width spaces and joiners, bidi controls, soft hyphens (Cf),
+# control characters (Cc) and separators. Text made only of them trains on nothing visible.
+_INVISIBLE = frozenset({"Cf", "Cc", "Zs", "Zl", "Zp"})
+
+
+def _invisible_problem(value: str, name: str) -> str | None:
+    if value.isascii() or any(unicodedata.category(ch) not in _INVISIBLE for ch in value):
+        return None
+    return f"field '{name}' has no visible characters (only spaces and invisible characters)"
+
+
+def _bytes_problem(value: str, name: str) -> str | None:
+    """A NUL byte or bytes that were not UTF-8 (marked by readers/text.py) in the field."""
+    if "\x00" in value:
+        return f"field '{name}' holds a NUL byte; remove it (is the file binary?)"
+    if not value.isascii() and any("\udc80" <= ch <= "\udcff" for ch in value):
+        return f"field '{name}' holds bytes that are not valid UTF-8; re-save the file as UTF-8"
+    return None
 
 
 def _label(
@@ -125,6 +148,18 @@ def _label(
     label = str(value).strip()
     if not label:
         return f"field '{name}' is empty"
+    if problem := _bytes_problem(label, name):
+        return problem
+    if any(unicodedata.category(ch) in ("Cf", "Cc") for ch in label):
+        # A label becomes a class name in the model and reports; a bidi override (U+202E)
+        # or a zero-width character makes two labels look alike or one read backwards.
+        codes = sorted(
+            {f"U+{ord(ch):04X}" for ch in label if unicodedata.category(ch) in ("Cf", "Cc")}
+        )
+        return (
+            f"field '{name}' holds invisible or bidi control characters ({', '.join(codes)}); "
+            "remove them from the label"
+        )
     if allowed is not None and label not in allowed:
         quoted = label if len(label) <= _MAX_QUOTED_LABEL else label[:_MAX_QUOTED_LABEL] + "..."
         return (

@@ -57,11 +57,13 @@ class BadRow:
     line: int
     reason: str
     unit: Literal["line", "row"] = "line"
+    element: int | None = None  # 1-based index in a JSON array (many may share a line)
 
     def __str__(self) -> str:
         if self.unit == "row":
             return f"{self.path}: row {self.line}: {self.reason}"
-        return f"{self.path}:{self.line}: {self.reason}"
+        element = f" (array element {self.element})" if self.element is not None else ""
+        return f"{self.path}:{self.line}{element}: {self.reason}"
 
 
 @dataclass(frozen=True)
@@ -123,10 +125,10 @@ def read_examples(
     bad: list[BadRow] = []
     unit: Literal["line", "row"] = "row" if fmt == "parquet" else "line"
     records = {"json": json_records, "csv": csv_records, "parquet": parquet_records}[fmt]
-    for line, record in records(p, shown=shown, fields=fields):
+    for line, element, record in records(p, shown=shown, fields=fields):
         result = normalize(record, fields) if isinstance(record, dict) else record
         if isinstance(result, str):
-            bad.append(BadRow(path=shown, line=line, reason=result, unit=unit))
+            bad.append(BadRow(path=shown, line=line, reason=result, unit=unit, element=element))
         else:
             rows.append(result)
 

@@ -292,5 +292,5 @@ def build_client_app(
         return SiteIdentity.from_node_config(dict(context.node_config)).resolved_state_dir(sites_root)
 
     # Outermost first: the outbox sees the reply as it leaves, after SecAgg+ masking.
-    return ClientApp(client_fn=client_fn, mods=[outbox_mod(state_dir_of), *client_mods(cfg.secure_aggregation)])
+    return ClientApp(client_fn=client_fn, mods=[outbox_mod(state_dir_of), *client_mods(cfg.secure_aggregation, seed=cfg.run.seed)])
 

@@ -12,6 +12,8 @@ apps so every Ray actor and SuperNode process gets it.
 
 from __future__ import annotations
 
+import contextvars
+import hashlib
 import importlib
 import logging
 import operator
@@ -49,6 +51,7 @@ __all__ = [
     "delta_norm",
     "flower_pseudo_rand_gen",
     "install_secure_prg",
+    "quantization_seed",
     "is_compact_upload_installed",
     "is_secure_prg_installed",
     "secure_pseudo_rand_gen",
@@ -222,15 +225,85 @@ def is_compact_upload_installed() -> bool:
     return getattr(_module(_CLIENT_MOD), _SERIALIZER, None) is _compact_ndarray_to_bytes
 
 
-def client_mods(cfg: SecureAggregationConfig) -> list[Callable[..., Any]]:
-    """The mods for `ClientApp(client_fn=..., mods=...)`: Flower's `secaggplus_mod` when enabled.
+def client_mods(cfg: SecureAggregationConfig, *, seed: int) -> list[Callable[..., Any]]:
+    """The mods for `ClientApp(client_fn=..., mods=...)`: Flower's `secaggplus_mod` when enabled,
+    with its stochastic rounding drawn from (seed = run.seed, round, site).
 
     Installs the secure PRG first (the site masks in this process).
     """
     if not cfg.enabled:
         return []
     install_secure_prg()
-    return [_module("flwr.client.mod").secaggplus_mod]
+    _install_seeded_quantize()
+    return [SeededSecAggPlusMod(seed=seed)]
+
+
+class SeededSecAggPlusMod:
+    """Flower's `secaggplus_mod` with its stochastic rounding seeded per (run seed, round,
+    site). A class, not a closure: Ray pickles the ClientApp, and a closure would carry this
+    module's ContextVar with it (not picklable); an instance carries only the seed."""
+
+    def __init__(self, *, seed: int):
+        self.seed = seed
+
+    def __call__(self, msg: Any, ctxt: Any, call_next: Any) -> Any:
+        # The round is the message's group id (Flower's legacy workflows set it so); the site
+        # is the node config's site-id, as the training client names it.
+        from fedft.federation.site_identity import SiteIdentity  # noqa: PLC0415 (cheap)
+
+        _install_seeded_quantize()  # idempotent; this may be a fresh Ray actor process
+        site = SiteIdentity.from_node_config(dict(ctxt.node_config)).site_id
+        token = _QUANTIZE_SEED.set(
+            quantization_seed(seed=self.seed, server_round=msg.metadata.group_id, site_id=site)
+        )
+        try:
+            return _module("flwr.client.mod").secaggplus_mod(msg, ctxt, call_next)
+        finally:
+            _QUANTIZE_SEED.reset(token)
+
+
+# Flower quantizes with stochastic rounding drawn from numpy's *global* RNG
+# (quantization._stochastic_round), unseeded in each Ray actor and shared by whichever sites
+# that actor runs: two runs of one config differ from round 1, and a resumed run never
+# reproduces the uninterrupted one. fedft seeds those draws per (run seed, round, site), set by
+# the client mod for the call that masks, and restores the global state afterwards.
+_QUANTIZE_SEED: contextvars.ContextVar[NDArray[np.uint32] | None] = contextvars.ContextVar(
+    "fedft_secagg_quantize_seed", default=None
+)
+_QUANTIZE = "quantize"
+
+
+def quantization_seed(*, seed: int, server_round: str | int, site_id: str) -> NDArray[np.uint32]:
+    """256-bit MT19937 seed for one site's stochastic rounding in one round of one run."""
+    digest = hashlib.sha256(f"fedft secagg quantize:{seed}:{server_round}:{site_id}".encode())
+    return np.frombuffer(digest.digest(), dtype=np.uint32).copy()
+
+
+def _install_seeded_quantize() -> None:
+    """Make the client mod's `quantize` draw from the seed its fedft mod sets (idempotent)."""
+    client = _module(_CLIENT_MOD)
+    current = getattr(client, _QUANTIZE, None)
+    if current is None:
+        raise RuntimeError(f"{_CLIENT_MOD} has no {_QUANTIZE}; re-check fedft.federation.secagg")
+    if getattr(current, "fedft_seeded", False):
+        return
+    flower_quantize = current
+
+    def seeded_quantize(*args: Any, **kwargs: Any) -> Any:
+        seed = _QUANTIZE_SEED.get()
+        if seed is None:
+            raise RuntimeError(
+                "SecAgg+ quantization outside fedft's seeded client mod: use client_mods()"
+            )
+        saved = np.random.get_state()
+        np.random.seed(seed)
+        try:
+            return flower_quantize(*args, **kwargs)
+        finally:
+            np.random.set_state(saved)
+
+    seeded_quantize.fedft_seeded = True  # type: ignore[attr-defined]
+    setattr(client, _QUANTIZE, seeded_quantize)
 
 
 def build_secaggplus_workflow(cfg: SecureAggregationConfig) -> Any:

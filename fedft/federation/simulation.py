@@ -6,7 +6,6 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -145,10 +144,10 @@ def simulate(
     Under `dp.enabled` each site's DP regime (`site_regimes`, as `fedft dp plan` prints it)
     is logged before training and handed to `on_dp_plan` as lines."""
     prepare_environment(verbose=verbose)
-    os.environ.setdefault("RAY_TMPDIR", str(Path(os.environ.get("TMPDIR", "/tmp")) / "fedft-ray"))
     from flwr.simulation import run_simulation
 
     from fedft.federation.client_app import build_client_app
+    from fedft.federation.ray_launch import local_ray
     from fedft.federation.server_app import build_server_app
     from fedft.round.coordinator import summarize
 
@@ -169,7 +168,7 @@ def simulate(
         "client_resources": {"num_cpus": cfg.federation.client_cpus, "num_gpus": cfg.federation.client_gpus},
         "init_args": {"logging_level": logging.DEBUG if verbose else logging.ERROR, "log_to_driver": verbose},
     }
-    with _flower_logs_to_file(run_dir.log, verbose=verbose):
+    with _flower_logs_to_file(run_dir.log, verbose=verbose), local_ray(verbose=verbose):
         if cfg.dp.enabled:
             _log_dp_plan(cfg, on_dp_plan)
         run_simulation(

@@ -36,7 +36,8 @@ def _client_fn(context: Context) -> Client:
 
 def _secure_aggregation(msg: Message, context: Context, call_next: Any) -> Message:
     """SecAgg+ when the run's config enables it; a site then refuses unmasked training rounds."""
-    mods = client_mods(config_from_run_config(context.run_config).secure_aggregation)
+    cfg = config_from_run_config(context.run_config)
+    mods = client_mods(cfg.secure_aggregation, seed=cfg.run.seed)
     if not mods:
         return call_next(msg, context)
     (secaggplus,) = mods

@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import json
 import tempfile
+import unicodedata
 from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings
@@ -16,13 +17,15 @@ from fedft.data.sources import DataError, read_examples
 
 SETTINGS = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
-# Note text as sites have it: any printable Unicode and line breaks (NUL and lone surrogates
-# cannot be in a UTF-8 text file; the reader rejects NUL as binary).
+# Note text as sites have it: any printable Unicode and line breaks, with at least one visible
+# character (NUL and lone surrogates cannot be in a UTF-8 text file; the reader reports a row
+# with NUL as bad, and one with nothing visible, see tests/security).
+_INVISIBLE = {"Cf", "Cc", "Zs", "Zl", "Zp"}
 note_text = st.text(
     alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00\ufeff"),
     min_size=1,
     max_size=60,
-).filter(lambda t: t.strip())
+).filter(lambda t: t.strip() and any(unicodedata.category(c) not in _INVISIBLE for c in t))
 labels = st.sampled_from(["cardio", "neuro", "7", "onc"])
 
 

@@ -78,7 +78,7 @@ class LoopbackGrid(Grid):
     """
 
     def __init__(self, num_nodes: int, drop_at: dict[int, str] | None = None):
-        app = ClientApp(client_fn=_client_fn, mods=secagg.client_mods(SecureAggregationConfig()))
+        app = ClientApp(client_fn=_client_fn, mods=secagg.client_mods(SecureAggregationConfig(), seed=0))
         self.apps = dict.fromkeys(range(1, num_nodes + 1), app)
         self.contexts = {
             nid: Context(run_id=1, node_id=nid, node_config={}, state=RecordDict(), run_config={})

@@ -13,6 +13,7 @@ from fedft.anonymize.engine import PolicyRegexTimeout, bound_patterns
 from fedft.anonymize.normalize import fold, unfold_spans
 from fedft.anonymize.recognizers.registry import custom_recognizer
 from fedft.anonymize.spans import Span
+from fedft.cli import main as cli_main
 from fedft.config import ConfigError, load_config
 from fedft.config.anonymization import (
     CustomRecognizerSpec,
@@ -22,6 +23,7 @@ from fedft.config.anonymization import (
     parse_policy,
 )
 from fedft.config.base import load_yaml
+from fedft.data.sources import DataError, read_examples
 
 # -- 1. PII hidden behind invisible or look-alike characters -------------------------------------
 
@@ -190,3 +192,125 @@ def test_error_list_is_capped(tmp_path):
     assert len(info.value.errors) == 300  # all kept for callers
     shown = str(info.value).splitlines()
     assert len(shown) == 1 + 50 + 1 and shown[-1] == "  - ... and 250 more"
+
+
+# -- 4. Config values that are valid alone but unsafe together ------------------------------------
+
+# (--set overrides, a fragment of the error naming the key)
+CONFIG_HOLES = [
+    (
+        ["dp.enabled=true", "dp.target_epsilon=3", "dp.max_epsilon=1"],
+        "dp.target_epsilon: 3 exceeds dp.max_epsilon (1)",
+    ),
+    (["dp.enabled=true", "dp.target_epsilon=3"], "dp.max_epsilon: not set while dp.enabled"),
+    (["dp.enabled=true", "dp.noise_multiplier=1.0"], "dp.max_epsilon: not set while dp.enabled"),
+    (
+        ["federation.num_clients=30", "federation.min_fit_clients=30",
+         "secure_aggregation.reconstruction_threshold=0.01"],
+        "secure_aggregation.reconstruction_threshold: resolves to 2 of 30 shares",
+    ),
+    (
+        ["federation.num_clients=5", "federation.min_fit_clients=5",
+         "secure_aggregation.num_shares=5", "secure_aggregation.reconstruction_threshold=2"],
+        "Give at least a majority (3)",
+    ),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("overrides", "fragment"), CONFIG_HOLES)
+def test_unsafe_config_combinations_are_errors(overrides, fragment):
+    with pytest.raises(ConfigError) as info:
+        load_config(None, overrides)
+    assert any(fragment in e for e in info.value.errors), info.value.errors
+
+
+def test_safe_dp_config_passes():
+    cfg = load_config(None, ["dp.enabled=true", "dp.target_epsilon=3", "dp.max_epsilon=3"])
+    assert cfg.dp.max_epsilon == 3
+
+
+def test_anonymization_disabled_warns_loudly(caplog):
+    load_config(None, ["anonymization.enabled=false"])
+    [record] = [r for r in caplog.records if r.name == "fedft.config"]
+    assert record.levelname == "WARNING"
+    message = record.getMessage()
+    assert "anonymization.enabled: false" in message and "UNCHANGED" in message
+
+
+# -- 5. Data files: invisible text, bidi labels, broken bytes, broken CSV/JSON, missing files ----
+
+# (file name, bytes, bad rows as "line: reason fragment", rows kept)
+BAD_DATA = [
+    (
+        "zw.jsonl",
+        '{"text": "ok", "label": "a"}\n{"text": "\u200b\u200c\u2060", "label": "b"}\n',
+        ["2: field 'text' has no visible characters"],
+        1,
+    ),
+    (
+        "bidi.jsonl",
+        '{"text": "ok", "label": "a"}\n{"text": "fine", "label": "b\u202ec"}\n',
+        ["2: field 'label' holds invisible or bidi control characters (U+202E)"],
+        1,
+    ),
+    (
+        "utf8.jsonl",
+        b'{"text": "ok", "label": "a"}\n{"text": "caf\xe9", "label": "a"}\n'
+        b'{"text": "x", "label": "b"}\n',
+        ["2: field 'text' holds bytes that are not valid UTF-8"],
+        2,
+    ),
+    (
+        "nul.jsonl",
+        '{"text": "ok", "label": "a"}\n{"text": "a\\u0000b", "label": "a"}\n'
+        '{"text": "x", "label": "b"}\n',
+        ["2: field 'text' holds a NUL byte"],
+        2,
+    ),
+    (
+        "rawnul.csv",
+        b"text,label\nok,a\nbad\x00row,a\nfine,b\n",
+        ["3: field 'text' holds a NUL byte"],
+        2,
+    ),
+    (
+        "quote.csv",
+        'text,label\nok,a\n"never closed,b\nthird,a\nfourth,b\n',
+        ["3: a quoted field opens here and never closes"],
+        1,
+    ),
+    (
+        "array.json",
+        '[{"text": "a", "label": "x"}, {"text": "", "label": "y"}, {"text": "b", "label": "y"}]',
+        ["1 (array element 2): field 'text' is empty"],
+        2,
+    ),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("name", "content", "bad", "kept"), BAD_DATA, ids=[b[0] for b in BAD_DATA])
+def test_bad_rows_are_reported_with_file_and_line_and_skipped(tmp_path, name, content, bad, kept):
+    path = tmp_path / name
+    path.write_bytes(content if isinstance(content, bytes) else content.encode("utf-8"))
+    loaded = read_examples(path, task="classification", on_bad_rows="skip")
+    assert len(loaded.bad_rows) == len(bad)
+    for got, want in zip(loaded.bad_rows, bad, strict=True):
+        where, reason = want.split(": ", 1)
+        assert str(got).startswith(f"{path}:{where}: ") and reason in str(got)
+    assert len(loaded.dataset) == kept
+    with pytest.raises(DataError, match="bad rows"):
+        read_examples(path, task="classification", on_bad_rows="error")
+
+
+def test_binary_file_is_refused_as_a_whole(tmp_path):
+    path = tmp_path / "blob.jsonl"
+    path.write_bytes(bytes(range(256)) * 8)
+    with pytest.raises(DataError, match="looks like a binary file"):
+        read_examples(path, task="classification")
+
+
+def test_anonymize_cli_reports_a_missing_input_before_loading_the_model(tmp_path, capsys):
+    started = time.perf_counter()
+    code = cli_main(["anonymize", str(tmp_path / "missing.jsonl"), "-o", str(tmp_path / "o.jsonl")])
+    assert code != 0 and time.perf_counter() - started < 10
+    assert "missing.jsonl: file not found" in capsys.readouterr().err

@@ -21,8 +21,10 @@ __all__ = ["csv_records"]
 
 def csv_records(
     p: Path, *, shown: str, fields: Fields
-) -> Iterator[tuple[int, dict[str, Any] | str]]:
+) -> Iterator[tuple[int, int | None, dict[str, Any] | str]]:
+    """(line, None, record); a row whose quoted field never closes is reported, not read."""
     text = read_text(p)
+    physical = text.split("\n")
     reader = csv.reader(io.StringIO(text, newline=""))
     try:
         header = next(reader)
@@ -41,8 +43,25 @@ def csv_records(
         line, start = start, reader.line_num + 1
         if not any(c.strip() for c in cells):
             continue  # blank line
-        if len(cells) > len(header):
-            yield line, f"row has {len(cells)} fields but the header has {len(header)}"
+        if _unterminated(physical[line - 1 : start - 1]):
+            # The csv module reads an unclosed quote to the end of the file: every row after
+            # it would vanish inside one field.
+            yield (
+                line,
+                None,
+                (
+                    f"a quoted field opens here and never closes: it swallows the next "
+                    f"{start - 1 - line} line(s) to the end of the file; close the quote"
+                ),
+            )
+        elif len(cells) > len(header):
+            yield line, None, f"row has {len(cells)} fields but the header has {len(header)}"
         else:
             # Short rows leave trailing fields absent, reported as missing by rows.normalize.
-            yield line, dict(zip(header, cells, strict=False))
+            yield line, None, dict(zip(header, cells, strict=False))
+
+
+def _unterminated(lines: list[str]) -> bool:
+    """An odd number of quote characters: a quoted field left open (an escaped quote is
+    two quotes, so it never changes the parity)."""
+    return sum(line.count('"') for line in lines) % 2 == 1

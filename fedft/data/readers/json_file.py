@@ -6,6 +6,7 @@ has no line numbers: in JSON Lines a bad line only drops that row.
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,7 +20,9 @@ __all__ = ["json_records"]
 
 def json_records(
     p: Path, *, shown: str, fields: Fields
-) -> Iterator[tuple[int, dict[str, Any] | str]]:
+) -> Iterator[tuple[int, int | None, dict[str, Any] | str]]:
+    """(line, element, record): element is the 1-based index in a JSON array (one line can
+    hold many elements), None for JSON Lines."""
     text = read_text(p)
     if text.lstrip().startswith("["):
         yield from _json_array_records(text, shown=shown)
@@ -28,10 +31,12 @@ def json_records(
     # numbers would no longer match an editor's.
     for number, line in enumerate(text.split("\n"), start=1):
         if line.strip():
-            yield number, _parse_json_line(line)
+            yield number, None, _parse_json_line(line)
 
 
-def _json_array_records(text: str, *, shown: str) -> Iterator[tuple[int, dict[str, Any] | str]]:
+def _json_array_records(
+    text: str, *, shown: str
+) -> Iterator[tuple[int, int | None, dict[str, Any] | str]]:
     """Elements of a top-level JSON array, each with the line it starts on."""
     decoder = json.JSONDecoder()
 
@@ -50,7 +55,7 @@ def _json_array_records(text: str, *, shown: str) -> Iterator[tuple[int, dict[st
     pos = skip_space(text.index("[") + 1)
     if text.startswith("]", pos):
         return
-    while True:
+    for element in itertools.count(1):
         start = pos
         try:
             value, pos = decoder.raw_decode(text, pos)
@@ -59,6 +64,7 @@ def _json_array_records(text: str, *, shown: str) -> Iterator[tuple[int, dict[st
             raise fail(exc.pos, f"invalid JSON ({exc.msg}, column {exc.colno})") from None
         yield (
             text.count("\n", 0, start) + 1,
+            element,
             value if isinstance(value, dict) else _not_object(value),
         )
         pos = skip_space(pos)

@@ -13,7 +13,7 @@ __all__ = ["parquet_records"]
 
 def parquet_records(
     p: Path, *, shown: str, fields: Fields
-) -> Iterator[tuple[int, dict[str, Any] | str]]:
+) -> Iterator[tuple[int, int | None, dict[str, Any] | str]]:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -24,4 +24,5 @@ def parquet_records(
             f"{shown}: not a readable Parquet file ({exc}); re-export it as Parquet"
         ) from None
     check_columns(table.column_names, shown=shown, fields=fields, where="Parquet schema")
-    yield from enumerate(table.to_pylist(), start=1)
+    for number, record in enumerate(table.to_pylist(), start=1):
+        yield number, None, record
