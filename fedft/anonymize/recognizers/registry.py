@@ -8,6 +8,13 @@ from presidio_analyzer import LocalRecognizer, Pattern, PatternRecognizer
 
 from fedft.anonymize.recognizers.addresses import FedftStreetAddressRecognizer
 from fedft.anonymize.recognizers.dates import FedftDateWordsRecognizer
+from fedft.anonymize.recognizers.identifiers import (
+    FedftAgeRecognizer,
+    FedftDeviceRecognizer,
+    FedftFaxRecognizer,
+    FedftLicenceRecognizer,
+    FedftVehicleRecognizer,
+)
 from fedft.anonymize.recognizers.numbers import (
     FedftCardRecognizer,
     FedftIbanRecognizer,
@@ -16,6 +23,7 @@ from fedft.anonymize.recognizers.numbers import (
 )
 from fedft.anonymize.recognizers.patterns import FLAGS
 from fedft.anonymize.recognizers.person import FedftNameLabelRecognizer
+from fedft.anonymize.recognizers.places import FedftIntlAddressRecognizer, FedftPostalCodeRecognizer
 from fedft.anonymize.recognizers.web import FedftEmailObfuscatedRecognizer, FedftUrlRecognizer
 from fedft.config.anonymization import CustomRecognizerSpec
 
@@ -31,6 +39,13 @@ _FEDFT = (
     FedftUrlRecognizer,
     FedftIbanRecognizer,
     FedftNameLabelRecognizer,
+    FedftIntlAddressRecognizer,
+    FedftPostalCodeRecognizer,
+    FedftAgeRecognizer,
+    FedftFaxRecognizer,
+    FedftLicenceRecognizer,
+    FedftVehicleRecognizer,
+    FedftDeviceRecognizer,
 )
 
 
@@ -86,6 +101,15 @@ _NEEDS: dict[str, regex.Pattern] = {
     "FedftDateWordsRecognizer": _DIGIT,
     "FedftStreetAddressRecognizer": _DIGIT,
     "FedftIbanRecognizer": _DIGIT,
+    # Every pattern of these holds a digit (house, box or postcode number; the code itself),
+    # but for a ship's name in military mail ("USNS Harrington"), whose FPO line has one.
+    "FedftIntlAddressRecognizer": _DIGIT,
+    "FedftPostalCodeRecognizer": _DIGIT,
+    "FedftAgeRecognizer": _DIGIT,
+    "FedftFaxRecognizer": _DIGIT,
+    "FedftLicenceRecognizer": _DIGIT,
+    "FedftVehicleRecognizer": _DIGIT,
+    "FedftDeviceRecognizer": _DIGIT,
 }
 
 

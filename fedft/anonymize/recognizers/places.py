@@ -1,0 +1,176 @@
+"""International postal addresses and postal codes (issue 19: billing addresses, letters).
+
+Street lines are found by their shape — a street word glued to or next to the name
+("Mellemvej 32", "Király u. 15", "Via Franscini 71", "14 rue de la Paix"), a unit designator
+("88 Kingsway Apt 12"), a post-office or military box ("PSC 0413, Box 8144") — and then grown
+over what follows them: comma-separated parts on the same line ("..., 10115 Berlin") and up to
+three short lines below that hold only capitalized words, codes and numbers (a city /
+region / postcode block). Postal codes stand alone only in unambiguous national shapes (UK,
+Canada, ZIP+4, Dutch); bare numbers count only after a context word ("zip code is 35350"),
+after a US state code, or at the start of a "code City" part.
+"""
+
+from __future__ import annotations
+
+import regex
+from presidio_analyzer import LocalRecognizer, Pattern, PatternRecognizer, RecognizerResult
+
+from fedft.anonymize.recognizers.patterns import pattern_args
+
+__all__ = ["FedftIntlAddressRecognizer", "FedftPostalCodeRecognizer"]
+
+_UP = r"(?-i:\p{Lu})"
+_S = r"[ \t]+"  # an address line never runs across a line break
+_NUM = r"\d{1,5}(?:[ \t]?[A-Za-z](?![\p{L}\d]))?(?:[/-]\d{1,4})?"
+_UNIT = (
+    rf"(?:,?{_S}(?:apt|apartment|suite|ste|unit|flat|fl|floor|room|rm|box|bldg|building|#)"
+    rf"\.?[ \t]*#?[ \t]*[\w-]*\d[\w-]*)"
+)
+# Units that make a number and capitalized words a street line on their own ("88 Kingsway
+# Apt 12"); "Room" / "Floor" also follow ward names in hospitals ("4 West Wing Room 12").
+_UNIT_STRONG = rf"(?:,?{_S}(?:apt|apartment|suite|ste|flat|#)\.?[ \t]*#?[ \t]*[\w-]*\d[\w-]*)"
+# Street words glued to the end of the name (Nordic, German, Dutch, Finnish, English).
+_GLUED = (
+    r"(?:straße|strasse|str\.|weg|vej|gade|gatan|gata|vägen|väg|tie|katu|kuja|polku|laan|straat|"
+    r"gracht|kade|plein|dijk|singel|steeg|allee|platz|gasse|ring|damm|ufer|veien|vegen|gaten|"
+    r"vei|torget|torg|stræde|vænget|way|road|street|lane)"
+)
+# Street words written apart after the name ("Király u. 15", "Berliner Str. 4").
+_AFTER = r"(?:u\.|utca|út|útja|tér|krt\.|körút|str\.|straße|strasse|ulica|ul\.|sokak|cad\.)"
+# Street words written before the name (Romance, Slavic, English "Avenue of ...").
+_BEFORE = (
+    r"(?:via|viale|piazza|piazzale|corso|largo|vicolo|calle|avenida|avda\.|av\.|paseo|plaza|"
+    r"carrer|rua|travessa|ulica|ul\.|aleja|al\.|plac|strada|calea|rue|avenue|boulevard|bd\.?|"
+    r"chemin|place|quai|impasse|allée|route)"
+)
+_PARTICLE = r"(?:de|del|della|delle|di|da|do|dos|das|la|las|los|le|les|des|du|l'|d')"
+_NAME = rf"{_UP}[\p{{L}}'’.-]*"
+_STREET = regex.compile(
+    "|".join(
+        [
+            # "Puruntie 82 Apt. 595", "28245 Puruntie 82", "Mellemvej 32", "Storgatan 5B".
+            rf"(?:\b\d{{3,6}}{_S})?\b{_UP}\p{{L}}*{_GLUED}{_S}{_NUM}{_UNIT}?",
+            # "Király u. 15", "Berliner Str. 4".
+            rf"\b{_NAME}(?:{_S}{_NAME})?{_S}{_AFTER}[ \t]*{_NUM}{_UNIT}?",
+            # "Via Franscini 71 Suite 838", "Calle Mayor 45", "Avenida Paulista, 1578".
+            # Capitalized: "catheter placed via Femoral 8 Fr" is no street.
+            rf"\b(?-i:(?=\p{{Lu}})){_BEFORE}{_S}(?:{_PARTICLE}[ \t]*)*{_NAME}"
+            rf"(?:{_S}(?:{_PARTICLE}[ \t]*)*{_NAME}){{0,2}},?{_S}{_NUM}{_UNIT}?",
+            # "14 rue de la Paix", "1200 Rue Sherbrooke O".
+            rf"\b{_NUM},?{_S}{_BEFORE}{_S}(?:{_PARTICLE}[ \t]*)*\p{{L}}[\p{{L}}'’-]*"
+            rf"(?:{_S}(?:{_PARTICLE}[ \t]*)*{_NAME}){{0,3}}{_UNIT}?",
+            # "88 Kingsway Apt 12", "221B Baker Street": number, capitalized words, unit.
+            rf"\b\d{{1,6}}[A-Za-z]?{_S}(?:{_NAME}{_S}){{0,2}}{_NAME}{_UNIT_STRONG}",
+            # Post-office boxes and US military mail.
+            rf"\b(?:p\.?[ \t]?o\.?[ \t]?box|post{_S}office{_S}box|postfach|apartado|postboks)"
+            r"[ \t]*#?[ \t]*\d{1,6}",
+            rf"\b(?-i:PSC|CMR|Unit){_S}\d{{3,5}},?{_S}(?-i:Box){_S}\d{{1,5}}",
+            rf"\b(?-i:USNS|USNV|USS|USCGC){_S}{_NAME}(?:{_S}{_NAME})?",
+            rf"\b(?-i:APO|FPO|DPO){_S}(?-i:AA|AE|AP){_S}\d{{5}}",
+        ]
+    ),
+    flags=regex.IGNORECASE,
+)
+# One part of an address after a comma or on a line of its own: capitalized words, codes and
+# numbers only ("Springfield", "IL 62704-1234", "1016 DV Amsterdam", "QC H3A 1G1", "3º B").
+_PART_WORD = regex.compile(r"(?:\p{Lu}[\p{L}'’.-]*|\d[\dº°ª-]*[A-Za-z]?|[\p{Lu}\d]{2,4})")
+_NOT_PLACE = frozenset(
+    "Dear Hi Hello Thanks Thank Regards Best Sincerely Re Subject Note Phone Tel Fax Email "
+    "Mobile Attn From To Date Dr Mr Mrs Ms Hey Yours Cheers Please Kind".split()
+)
+
+
+def _place_part(part: str, *, max_words: int) -> bool:
+    words = part.split()
+    if not 1 <= len(words) <= max_words or len(part) > 48 or words[0] in _NOT_PLACE:
+        return False
+    return all(_PART_WORD.fullmatch(w.strip(",")) for w in words)
+
+
+class FedftIntlAddressRecognizer(LocalRecognizer):
+    """Street lines in many national formats, with the city / postcode parts after them."""
+
+    def __init__(self, supported_language: str = "en"):
+        super().__init__(
+            supported_entities=["STREET_ADDRESS"],
+            name="FedftIntlAddressRecognizer",
+            supported_language=supported_language,
+        )
+
+    def load(self) -> None:  # patterns are compiled at import
+        pass
+
+    def analyze(self, text: str, entities, nlp_artifacts=None) -> list[RecognizerResult]:
+        out = []
+        for m in _STREET.finditer(text):
+            out.append(RecognizerResult("STREET_ADDRESS", m.start(), _grow(text, m.end()), 0.7))
+        return out
+
+
+def _grow(text: str, end: int) -> int:
+    """End of the address that starts before `end`: comma parts on the line, then up to
+    three place lines below."""
+    while True:
+        m = regex.match(r",[ \t]*([^\n,;!?()]+?)(?=[ \t]*(?:[,;!?()\n]|\.(?!\w)|$))", text[end:])
+        if not m or not _place_part(m.group(1), max_words=4):
+            break
+        end += m.end()
+    for _ in range(3):
+        m = regex.match(r"[ \t,]*\n[ \t]*([^\n]+?)[ \t.]*(?=\n|$)", text[end:])
+        if not m or not _place_part(m.group(1).replace(",", " "), max_words=5):
+            break
+        end += m.end(1)
+    return end
+
+
+_US_STATES = (
+    "AL AK AZ AR CA CO CT DE DC FL GA HI ID IL IN IA KS KY LA ME MD MA MI MN MS MO MT NE NV NH "
+    "NJ NM NY NC ND OH OK OR PA PR RI SC SD TN TX UT VT VA WA WV WI WY AA AE AP"
+).split()
+# Two capitals after four digits that are units or abbreviations, not a Dutch postcode.
+_NOT_NL = frozenset("MG ML IU KG CM MM AM PM BC AD HR MS ST ND RD TH UK US EU OK SS SD SA".split())
+
+
+class FedftPostalCodeRecognizer(PatternRecognizer):
+    """Postal codes: national shapes that stand alone, and bare numbers in context."""
+
+    PATTERNS = [
+        Pattern("uk", r"(?-i:\b(?:[A-Z]{1,2}\d[A-Z\d]?|GIR)\s?\d[A-Z]{2}\b)", 0.55),
+        Pattern(
+            "canada",
+            r"(?-i:\b[ABCEGHJ-NPRSTVXY]\d[ABCEGHJ-NPRSTV-Z]\s?\d[ABCEGHJ-NPRSTV-Z]\d\b)",
+            0.6,
+        ),
+        Pattern("zip_plus_4", r"(?<![\w-])\d{5}-\d{4}(?![\w-])", 0.55),
+        Pattern("dutch", r"(?<![\w-])[1-9]\d{3}\s?(?-i:[A-Z]{2})\b", 0.45),
+        Pattern(
+            "after_label",
+            r"(?<=\b(?:zip|zip\s*code|zipcode|postal\s*code|post\s*code|postcode|plz|code\s+postal)"
+            r"\b\+?4?\s*(?:is\s+|was\s+|:|#|no\.?)?\s*)"
+            r"(?:\d{3}\s\d{2}|\d{4,6}(?:-\d{4})?|[A-Z\d]{2,4}\s?[A-Z\d]{3})(?![\w-])",
+            0.65,
+        ),
+        Pattern(
+            "after_state",
+            rf"(?<=(?-i:\b(?:{'|'.join(_US_STATES)})),?\s+)\d{{5}}(?:-\d{{4}})?(?![\w-])",
+            0.6,
+        ),
+        # "10115 Berlin", "394 13 Kalmar", "1016 DV Amsterdam" at the start of a part; a
+        # four-digit year is no postcode here ("2019 Annual review").
+        Pattern(
+            "before_city",
+            r"(?:(?<=(?:^|[,\n])[ \t]*)(?:\d{5}|\d{3}\s\d{2})"
+            r"|(?<=,[ \t]*)(?!(?:19|20)\d\d\b)[1-9]\d{3}(?:\s?(?-i:[A-Z]{2}))?)"
+            r"(?=\s+(?-i:\p{Lu}\p{Ll}{2,}))",
+            0.5,
+        ),
+    ]
+    CONTEXT = ["zip", "postcode", "postal", "address", "plz"]
+
+    def __init__(self, supported_language: str = "en"):
+        super().__init__(**pattern_args(self, entity="POSTAL_CODE", language=supported_language))
+
+    def invalidate_result(self, pattern_text: str) -> bool:
+        letters = regex.sub(r"[^A-Z]", "", pattern_text)
+        digits = regex.sub(r"\D", "", pattern_text)
+        return len(digits) == 4 and len(letters) == 2 and letters in _NOT_NL
