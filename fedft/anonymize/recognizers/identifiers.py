@@ -75,9 +75,7 @@ class FedftLicenceRecognizer(PatternRecognizer):
     ]
 
     def __init__(self, supported_language: str = "en"):
-        super().__init__(
-            **pattern_args(self, entity="LICENSE_NUMBER", language=supported_language)
-        )
+        super().__init__(**pattern_args(self, entity="LICENSE_NUMBER", language=supported_language))
 
     def invalidate_result(self, pattern_text: str) -> bool:
         return digit_count(pattern_text) < 4
@@ -127,4 +125,3 @@ class FedftDeviceRecognizer(PatternRecognizer):
 
     def invalidate_result(self, pattern_text: str) -> bool:
         return digit_count(pattern_text) < 2 or len(pattern_text) < 5
-

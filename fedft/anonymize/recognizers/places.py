@@ -17,11 +17,12 @@ from presidio_analyzer import LocalRecognizer, Pattern, PatternRecognizer, Recog
 
 from fedft.anonymize.recognizers.patterns import pattern_args
 
-__all__ = ["FedftIntlAddressRecognizer", "FedftPostalCodeRecognizer"]
+__all__ = ["FedftIntlAddressRecognizer", "FedftPlaceCueRecognizer", "FedftPostalCodeRecognizer"]
 
 _UP = r"(?-i:\p{Lu})"
 _S = r"[ \t]+"  # an address line never runs across a line break
-_NUM = r"\d{1,5}(?:[ \t]?[A-Za-z](?![\p{L}\d]))?(?:[/-]\d{1,4})?"
+# House number, optional letter, and (Finnish, Swedish) a staircase's flat: "12 B 5".
+_NUM = r"\d{1,5}(?:[ \t]?[A-Za-z](?![\p{L}\d])(?:[ \t]\d{1,3}(?!\d))?)?(?:[/-]\d{1,4})?"
 _UNIT = (
     rf"(?:,?{_S}(?:apt|apartment|suite|ste|unit|flat|fl|floor|room|rm|box|bldg|building|#)"
     rf"\.?[ \t]*#?[ \t]*[\w-]*\d[\w-]*)"
@@ -32,15 +33,17 @@ _UNIT_STRONG = rf"(?:,?{_S}(?:apt|apartment|suite|ste|flat|#)\.?[ \t]*#?[ \t]*[\
 # Street words glued to the end of the name (Nordic, German, Dutch, Finnish, English).
 _GLUED = (
     r"(?:straße|strasse|str\.|weg|vej|gade|gatan|gata|vägen|väg|tie|katu|kuja|polku|laan|straat|"
-    r"gracht|kade|plein|dijk|singel|steeg|allee|platz|gasse|ring|damm|ufer|veien|vegen|gaten|"
-    r"vei|torget|torg|stræde|vænget|way|road|street|lane)"
+    r"gracht|kade|plein|dijk|singel|steeg|allee|platz|gasse|ring|damm|ufer|chaussee|pfad|steig|"
+    r"markt|veien|vegen|gaten|vei|stien|torget|torg|gränd|stigen|backen|allén|stræde|vænget|"
+    r"allé|bakken|toften|plads|torv|kaari|rinne|ranta|väylä|mäki|aukio|way|road|street|lane)"
 )
 # Street words written apart after the name ("Király u. 15", "Berliner Str. 4").
 _AFTER = r"(?:u\.|utca|út|útja|tér|krt\.|körút|str\.|straße|strasse|ulica|ul\.|sokak|cad\.)"
 # Street words written before the name (Romance, Slavic, English "Avenue of ...").
 _BEFORE = (
     r"(?:via|viale|piazza|piazzale|corso|largo|vicolo|calle|avenida|avda\.|av\.|paseo|plaza|"
-    r"carrer|rua|travessa|ulica|ul\.|aleja|al\.|plac|strada|calea|rue|avenue|boulevard|bd\.?|"
+    r"carrer|rua|travessa|alameda|praça|estrada|rodovia|ronda|camino|callejón|pasaje|glorieta|"
+    r"rambla|travesía|vía|ulica|ul\.|aleja|al\.|plac|strada|calea|rue|avenue|boulevard|bd\.?|"
     r"chemin|place|quai|impasse|allée|route)"
 )
 _PARTICLE = r"(?:de|del|della|delle|di|da|do|dos|das|la|las|los|le|les|des|du|l'|d')"
@@ -54,7 +57,8 @@ _STREET = regex.compile(
             rf"\b{_NAME}(?:{_S}{_NAME})?{_S}{_AFTER}[ \t]*{_NUM}{_UNIT}?",
             # "Via Franscini 71 Suite 838", "Calle Mayor 45", "Avenida Paulista, 1578".
             # Capitalized: "catheter placed via Femoral 8 Fr" is no street.
-            rf"\b(?-i:(?=\p{{Lu}})){_BEFORE}{_S}(?:{_PARTICLE}[ \t]*)*{_NAME}"
+            rf"(?:\b(?-i:(?=\p{{Lu}})){_BEFORE}|\b(?:ul|al|av|avda)\.)"
+            rf"{_S}(?:{_PARTICLE}[ \t]*)*{_NAME}"
             rf"(?:{_S}(?:{_PARTICLE}[ \t]*)*{_NAME}){{0,2}},?{_S}{_NUM}{_UNIT}?",
             # "14 rue de la Paix", "1200 Rue Sherbrooke O".
             rf"\b{_NUM},?{_S}{_BEFORE}{_S}(?:{_PARTICLE}[ \t]*)*\p{{L}}[\p{{L}}'’-]*"
@@ -78,6 +82,10 @@ _NOT_PLACE = frozenset(
     "Dear Hi Hello Thanks Thank Regards Best Sincerely Re Subject Note Phone Tel Fax Email "
     "Mobile Attn From To Date Dr Mr Mrs Ms Hey Yours Cheers Please Kind".split()
 )
+
+
+_NEXT_PART = regex.compile(r",[ \t]*([^\n,;!?()]+?)(?=[ \t]*(?:[,;!?()\n]|\.(?!\w)|$))")
+_NEXT_LINE = regex.compile(r"[ \t,.]*\n[ \t]*([^\n]+?)[ \t.]*(?=\n|$)")
 
 
 def _place_part(part: str, *, max_words: int) -> bool:
@@ -110,16 +118,13 @@ class FedftIntlAddressRecognizer(LocalRecognizer):
 def _grow(text: str, end: int) -> int:
     """End of the address that starts before `end`: comma parts on the line, then up to
     three place lines below."""
-    while True:
-        m = regex.match(r",[ \t]*([^\n,;!?()]+?)(?=[ \t]*(?:[,;!?()\n]|\.(?!\w)|$))", text[end:])
-        if not m or not _place_part(m.group(1), max_words=4):
-            break
-        end += m.end()
+    while (m := _NEXT_PART.match(text, end)) and _place_part(m.group(1), max_words=4):
+        end = m.end()
     for _ in range(3):
-        m = regex.match(r"[ \t,]*\n[ \t]*([^\n]+?)[ \t.]*(?=\n|$)", text[end:])
+        m = _NEXT_LINE.match(text, end)
         if not m or not _place_part(m.group(1).replace(",", " "), max_words=5):
             break
-        end += m.end(1)
+        end = m.end(1)
     return end
 
 
@@ -150,6 +155,10 @@ class FedftPostalCodeRecognizer(PatternRecognizer):
             r"(?:\d{3}\s\d{2}|\d{4,6}(?:-\d{4})?|[A-Z\d]{2,4}\s?[A-Z\d]{3})(?![\w-])",
             0.65,
         ),
+        Pattern("au_state", r"(?<=(?-i:\b(?:NSW|VIC|QLD|WA|SA|TAS|ACT|NT)),?\s+)\d{4}\b", 0.6),
+        Pattern("japan", r"(?<=〒\s?)\d{3}-\d{4}\b", 0.7),
+        # Brazil (CEP) and Portugal: digits, a dash, three digits.
+        Pattern("br_pt", r"(?<![\w-])\d{4,5}-\d{3}(?![\w-])", 0.45),
         Pattern(
             "after_state",
             rf"(?<=(?-i:\b(?:{'|'.join(_US_STATES)})),?\s+)\d{{5}}(?:-\d{{4}})?(?![\w-])",
@@ -159,7 +168,7 @@ class FedftPostalCodeRecognizer(PatternRecognizer):
         # four-digit year is no postcode here ("2019 Annual review").
         Pattern(
             "before_city",
-            r"(?:(?<=(?:^|[,\n])[ \t]*)(?:\d{5}|\d{3}\s\d{2})"
+            r"(?:(?<=(?:^|[,\n])[ \t]*)(?:\d{5}|\d{3}\s\d{2}|\d{2}-\d{3})"
             r"|(?<=,[ \t]*)(?!(?:19|20)\d\d\b)[1-9]\d{3}(?:\s?(?-i:[A-Z]{2}))?)"
             r"(?=\s+(?-i:\p{Lu}\p{Ll}{2,}))",
             0.5,
@@ -174,3 +183,21 @@ class FedftPostalCodeRecognizer(PatternRecognizer):
         letters = regex.sub(r"[^A-Z]", "", pattern_text)
         digits = regex.sub(r"\D", "", pattern_text)
         return len(digits) == 4 and len(letters) == 2 and letters in _NOT_NL
+
+
+class FedftPlaceCueRecognizer(PatternRecognizer):
+    """A town after "live(s) in", "moved to", "I'm from"...: chat lines and reviews name small
+    places NER does not know ("she lives in Tujetsch")."""
+
+    PATTERNS = [
+        Pattern(
+            "after_cue",
+            r"(?<=\b(?:(?:live[sd]?|living|moved|moving|reside[sd]?|residing|based|born|grew\s+up)"
+            r"\s+(?:in|to|near)|(?:i'm|i\s+am|we're|we\s+are|he's|she's|is|are|comes?|came)"
+            r"\s+from)\s+)(?-i:\p{Lu}[\p{Ll}'’-]+(?:[ -]\p{Lu}[\p{Ll}'’-]+){0,2})",
+            0.5,
+        )
+    ]
+
+    def __init__(self, supported_language: str = "en"):
+        super().__init__(**pattern_args(self, entity="LOCATION", language=supported_language))

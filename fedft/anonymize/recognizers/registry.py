@@ -23,7 +23,11 @@ from fedft.anonymize.recognizers.numbers import (
 )
 from fedft.anonymize.recognizers.patterns import FLAGS
 from fedft.anonymize.recognizers.person import FedftNameLabelRecognizer
-from fedft.anonymize.recognizers.places import FedftIntlAddressRecognizer, FedftPostalCodeRecognizer
+from fedft.anonymize.recognizers.places import (
+    FedftIntlAddressRecognizer,
+    FedftPlaceCueRecognizer,
+    FedftPostalCodeRecognizer,
+)
 from fedft.anonymize.recognizers.web import FedftEmailObfuscatedRecognizer, FedftUrlRecognizer
 from fedft.config.anonymization import CustomRecognizerSpec
 
@@ -41,6 +45,7 @@ _FEDFT = (
     FedftNameLabelRecognizer,
     FedftIntlAddressRecognizer,
     FedftPostalCodeRecognizer,
+    FedftPlaceCueRecognizer,
     FedftAgeRecognizer,
     FedftFaxRecognizer,
     FedftLicenceRecognizer,
