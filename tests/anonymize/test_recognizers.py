@@ -129,13 +129,14 @@ _REVIEWED_PATTERNS = {
     "FedftDateWordsRecognizer": "8c89ef3800b0e13c",
     "FedftStreetAddressRecognizer": "845c7d0536f46c95",
     "FedftIbanRecognizer": "6d611ed3c807bb85",
-    "FedftIntlAddressRecognizer": "ce684b07671af165",
-    "FedftPostalCodeRecognizer": "b53c82f5f312a625",
-    "FedftAgeRecognizer": "85f2bb7c2214983f",
-    "FedftFaxRecognizer": "80627900b392a4b1",
-    "FedftLicenceRecognizer": "05215033938ec124",
-    "FedftVehicleRecognizer": "ba11e1b2bcf7e719",
-    "FedftDeviceRecognizer": "808685cad9d01deb",
+    "FedftIntlAddressRecognizer": "b20ef041b9b54194",
+    "FedftPostalCodeRecognizer": "eb288ef6e8184385",
+    "FedftPlaceCueRecognizer": "0383e73a6142c57c",
+    "FedftAgeRecognizer": "5f13a983aebfa698",
+    "FedftFaxRecognizer": "0ceb7a4fc1f7145f",
+    "FedftLicenceRecognizer": "9f8f8ffbe83d2f7a",
+    "FedftVehicleRecognizer": "3f7d663497fafc0e",
+    "FedftDeviceRecognizer": "0a34c7c97f718ad2",
 }
 
 

@@ -6,8 +6,9 @@ about half of the lowercase and ALL-CAPS ones):
 - variant.py: a second NER pass on a case variant of the text (lowercase / ALL-CAPS
   words that could be names title-cased);
 - cues.py: names after cue words ("daughter", "Mr.") and pairs of unknown words;
-- shape.py: trimming, extension over particles / "Last, First", propagation of a found
-  name to its other mentions.
+- shape.py: trimming, extension over particles / "Last, First" / lists, propagation of a
+  found name to its other mentions;
+- eponyms.py: the eponymous diagnoses and brand drugs that are never names.
 """
 
 from __future__ import annotations

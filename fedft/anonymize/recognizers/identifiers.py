@@ -33,7 +33,9 @@ class FedftAgeRecognizer(PatternRecognizer):
 
     PATTERNS = [
         Pattern("years", rf"{_AGE}(?=[\s-]*(?:years?|yrs?|y/o|yo|y\.o\.)\b)", 0.6),
-        Pattern("label", rf"(?<=\b(?:age|aged|ages|turned|turns|turning)\s*:?\s*){_AGE}\b", 0.6),
+        Pattern(
+            "label", rf"(?=\d)(?<=\b(?:age|aged|ages|turned|turns|turning)\s*:?\s*){_AGE}\b", 0.6
+        ),
     ]
 
     def __init__(self, supported_language: str = "en"):
@@ -47,7 +49,7 @@ class FedftFaxRecognizer(PatternRecognizer):
     PATTERNS = [
         Pattern(
             "after_fax",
-            r"(?<=\b(?:fax|facsimile|telefax)\b[^\n\d+(]{0,25})"
+            r"(?=[\d+(])(?<=\b(?:fax|facsimile|telefax)\b[^\n\d+(]{0,25})"
             r"(?:\+|00)?\(?\d[\d ().-]{5,20}\d(?![\w-]|\.\d)",
             # Above a phone pattern raised by its "fax" context word (0.45 + 0.35).
             0.9,
@@ -68,7 +70,7 @@ class FedftLicenceRecognizer(PatternRecognizer):
     PATTERNS = [
         Pattern(
             "after_label",
-            r"(?<=\b(?:licen[cs]e(?!\s+plate)|lic\.|certificate|cert\.|permit|dea|npi|"
+            r"(?=[A-Z\d])(?<=\b(?:licen[cs]e(?!\s+plate)|lic\.|certificate|cert\.|permit|dea|npi|"
             rf"registration){_LABEL_TAIL}){_CODE}",
             0.6,
         )
@@ -91,7 +93,7 @@ class FedftVehicleRecognizer(PatternRecognizer):
         ),
         Pattern(
             "plate",
-            r"(?<=\b(?:plate|plates|vehicle\s+registration|reg\.)(?:\s*(?:no\.?|number|#|:|is))*"
+            r"(?-i:(?=[A-Z\d]))(?<=\b(?:plate|plates|vehicle\s+registration|reg\.)(?:\s*(?:no\.?|number|#|:|is))*"
             r"\s*)(?-i:[A-Z\d]{1,8}(?:[- ][A-Z\d]{1,4}){0,2})(?![\w-])",
             0.6,
         ),
@@ -113,7 +115,7 @@ class FedftDeviceRecognizer(PatternRecognizer):
     PATTERNS = [
         Pattern(
             "after_label",
-            r"(?<=\b(?:serial|s/n|sn|device(?:\s+id)?|imei|udi|meid|model)"
+            r"(?=[A-Z\d])(?<=\b(?:serial|s/n|sn|device(?:\s+id)?|imei|udi|meid|model)"
             r"(?:\s*(?:no\.?|nr\.?|number|num|#|:|id|is))*\s*)"
             r"[A-Z\d]+(?:[-/][A-Z\d]+)*(?![\w-])",
             0.6,

@@ -48,8 +48,11 @@ _BEFORE = (
 )
 _PARTICLE = r"(?:de|del|della|delle|di|da|do|dos|das|la|las|los|le|les|des|du|l'|d')"
 _NAME = rf"{_UP}[\p{{L}}'’.-]*"
+# Every alternative starts at a word boundary with a digit, a capital, or the lowercase "ul.",
+# "al.", "av."/"avda.", "p.o."/"post..."/"apartado": checked first, it skips most positions.
 _STREET = regex.compile(
-    "|".join(
+    r"\b(?-i:(?=[\d\p{Lu}upa]))(?:"
+    + "|".join(
         [
             # "Puruntie 82 Apt. 595", "28245 Puruntie 82", "Mellemvej 32", "Storgatan 5B".
             rf"(?:\b\d{{3,6}}{_S})?\b{_UP}\p{{L}}*{_GLUED}{_S}{_NUM}{_UNIT}?",
@@ -72,7 +75,8 @@ _STREET = regex.compile(
             rf"\b(?-i:USNS|USNV|USS|USCGC){_S}{_NAME}(?:{_S}{_NAME})?",
             rf"\b(?-i:APO|FPO|DPO){_S}(?-i:AA|AE|AP){_S}\d{{5}}",
         ]
-    ),
+    )
+    + ")",
     flags=regex.IGNORECASE,
 )
 # One part of an address after a comma or on a line of its own: capitalized words, codes and
@@ -150,25 +154,29 @@ class FedftPostalCodeRecognizer(PatternRecognizer):
         Pattern("dutch", r"(?<![\w-])[1-9]\d{3}\s?(?-i:[A-Z]{2})\b", 0.45),
         Pattern(
             "after_label",
-            r"(?<=\b(?:zip|zip\s*code|zipcode|postal\s*code|post\s*code|postcode|plz|code\s+postal)"
+            # A cheap look-ahead first: the look-behind is then tried only where a code can start.
+            r"(?-i:(?=[\dA-Z]))(?<=\b(?:zip|zip\s*code|zipcode|postal\s*code|post\s*code|postcode|plz|"
+            r"code\s+postal)"
             r"\b\+?4?\s*(?:is\s+|was\s+|:|#|no\.?)?\s*)"
             r"(?:\d{3}\s\d{2}|\d{4,6}(?:-\d{4})?|[A-Z\d]{2,4}\s?[A-Z\d]{3})(?![\w-])",
             0.65,
         ),
-        Pattern("au_state", r"(?<=(?-i:\b(?:NSW|VIC|QLD|WA|SA|TAS|ACT|NT)),?\s+)\d{4}\b", 0.6),
-        Pattern("japan", r"(?<=〒\s?)\d{3}-\d{4}\b", 0.7),
+        Pattern(
+            "au_state", r"(?=\d)(?<=(?-i:\b(?:NSW|VIC|QLD|WA|SA|TAS|ACT|NT)),?\s+)\d{4}\b", 0.6
+        ),
+        Pattern("japan", r"(?=\d)(?<=〒\s?)\d{3}-\d{4}\b", 0.7),
         # Brazil (CEP) and Portugal: digits, a dash, three digits.
         Pattern("br_pt", r"(?<![\w-])\d{4,5}-\d{3}(?![\w-])", 0.45),
         Pattern(
             "after_state",
-            rf"(?<=(?-i:\b(?:{'|'.join(_US_STATES)})),?\s+)\d{{5}}(?:-\d{{4}})?(?![\w-])",
+            rf"(?=\d)(?<=(?-i:\b(?:{'|'.join(_US_STATES)})),?\s+)\d{{5}}(?:-\d{{4}})?(?![\w-])",
             0.6,
         ),
         # "10115 Berlin", "394 13 Kalmar", "1016 DV Amsterdam" at the start of a part; a
         # four-digit year is no postcode here ("2019 Annual review").
         Pattern(
             "before_city",
-            r"(?:(?<=(?:^|[,\n])[ \t]*)(?:\d{5}|\d{3}\s\d{2}|\d{2}-\d{3})"
+            r"(?=\d)(?:(?<=(?:^|[,\n])[ \t]*)(?:\d{5}|\d{3}\s\d{2}|\d{2}-\d{3})"
             r"|(?<=,[ \t]*)(?!(?:19|20)\d\d\b)[1-9]\d{3}(?:\s?(?-i:[A-Z]{2}))?)"
             r"(?=\s+(?-i:\p{Lu}\p{Ll}{2,}))",
             0.5,
@@ -192,7 +200,7 @@ class FedftPlaceCueRecognizer(PatternRecognizer):
     PATTERNS = [
         Pattern(
             "after_cue",
-            r"(?<=\b(?:(?:live[sd]?|living|moved|moving|reside[sd]?|residing|based|born|grew\s+up)"
+            r"(?-i:(?=\p{Lu}))(?<=\b(?:(?:live[sd]?|living|moved|moving|reside[sd]?|residing|based|born|grew\s+up)"
             r"\s+(?:in|to|near)|(?:i'm|i\s+am|we're|we\s+are|he's|she's|is|are|comes?|came)"
             r"\s+from)\s+)(?-i:\p{Lu}[\p{Ll}'’-]+(?:[ -]\p{Lu}[\p{Ll}'’-]+){0,2})",
             0.5,

@@ -110,11 +110,20 @@ _NEEDS: dict[str, regex.Pattern] = {
     # but for a ship's name in military mail ("USNS Harrington"), whose FPO line has one.
     "FedftIntlAddressRecognizer": _DIGIT,
     "FedftPostalCodeRecognizer": _DIGIT,
-    "FedftAgeRecognizer": _DIGIT,
-    "FedftFaxRecognizer": _DIGIT,
-    "FedftLicenceRecognizer": _DIGIT,
     "FedftVehicleRecognizer": _DIGIT,
-    "FedftDeviceRecognizer": _DIGIT,
+    # Every pattern of these holds a digit and sits next to its label word: both are needed
+    # (anchored at the start, so a text is scanned once, not from every position).
+    "FedftAgeRecognizer": regex.compile(r"\A(?=.*?\d)(?=.*?(?:\by|\bage|\bturn))", FLAGS),
+    "FedftFaxRecognizer": regex.compile(r"\A(?=.*?\d)(?=.*?(?:fax|facsimile))", FLAGS),
+    "FedftLicenceRecognizer": regex.compile(
+        r"\A(?=.*?\d)(?=.*?(?:licen|lic\.|cert|permit|dea|npi|registration))", FLAGS
+    ),
+    "FedftDeviceRecognizer": regex.compile(
+        r"\A(?=.*?\d)(?=.*?(?:serial|s/n|sn|device|imei|udi|meid|model))", FLAGS
+    ),
+    "FedftPlaceCueRecognizer": regex.compile(
+        r"\b(?:live|living|moved|moving|resid|based|born|grew|from)", FLAGS
+    ),
 }
 
 
