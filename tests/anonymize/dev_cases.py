@@ -184,6 +184,18 @@ DEV_CASES: tuple[DevCase, ...] = (
         ("ADDRESS", "Helsinki"),
     ),
     _c("Andrássy út 22.\nBudapest\n1061", ("ADDRESS", "Andrássy út 22"), ("POSTAL", "1061")),
+    _c(
+        "Bill to: Franscini 71 Suite 838, Lugano",
+        ("ADDRESS", "Franscini 71 Suite 838"),
+        ("ADDRESS", "Lugano"),
+    ),
+    _c(
+        "Tuinen 12\n1234 AB Dorpsveld",
+        ("ADDRESS", "Tuinen 12"),
+        ("POSTAL", "1234 AB"),
+        ("ADDRESS", "Dorpsveld"),
+    ),
+    _c("Billing: Lake Jennifer, NJ 07302", ("ADDRESS", "Lake Jennifer"), ("POSTAL", "07302")),
     # -- postal codes with context words ------------------------------------------------------
     _c("ZIP: 3520", ("POSTAL", "3520")),
     _c("my zip code is 35350 but the card says otherwise", ("POSTAL", "35350")),
@@ -308,5 +320,7 @@ PRECISION_CASES: tuple[DevCase, ...] = tuple(
         ("Type 2 diabetes since 2015, stage 3 CKD.", ("Type 2 diabetes", "stage 3 CKD")),
         ("Ticket #4521 was closed by the Support Team.", ("Support Team",)),
         ("Question 12: How satisfied are you?", ("Question 12",)),
+        ("Section 4\n2019 results are below.", ("Section 4",)),
+        ("Page 2 of 12, Form 1040 attached.", ("Form 1040",)),
     )
 )

@@ -129,7 +129,7 @@ _REVIEWED_PATTERNS = {
     "FedftDateWordsRecognizer": "8c89ef3800b0e13c",
     "FedftStreetAddressRecognizer": "845c7d0536f46c95",
     "FedftIbanRecognizer": "6d611ed3c807bb85",
-    "FedftIntlAddressRecognizer": "b20ef041b9b54194",
+    "FedftIntlAddressRecognizer": "78b266c5d6086734",
     "FedftPostalCodeRecognizer": "eb288ef6e8184385",
     "FedftPlaceCueRecognizer": "0383e73a6142c57c",
     "FedftAgeRecognizer": "5f13a983aebfa698",

@@ -48,6 +48,10 @@ _BEFORE = (
 )
 _PARTICLE = r"(?:de|del|della|delle|di|da|do|dos|das|la|las|los|le|les|des|du|l'|d')"
 _NAME = rf"{_UP}[\p{{L}}'’.-]*"
+_US_STATES = (
+    "AL AK AZ AR CA CO CT DE DC FL GA HI ID IL IN IA KS KY LA ME MD MA MI MN MS MO MT NE NV NH "
+    "NJ NM NY NC ND OH OK OR PA PR RI SC SD TN TX UT VT VA WA WV WI WY AA AE AP"
+).split()
 # Every alternative starts at a word boundary with a digit, a capital, or the lowercase "ul.",
 # "al.", "av."/"avda.", "p.o."/"post..."/"apartado": checked first, it skips most positions.
 _STREET = regex.compile(
@@ -68,6 +72,15 @@ _STREET = regex.compile(
             rf"(?:{_S}(?:{_PARTICLE}[ \t]*)*{_NAME}){{0,3}}{_UNIT}?",
             # "88 Kingsway Apt 12", "221B Baker Street": number, capitalized words, unit.
             rf"\b\d{{1,6}}[A-Za-z]?{_S}(?:{_NAME}{_S}){{0,2}}{_NAME}{_UNIT_STRONG}",
+            # Any capitalized street name, its number and a unit: "Franscini 71 Suite 838".
+            rf"(?:\b\d{{3,6}}{_S})?\b{_NAME}(?:{_S}{_NAME}){{0,2}}{_S}\d{{1,5}}[A-Za-z]?{_UNIT_STRONG}",
+            # Any capitalized name and number on a line of its own, above a line that starts
+            # with a postcode (not a year): "Tuinen 12\n1234 AB Dorp", "Markt 5\n12345 Stadt".
+            rf"(?m:^)[ \t]*{_NAME}(?:{_S}{_NAME}){{0,3}}{_S}\d{{1,5}}[A-Za-z]?(?=[ \t,]*\n[ \t]*"
+            r"(?:\d{5}|\d{3} \d{2}|(?!(?:19|20)\d\d\b)\d{4}|[1-9]\d{3} ?(?-i:[A-Z]{2}))(?![\w-]))",
+            # "Lake Jennifer, NJ 12345": a town before a US state and ZIP code.
+            rf"\b{_NAME}(?:{_S}{_NAME}){{0,2}},{_S}(?-i:{'|'.join(_US_STATES)}){_S}\d{{5}}"
+            r"(?:-\d{4})?(?![\w-])",
             # Post-office boxes and US military mail.
             rf"\b(?:p\.?[ \t]?o\.?[ \t]?box|post{_S}office{_S}box|postfach|apartado|postboks)"
             r"[ \t]*#?[ \t]*\d{1,6}",
@@ -132,10 +145,6 @@ def _grow(text: str, end: int) -> int:
     return end
 
 
-_US_STATES = (
-    "AL AK AZ AR CA CO CT DE DC FL GA HI ID IL IN IA KS KY LA ME MD MA MI MN MS MO MT NE NV NH "
-    "NJ NM NY NC ND OH OK OR PA PR RI SC SD TN TX UT VT VA WA WV WI WY AA AE AP"
-).split()
 # Two capitals after four digits that are units or abbreviations, not a Dutch postcode.
 _NOT_NL = frozenset("MG ML IU KG CM MM AM PM BC AD HR MS ST ND RD TH UK US EU OK SS SD SA".split())
 
