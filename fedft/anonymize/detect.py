@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 import regex
 
+from fedft.anonymize.names.eponyms import eponym_ranges
 from fedft.anonymize.names.shape import extend_names, propagate_names, trim_person_edges
 from fedft.anonymize.names.variant import variant_person_spans
 from fedft.anonymize.names.words import english_lexicon
@@ -82,7 +83,7 @@ class Detector:
             )
             converted = (self._to_span(r, text) for r in results)
             raw.append([s for s in converted if s is not None])
-        allowed = [allowed_ranges(t, cfg.allow_list) for t in texts]
+        allowed = [allowed_ranges(t, cfg.allow_list) + eponym_ranges(t) for t in texts]
         if cfg.name_case_variants and "PERSON" in self.entities:
             own = [
                 [(m.start(), m.end()) for m in protect.finditer(t)] if protect else []

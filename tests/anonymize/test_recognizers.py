@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import pytest
 
+from fedft.anonymize.recognizers import places
 from fedft.anonymize.recognizers.numbers import FedftIbanRecognizer
+from fedft.anonymize.recognizers.places import FedftIntlAddressRecognizer
 
 
 def _removed(anonymizer, text: str, value: str) -> bool:
@@ -121,12 +123,20 @@ _REVIEWED_PATTERNS = {
     "IpRecognizer": "2e5b4e8ccce1e531",
     "MedicalLicenseRecognizer": "8b00da21c7ca480a",
     "UrlRecognizer": "d9409b67668f321e",
-    "FedftPhoneRecognizer": "e8f733efcce4cca5",
+    "FedftPhoneRecognizer": "99fe3aeaa89bb85a",
     "FedftLongNumberRecognizer": "844107b7bdee465f",
     "FedftCardRecognizer": "7d04edfedb98b849",
     "FedftDateWordsRecognizer": "8c89ef3800b0e13c",
-    "FedftStreetAddressRecognizer": "1ea2d70867f7327b",
+    "FedftStreetAddressRecognizer": "845c7d0536f46c95",
     "FedftIbanRecognizer": "6d611ed3c807bb85",
+    "FedftIntlAddressRecognizer": "78b266c5d6086734",
+    "FedftPostalCodeRecognizer": "eb288ef6e8184385",
+    "FedftPlaceCueRecognizer": "0383e73a6142c57c",
+    "FedftAgeRecognizer": "5f13a983aebfa698",
+    "FedftFaxRecognizer": "0ceb7a4fc1f7145f",
+    "FedftLicenceRecognizer": "9f8f8ffbe83d2f7a",
+    "FedftVehicleRecognizer": "3f7d663497fafc0e",
+    "FedftDeviceRecognizer": "0a34c7c97f718ad2",
 }
 
 
@@ -135,6 +145,8 @@ def _pattern_digest(recognizer) -> str:
 
     if isinstance(recognizer, FedftIbanRecognizer):
         text = recognizer._START.pattern + "\n" + recognizer._GROUP.pattern
+    elif isinstance(recognizer, FedftIntlAddressRecognizer):
+        text = places._STREET.pattern
     else:
         text = "\n".join(p.regex for p in recognizer.patterns)
     return hashlib.sha256(text.encode()).hexdigest()[:16]

@@ -7,7 +7,10 @@ from collections.abc import Sequence
 from fedft.anonymize.names.words import (
     ABBREVIATIONS,
     CUES,
+    FIELD_LABELS,
+    GREETINGS,
     PARTICLES,
+    PHRASE_CUES,
     case_style,
     doc_case,
     name_like,
@@ -32,7 +35,11 @@ def cue_names(
       (unknown to the lexicon, or capitalized proper nouns in ordinary text), particles and
       initials that follows, at most four words plus one "Last, First" comma;
     - two adjacent words of the same case, neither an English word nor allow-listed
-      ("teun overeem", "CAMILLO RUBERTO", "Federica Acerbi"), also across "Last, First".
+      ("teun overeem", "CAMILLO RUBERTO", "Federica Acerbi"), also across "Last, First";
+    - in ordinary text, the same after a greeting or an introduction ("Regards,\nSvetlana
+      Ivanova", "my name is Siiri", "call me Beatriz"); a speaker label at the start of a line
+      that is no English word ("Ubul: ..."); a name with a bare middle initial ("Ravil G
+      Yefimov"); two words no lexicon knows joined by "and" ("Marrero and Kowalczyk").
     """
     case = case if case is not None else doc_case(doc.text)
     lowered = {t.idx: t for t in lower_doc} if lower_doc is not None else {}
@@ -93,13 +100,37 @@ def cue_names(
         if short_upper(a) and short_upper(b):
             continue
         found.append(Span("PERSON", doc[a].idx, doc[b].idx + len(doc[b]), 0.45, "unknown_pair"))
+    if case == "mixed":
+        found.extend(_free_context(doc, flags))
+
+    def introduced(i: int) -> bool:
+        # Greetings and introductions only in ordinary text: in ALL-CAPS or lowercase notes
+        # "hi"/"this is" precede ordinary words as often as names.
+        low = doc[i].text.lower()
+        if case != "mixed":
+            return False
+        if low in GREETINGS:
+            return True
+        return any(
+            tuple(t.text.lower() for t in doc[i - k + 1 : i + 1]) in PHRASE_CUES
+            for k in (1, 2)
+            if i - k + 1 >= 0
+        )
+
     for i, tok in enumerate(doc):
-        if tok.text.lower() not in CUES:
+        greeting = introduced(i)
+        if tok.text.lower() not in CUES and not greeting:
             continue
         j = i + 1
-        while j < n and doc[j].text in (".", ":"):
+        while j < n and (
+            doc[j].text in (".", ":") or (greeting and (doc[j].text == "," or doc[j].is_space))
+        ):
             j += 1
         start = j
+        # After a greeting a known word is a name only if NER says so ("Dear Team", "Hi
+        # John"): greetings address groups as often as people.
+        if greeting and j < n and doc[j].text.lower() in lexicon and doc[j].ent_type_ != "PERSON":
+            continue
         words = commas = 0
         end = None
         while j < n and words < 4:
@@ -124,4 +155,44 @@ def cue_names(
             j += 1
         if end is not None and words and start < n:
             found.append(Span("PERSON", doc[start].idx, end, 0.55, "cue"))
+    return found
+
+
+# Entity types of spaCy that a capitalized unknown word can carry without being a person.
+_NOT_PERSON = frozenset({"ORG", "PRODUCT", "GPE", "LOC", "FAC", "NORP", "EVENT", "WORK_OF_ART"})
+
+
+def _free_context(doc, flags: Sequence[bool]) -> list[Span]:
+    """Speaker labels, bare middle initials and "X and Y" pairs of unknown words (ordinary
+    text only; `flags[k]`: token k is a word no lexicon knows, see `cue_names`)."""
+    n = len(doc)
+    found = []
+
+    def title(k: int) -> bool:
+        word = doc[k].text
+        return len(word) > 1 and word.isalpha() and word.istitle()
+
+    def person_like(k: int) -> bool:
+        return title(k) and flags[k] and doc[k].ent_type_ not in _NOT_PERSON
+
+    for k in range(n - 1):
+        tok = doc[k]
+        at_line_start = tok.idx == 0 or doc.text[tok.idx - 1] == "\n"
+        if (
+            at_line_start
+            and doc[k + 1].text == ":"
+            and person_like(k)
+            and tok.text.lower() not in FIELD_LABELS
+        ):
+            found.append(Span("PERSON", tok.idx, tok.idx + len(tok), 0.5, "cue"))
+        if k + 2 >= n or not (title(k) and title(k + 2)):
+            continue
+        mid = doc[k + 1].text
+        spaced = tok.whitespace_ == " " and doc[k + 1].whitespace_ == " "
+        if spaced and len(mid) == 1 and mid.isupper() and (flags[k] or flags[k + 2]):
+            end = doc[k + 2].idx + len(doc[k + 2])
+            found.append(Span("PERSON", tok.idx, end, 0.5, "cue"))
+        elif mid.lower() in ("and", "&") and person_like(k) and person_like(k + 2):
+            for t in (tok, doc[k + 2]):
+                found.append(Span("PERSON", t.idx, t.idx + len(t), 0.45, "cue"))
     return found

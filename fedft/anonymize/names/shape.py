@@ -38,7 +38,9 @@ def extend_names(
       preceded by "sylvie";
     - particles next to a span bring the word they introduce: "Jan" + "van der Berg";
     - a one-word span takes a neighbour of the same case that is no English word, directly
-      or across a "Last, First" comma: "élodie" + "garnier", "Pacomio," + "Elvira".
+      or across a "Last, First" comma: "élodie" + "garnier", "Pacomio," + "Elvira";
+    - a name in a list brings the capitalized words no lexicon knows listed with it
+      ("Amara Okafor and Vasquez", "Vasquez, Okafor").
     """
 
     def acceptable(word: str, at: int, *, strict: bool) -> bool:
@@ -104,7 +106,26 @@ def extend_names(
             ):
                 end = m2.end()
         out.append(Span(s.entity, start, end, s.score, s.source))
-    return out
+    return out + _listed_with(text, out, accept=lambda w, at: acceptable(w, at, strict=True))
+
+
+_LIST_NEXT = regex.compile(r"(?:,\s*|,?\s+(?:and|&)\s+)(\p{Lu}[\p{Ll}'’-]+)")
+_LIST_PREV = regex.compile(r"(\p{Lu}[\p{Ll}'’-]+)(?:,\s*|,?\s+(?:and|&)\s+)$")
+
+
+def _listed_with(text: str, spans: Sequence[Span], *, accept) -> list[Span]:
+    """Capitalized unknown words listed right before or after a PERSON span."""
+    extra = []
+    for s in spans:
+        if s.entity != "PERSON" or not text[s.start : s.start + 1].isupper():
+            continue
+        m = _LIST_NEXT.match(text, s.end)
+        if m and accept(m.group(1), m.start(1)):
+            extra.append(Span("PERSON", m.start(1), m.end(1), 0.45, "cue"))
+        m = _LIST_PREV.search(text, max(0, s.start - 40), s.start)
+        if m and accept(m.group(1), m.start(1)):
+            extra.append(Span("PERSON", m.start(1), m.end(1), 0.45, "cue"))
+    return extra
 
 
 _EDGE = regex.compile(r"[^\W\d_][\p{L}'’]*\.?")

@@ -6,8 +6,9 @@ about half of the lowercase and ALL-CAPS ones):
 - variant.py: a second NER pass on a case variant of the text (lowercase / ALL-CAPS
   words that could be names title-cased);
 - cues.py: names after cue words ("daughter", "Mr.") and pairs of unknown words;
-- shape.py: trimming, extension over particles / "Last, First", propagation of a found
-  name to its other mentions.
+- shape.py: trimming, extension over particles / "Last, First" / lists, propagation of a
+  found name to its other mentions;
+- eponyms.py: the eponymous diagnoses and brand drugs that are never names.
 """
 
 from __future__ import annotations
@@ -17,6 +18,9 @@ import regex
 __all__ = [
     "ABBREVIATIONS",
     "CUES",
+    "FIELD_LABELS",
+    "GREETINGS",
+    "PHRASE_CUES",
     "NAME_TAGS",
     "OPEN_TAGS",
     "PARTICLES",
@@ -43,6 +47,26 @@ OPEN_TAGS = frozenset({"NN", "NNS", "JJ", "RB", "XX", "ADD"})
 CUES = frozenset(
     "patient pt customer client holder kin daughter son wife husband mother father sister "
     "brother spouse partner guardian caregiver carer mr mrs ms miss mx dr prof doctor".split()
+)
+
+# Words after which, in letters and chat, a name follows ("Dear", "Regards,", "Thanks"): cues
+# for the name pass only (unlike CUES they may start a sentence that names no one, so they do
+# not make a neighbour a name elsewhere).
+GREETINGS = frozenset("dear hi hello hey regards sincerely signed thanks cheers love".split())
+# Word sequences that introduce one's own or another's name, as spaCy tokenizes them.
+PHRASE_CUES = frozenset(
+    {
+        ("name", "is"), ("name", "'s"), ("name", "’s"), ("call", "me"), ("this", "is"),
+        ("i", "am"), ("i", "'m"), ("i", "’m"), ("it", "'s"), ("named",), ("called",),
+        ("spoke", "to"), ("spoke", "with"), ("speaking", "with"), ("talked", "to"),
+    }
+)  # fmt: skip
+# Line-start labels of forms and notes that are not speakers ("Email: ...", "Meds: ...").
+FIELD_LABELS = frozenset(
+    "email e-mail phone mobile cell tel fax address name dob dx rx hx meds allergies vitals "
+    "labs plan note notes subject re from to cc date time location ward room bed account "
+    "reference ref status reason result results impression assessment comment comments "
+    "summary history diagnosis medications product contact url website web ip iban card".split()
 )
 
 

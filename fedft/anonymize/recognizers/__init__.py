@@ -10,8 +10,10 @@ pattern).
 Each recognizer is a Presidio PatternRecognizer (the extension point Presidio defines);
 `invalidate_result` rejects look-alikes (dates, IP addresses, amounts) so the broad patterns do
 not eat clinical values. By family: numbers.py (phones, long numbers, cards, IBANs), dates.py,
-web.py (obfuscated e-mails, URLs), addresses.py, person.py (names after labels, particle
-names), patterns.py (their shared Presidio arguments, flags, look-alikes); registry.py lists
+web.py (obfuscated e-mails, URLs), addresses.py (US streets), places.py (international street
+lines and address blocks, postal codes, towns after "lives in"), identifiers.py (ages over 89,
+fax, licence, vehicle and device numbers), person.py (names after labels, particle names),
+patterns.py (their shared Presidio arguments, flags, look-alikes); registry.py lists
 them for an analyzer, builds a policy's custom recognizers and guards recognizers that cannot
 match a text.
 """

@@ -1,4 +1,5 @@
-"""US street addresses (Presidio has no English address recognizer)."""
+"""US street addresses (Presidio has no English address recognizer); other national formats
+are in places.py."""
 
 from __future__ import annotations
 
@@ -27,12 +28,14 @@ _STREET_SUFFIX = (
 
 
 class FedftStreetAddressRecognizer(PatternRecognizer):
-    """House number, 1-3 name words, a USPS street suffix, optional unit and ", City"."""
+    """Optional leading flat, house number (221B), 1-3 name words, a USPS street suffix,
+    optional unit and ", City"."""
 
     PATTERNS = [
         Pattern(
             "street",
-            rf"\b\d{{1,6}}\s+(?:[^\W\d_][\w'.-]*\s+){{1,3}}{_STREET_SUFFIX}\b\.?"
+            r"(?:\b(?:flat|apt|apartment|unit|suite)\.?\s*\d+[a-z]?,?\s+)?"
+            rf"\b\d{{1,6}}[a-z]?\s+(?:[^\W\d_][\w'.-]*\s+){{1,3}}{_STREET_SUFFIX}\b\.?"
             r"(?:,?\s+(?:apt|apartment|suite|ste|unit|room|#)\.?\s*#?[\w-]+)?"
             r"(?:,\s+(?-i:\p{Lu}[\p{L}'-]+(?:[ -]\p{Lu}[\p{L}'-]+)?))?",
             0.6,

@@ -36,7 +36,8 @@ class FedftPhoneRecognizer(PatternRecognizer):
         Pattern(
             "grouped",
             r"(?<![\w.+-])\(?\d{2,5}\)?(?:[ .\-]\(?\d{1,8}\)?|(?<=\))\s?\d{1,8}){1,4}"
-            r"(?:\s*(?:x|ext\.?|extension)\s*\d{1,6})?(?![\w-]|\.\d)",
+            # A label glued by a dash ends the number: "082 490 1693-Office".
+            r"(?:\s*(?:x|ext\.?|extension)\s*\d{1,6})?(?!\w|-(?!\p{L})|\.\d)",
             0.45,
         ),
         Pattern("bare_10_11", r"(?<![\w.-])1?\d{10}(?![\w-]|\.\d)", 0.35),

@@ -8,6 +8,13 @@ from presidio_analyzer import LocalRecognizer, Pattern, PatternRecognizer
 
 from fedft.anonymize.recognizers.addresses import FedftStreetAddressRecognizer
 from fedft.anonymize.recognizers.dates import FedftDateWordsRecognizer
+from fedft.anonymize.recognizers.identifiers import (
+    FedftAgeRecognizer,
+    FedftDeviceRecognizer,
+    FedftFaxRecognizer,
+    FedftLicenceRecognizer,
+    FedftVehicleRecognizer,
+)
 from fedft.anonymize.recognizers.numbers import (
     FedftCardRecognizer,
     FedftIbanRecognizer,
@@ -16,6 +23,11 @@ from fedft.anonymize.recognizers.numbers import (
 )
 from fedft.anonymize.recognizers.patterns import FLAGS
 from fedft.anonymize.recognizers.person import FedftNameLabelRecognizer
+from fedft.anonymize.recognizers.places import (
+    FedftIntlAddressRecognizer,
+    FedftPlaceCueRecognizer,
+    FedftPostalCodeRecognizer,
+)
 from fedft.anonymize.recognizers.web import FedftEmailObfuscatedRecognizer, FedftUrlRecognizer
 from fedft.config.anonymization import CustomRecognizerSpec
 
@@ -31,6 +43,14 @@ _FEDFT = (
     FedftUrlRecognizer,
     FedftIbanRecognizer,
     FedftNameLabelRecognizer,
+    FedftIntlAddressRecognizer,
+    FedftPostalCodeRecognizer,
+    FedftPlaceCueRecognizer,
+    FedftAgeRecognizer,
+    FedftFaxRecognizer,
+    FedftLicenceRecognizer,
+    FedftVehicleRecognizer,
+    FedftDeviceRecognizer,
 )
 
 
@@ -86,6 +106,24 @@ _NEEDS: dict[str, regex.Pattern] = {
     "FedftDateWordsRecognizer": _DIGIT,
     "FedftStreetAddressRecognizer": _DIGIT,
     "FedftIbanRecognizer": _DIGIT,
+    # Every pattern of these holds a digit (house, box or postcode number; the code itself),
+    # but for a ship's name in military mail ("USNS Harrington"), whose FPO line has one.
+    "FedftIntlAddressRecognizer": _DIGIT,
+    "FedftPostalCodeRecognizer": _DIGIT,
+    "FedftVehicleRecognizer": _DIGIT,
+    # Every pattern of these holds a digit and sits next to its label word: both are needed
+    # (anchored at the start, so a text is scanned once, not from every position).
+    "FedftAgeRecognizer": regex.compile(r"\A(?=.*?\d)(?=.*?(?:\by|\bage|\bturn))", FLAGS),
+    "FedftFaxRecognizer": regex.compile(r"\A(?=.*?\d)(?=.*?(?:fax|facsimile))", FLAGS),
+    "FedftLicenceRecognizer": regex.compile(
+        r"\A(?=.*?\d)(?=.*?(?:licen|lic\.|cert|permit|dea|npi|registration))", FLAGS
+    ),
+    "FedftDeviceRecognizer": regex.compile(
+        r"\A(?=.*?\d)(?=.*?(?:serial|s/n|sn|device|imei|udi|meid|model))", FLAGS
+    ),
+    "FedftPlaceCueRecognizer": regex.compile(
+        r"\b(?:live|living|moved|moving|resid|based|born|grew|from)", FLAGS
+    ),
 }
 
 
