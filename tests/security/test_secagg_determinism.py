@@ -6,8 +6,12 @@ Flower's SecAgg+ quantization rounds stochastically with numpy's global RNG; fed
 
 from __future__ import annotations
 
+import json
+import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -40,6 +44,66 @@ def test_quantization_seed_is_a_function_of_seed_round_and_site():
         quantization_seed(seed=0, server_round=1, site_id="site-1"),
     ]
     assert not any(np.array_equal(one, o) for o in others)
+
+
+def _cmd(out_or_resume: list[str]) -> list[str]:
+    cmd = [FEDFT, "simulate", str(REPO / "configs" / "default.yaml"), *out_or_resume]
+    for o in OVERRIDES:
+        cmd += ["--set", o]
+    return cmd
+
+
+def _final_adapter(run: Path) -> dict:
+    [file] = (run / "rounds" / f"round-{ROUNDS:03d}" / "adapter").glob("*.safetensors")
+    return load_file(str(file))
+
+
+def _checkpoint_round(run: Path) -> int:
+    try:
+        return json.loads((run / "checkpoint" / "latest.json").read_text())["round"]
+    except (OSError, ValueError):
+        return 0
+
+
+@pytest.mark.integration
+@pytest.mark.xfail(
+    reason="open: with SecAgg+ on, two uninterrupted runs are bit-identical (asserted first) "
+    "but a run killed after round 1 and resumed still differs (lora_B, round 2); something "
+    "other than Flower's quantization is not restored on resume (issue 18)",
+    strict=False,
+)
+def test_secure_aggregation_runs_and_a_resumed_run_give_bit_identical_adapters(tmp_path):
+    # Prepare: two uninterrupted runs, and a third killed (-9, whole process group) once
+    # round 1 is checkpointed, then resumed. Other work shares the cores meanwhile (the
+    # machine runs other test suites), so actor timing differs between the runs.
+    for name in ("a", "b"):
+        subprocess.run(_cmd(["-o", str(tmp_path / name)]), check=True, capture_output=True,
+                       timeout=900)  # fmt: skip
+    cut = tmp_path / "cut"
+    proc = subprocess.Popen(
+        _cmd(["-o", str(cut)]),
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 600
+        while _checkpoint_round(cut) < 1:
+            assert proc.poll() is None, "the run ended before its first checkpoint"
+            assert time.monotonic() < deadline, "no checkpoint after 10 minutes"
+            time.sleep(0.2)
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+    resumed = subprocess.run(_cmd(["--resume", str(cut)]), capture_output=True, text=True,
+                             timeout=900)  # fmt: skip
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+
+    # Assert
+    first, second, after_resume = (_final_adapter(tmp_path / n) for n in ("a", "b", "cut"))
+    assert first.keys() == second.keys() == after_resume.keys()
+    for key in first:  # checked before the resumed run: this part holds (not the xfail)
+        assert first[key].tobytes() == second[key].tobytes(), key
+    for key in first:
+        assert first[key].tobytes() == after_resume[key].tobytes(), f"{key} differs after resume"
 
 
 @pytest.mark.integration
