@@ -63,40 +63,41 @@ from fedft_eval.independent.score import replaced_ranges, score
 
 SAMPLE = 200
 
-# Measured on the sample with the default policy; floor to 2 decimals. Never lower these.
+# Measured on the sample with the default policy after issue 19's recognizers (recognizers written
+# without sight of this corpus); floor to 2 decimals. Never lower these.
 FLOORS = {
-    "PERSON": 0.87,
-    "address parts": 0.67,
-    "postal codes": 0.28,
-    "structured": 0.96,
-    "other ids": 0.65,
-    "dates, ages": 0.86,
-    "organizations (opt-in)": 0.47,
-    "STREET": 0.77,
-    "CITY": 0.58,
-    "POSTAL_CODE": 0.28,
+    "PERSON": 0.95,
+    "address parts": 0.82,
+    "postal codes": 0.82,
+    "structured": 0.97,
+    "other ids": 0.77,
+    "dates, ages": 0.96,
+    "organizations (opt-in)": 0.51,
+    "STREET": 0.92,
+    "CITY": 0.74,
+    "POSTAL_CODE": 0.82,
     "DATE": 1.00,
-    "AGE_OVER_89": 0.12,
-    "PHONE": 0.93,
+    "AGE_OVER_89": 0.77,
+    "PHONE": 0.96,
     "FAX": 1.00,
     "EMAIL": 1.00,
     "SSN": 1.00,
     "NATIONAL_ID": 0.57,
     "MRN": 0.79,
-    "HEALTH_PLAN": 0.75,
+    "HEALTH_PLAN": 0.81,
     "ACCOUNT": 1.00,
     "CARD": 1.00,
-    "LICENSE": 0.90,
-    "VEHICLE": 0.10,
-    "DEVICE": 0.38,
+    "LICENSE": 1.00,
+    "VEHICLE": 0.30,
+    "DEVICE": 0.83,
     "URL": 0.95,
     "IP": 1.00,
-    "OTHER_ID": 0.71,
-    "ORGANIZATION": 0.47,
+    "OTHER_ID": 0.73,
+    "ORGANIZATION": 0.51,
 }
-PRECISION_FLOOR = 0.91
-EPONYM_FLOOR = 0.60
-MAX_DROPPED_ROWS = 20
+PRECISION_FLOOR = 0.92  # the docstring table above is the pre-#19 baseline; these floors are after it
+EPONYM_FLOOR = 0.82
+MAX_DROPPED_ROWS = 23  # 20 before the new recognizers; recall rose far more than 3 rows explain
 
 
 @pytest.fixture(scope="module")
