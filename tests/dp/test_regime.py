@@ -101,7 +101,7 @@ def small_config(tmp_path):
         "lora: {r: 2}\n"
         "training: {batch_size: 8, max_steps: 18}\n"
         "federation: {num_clients: 2, rounds: 2}\n"
-        "dp: {enabled: true, target_epsilon: 8}\n"
+        "dp: {enabled: true, target_epsilon: 8, max_epsilon: 8}\n"
     )
     return path
 
