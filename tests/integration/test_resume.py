@@ -18,7 +18,7 @@ from safetensors.numpy import load_file
 pytestmark = pytest.mark.integration
 REPO = Path(__file__).resolve().parents[2]
 FEDFT = str(Path(sys.executable).parent / "fedft")
-ROUNDS = 2
+ROUNDS = 3  # a round of this tiny run can take < 2 s: three leave room to land mid-run
 OVERRIDES = [
     "federation.num_clients=2",
     f"federation.rounds={ROUNDS}",
@@ -74,8 +74,8 @@ def test_a_run_killed_mid_round_resumes_to_the_same_adapter(tmp_path):
             assert proc.poll() is None, "the run ended before its first checkpoint"
             assert time.monotonic() < deadline, "no checkpoint after 10 minutes"
             time.sleep(0.2)
-        time.sleep(2.0)  # the sites are training round 2
-        assert _checkpoint_round(cut) == 1
+        time.sleep(0.5)  # the sites are training the next round
+        assert 1 <= _checkpoint_round(cut) < ROUNDS, "the run finished before it was killed"
     finally:
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
