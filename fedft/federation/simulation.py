@@ -69,6 +69,11 @@ def check_inputs(cfg: Config) -> dict:
     from fedft.round.workload import eval_set, training_pool
     from fedft.run.keys import load_private_key
 
+    if cfg.data.eval is not None and cfg.data.train is None:
+        raise SimulationError(
+            "data.train: a simulation splits data.train across its virtual sites; give it "
+            "with data.eval (data.eval alone is a deployment coordinator's config)"
+        )
     resolve_model_path(cfg.model.path)
     if cfg.ledger.signing_key is not None:
         load_private_key(cfg.ledger.signing_key, what="ledger.signing_key")

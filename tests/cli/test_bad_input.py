@@ -165,6 +165,12 @@ CASES = [
         _simulate_with("data: {train: nowhere.jsonl, eval: nowhere.jsonl, labels: [a, b]}\n"),
         ("nowhere.jsonl",),
     ),
+    Case(
+        "data-eval-without-train",  # a coordinator's config: valid, but not for a simulation
+        lambda f: _simulate_on_train(GOOD_ROWS)(f)[:1]
+        + [_config(f, SMALL + "data: {eval: eval.jsonl, labels: [a, b]}\n"), "-o", str(f / "out")],
+        ("data.train", "deployment coordinator"),
+    ),
     # Policies: one error before any record is read.
     Case(
         "policy-unknown-entity",

@@ -25,6 +25,14 @@ def test_invalid_config_lists_every_problem_and_exits_1(tmp_path, capsys):
     assert "Traceback" not in err
 
 
+def test_a_coordinator_config_with_only_held_out_data_validates(tmp_path, capsys):
+    # A deployment's coordinator evaluates on data.eval; the sites bring their own training data.
+    (tmp_path / "eval.jsonl").write_text('{"text": "a note", "label": "a"}\n')
+    cfg = tmp_path / "federation.yaml"
+    cfg.write_text(f"data: {{eval: {tmp_path / 'eval.jsonl'}, labels: [a, b]}}\n")
+    assert main(["validate", str(cfg)]) == 0, capsys.readouterr().err
+
+
 def test_override_errors_name_the_key(capsys):
     assert main(["validate", str(REPO / "configs" / "default.yaml"), "--set", "lora.r=zero"]) == 1
     assert "lora.r: Input should be a valid integer" in capsys.readouterr().err

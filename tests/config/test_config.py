@@ -25,7 +25,7 @@ def _write(tmp_path: Path, text: str) -> Path:
         ("federation: {fraction_fit: 1.5}\n", "federation.fraction_fit: Input should be less than or equal to 1"),
         ("federation: {num_clients: 2, min_fit_clients: 3}\n", "federation.min_fit_clients: 3 exceeds"),
         ("data: {task: instruction}\n", "model.path: the instruction task needs a causal language model"),
-        ("data: {train: a.jsonl}\n", "data.eval: give both data.train and data.eval"),
+        ("data: {train: a.jsonl}\n", "data.eval: data.train needs a held-out data.eval"),
         ("run: [1, 2]\n", "run: Input should be a valid dictionary"),
     ],
 )
