@@ -10,7 +10,12 @@ on a folded copy of each text:
 - every character is NFKC-normalized (full-width and mathematical forms, ligatures, non-breaking
   spaces become their plain forms);
 - decimal digits of any script become ASCII digits, and dashes (category Pd, the minus sign)
-  become "-".
+  become "-";
+- in a word that mixes Latin letters or ASCII digits with letters of another script
+  (`jоhn.smith@example.com` with a Cyrillic "о"), each foreign letter that has a Latin
+  look-alike in Unicode's confusables table (UTS #39) becomes that Latin letter. Words written
+  wholly in one script (a Cyrillic or Greek name) are left alone: folding them would invent
+  Latin words that are not there.
 
 Each folded character remembers the original character it came from, so a span found in the
 folded text maps back to original offsets. A span covers every original character between its
@@ -19,10 +24,13 @@ first and last folded one: replacing it also removes the hidden characters insid
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+
+from confusable_homoglyphs import categories, confusables
 
 from fedft.anonymize.spans import Span
 
@@ -52,6 +60,39 @@ def _fold_char(ch: str) -> str:
     return "".join(out)
 
 
+_WORD = re.compile(r"\S+")
+_LATIN = "LATIN"
+
+
+@lru_cache(maxsize=4096)
+def _latin_lookalike(ch: str) -> str | None:
+    """The Latin letter `ch` (a letter of another script) is confusable with, if any."""
+    for found in confusables.is_confusable(ch, preferred_aliases=[_LATIN.lower()], greedy=True) or ():
+        for glyph in found["homoglyphs"]:
+            c = glyph["c"]
+            if len(c) == 1 and c.isalpha() and categories.alias(c) == _LATIN:
+                return c
+    return None
+
+
+def _is_foreign_letter(ch: str) -> bool:
+    return ch.isalpha() and not ch.isascii() and categories.alias(ch) != _LATIN
+
+
+def _fold_mixed_script_words(text: str) -> str:
+    """Foreign look-alike letters replaced, one for one, in words that mix them with Latin
+    letters or ASCII digits (the text's length and offsets do not change)."""
+    chars = list(text)
+    for word in _WORD.finditer(text):
+        w = word.group()
+        if w.isascii() or not any(c.isascii() and c.isalnum() for c in w):
+            continue
+        for i, ch in enumerate(w, start=word.start()):
+            if _is_foreign_letter(ch):
+                chars[i] = _latin_lookalike(ch) or ch
+    return "".join(chars)
+
+
 @dataclass(frozen=True)
 class Folded:
     """A folded text; `origin[i]` is the index in the original of folded character i
@@ -77,7 +118,7 @@ def fold(text: str) -> Folded:
     if text.isascii():
         return Folded(text, None, len(text))
     pieces = [_fold_char(ch) for ch in text]
-    folded = "".join(pieces)
+    folded = _fold_mixed_script_words("".join(pieces))
     if folded == text:
         return Folded(text, None, len(text))
     origin = tuple(i for i, piece in enumerate(pieces) for _ in piece)

@@ -39,6 +39,9 @@ HIDDEN_PII = [
     ("Mail jane.doe\u202e@example.com", "jane"),
     ("Call \u0665\u0665\u0665-201-3344", "3344"),
     ("Card 4111\ufeff1111 1111 1111", "1111"),
+    # Cyrillic look-alikes inside Latin words (UTS #39 mixed-script confusables)
+    ("Write to j\u043ehn.smith@ex\u0430mple.com today", "smith"),
+    ("Mail \u0455mith.j@example.org", "mith.j"),
 ]
 
 
@@ -73,6 +76,10 @@ def test_residual_scan_reads_the_folded_text(default_anonymizer):
         ("\ufb01le", "file"),
         ("caf\u00e9", "caf\u00e9"),
         ("\u202eevil\u202c", "evil"),
+        ("j\u043ehn@ex\u0430mple.com", "john@example.com"),  # Cyrillic o and a among Latin
+        ("\u03a1aul", "Paul"),  # Greek capital rho
+        ("\u0418\u0432\u0430\u043d \u041f\u0435\u0442\u0440\u043e\u0432", "\u0418\u0432\u0430\u043d \u041f\u0435\u0442\u0440\u043e\u0432"),  # all Cyrillic: kept
+        ("\u039c\u03b1\u03c1\u03af\u03b1 Smith", "\u039c\u03b1\u03c1\u03af\u03b1 Smith"),  # a Greek word next to a Latin one
     ],
 )
 def test_fold(text, folded):
