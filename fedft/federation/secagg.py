@@ -247,14 +247,13 @@ class SeededSecAggPlusMod:
         self.seed = seed
 
     def __call__(self, msg: Any, ctxt: Any, call_next: Any) -> Any:
-        # The round is the message's group id (Flower's legacy workflows set it so); the site
-        # is the node config's site-id, as the training client names it.
+        # The site is the node config's site-id, as the training client names it.
         from fedft.federation.site_identity import SiteIdentity  # noqa: PLC0415 (cheap)
 
         _install_seeded_quantize()  # idempotent; this may be a fresh Ray actor process
         site = SiteIdentity.from_node_config(dict(ctxt.node_config)).site_id
         token = _QUANTIZE_SEED.set(
-            quantization_seed(seed=self.seed, server_round=msg.metadata.group_id, site_id=site)
+            quantization_seed(seed=self.seed, server_round=run_round(msg), site_id=site)
         )
         try:
             return _module("flwr.client.mod").secaggplus_mod(msg, ctxt, call_next)
@@ -271,6 +270,20 @@ _QUANTIZE_SEED: contextvars.ContextVar[NDArray[np.uint32] | None] = contextvars.
     "fedft_secagg_quantize_seed", default=None
 )
 _QUANTIZE = "quantize"
+_FIT_CONFIG = "fitins.config"  # where Flower's legacy message layout keeps FitIns.config
+
+
+def run_round(msg: Any) -> str | int:
+    """The run's round number for a SecAgg+ message.
+
+    The stage that quantizes carries the fit instructions, whose `server_round` is the run's
+    own count; Flower's group id restarts at 1 in a resumed run, so seeding from it made a
+    resumed round 2 reuse round 1's draws. Other stages do not quantize: the group id will do.
+    """
+    fit_config = msg.content.config_records.get(_FIT_CONFIG)
+    if fit_config is not None and "server_round" in fit_config:
+        return int(fit_config["server_round"])
+    return msg.metadata.group_id
 
 
 def quantization_seed(*, seed: int, server_round: str | int, site_id: str) -> NDArray[np.uint32]:
