@@ -319,18 +319,44 @@ def _install_seeded_quantize() -> None:
     setattr(client, _QUANTIZE, seeded_quantize)
 
 
-def build_secaggplus_workflow(cfg: SecureAggregationConfig) -> Any:
+def build_secaggplus_workflow(
+    cfg: SecureAggregationConfig, *, on_halt: Callable[[list[BaseException]], None]
+) -> Any:
     """Flower's `SecAggPlusWorkflow` configured from the `secure_aggregation:` section.
 
     Installs the secure PRG first (the server unmasks in this process). The caller wraps it:
-    `DefaultWorkflow(fit_workflow=build_secaggplus_workflow(cfg))`.
+    `DefaultWorkflow(fit_workflow=build_secaggplus_workflow(cfg, on_halt=...))`.
+
+    `on_halt(failures)` is called when a stage halts the round because too few sites answered:
+    Flower then skips `aggregate_fit`, and with it the sites' own errors (a site that declined
+    for lack of budget says so); `on_halt` gets them, so the round is not recorded as a bare
+    timeout.
     """
     if not cfg.enabled:
         raise ValueError("secure_aggregation.enabled is false; use Flower's default fit workflow")
     install_secure_prg()
     from flwr.server.workflow import SecAggPlusWorkflow  # noqa: PLC0415 (Flower-only path)
 
-    return SecAggPlusWorkflow(
+    class HaltReportingSecAggPlusWorkflow(SecAggPlusWorkflow):  # type: ignore[misc]
+        def _reported(self, stage: Callable[..., bool], *args: Any) -> bool:
+            ok = stage(*args)
+            if not ok:
+                on_halt(list(args[-1].failures))  # args: grid, context, workflow state
+            return ok
+
+        def setup_stage(self, *args: Any) -> bool:
+            return self._reported(super().setup_stage, *args)
+
+        def share_keys_stage(self, *args: Any) -> bool:
+            return self._reported(super().share_keys_stage, *args)
+
+        def collect_masked_vectors_stage(self, *args: Any) -> bool:
+            return self._reported(super().collect_masked_vectors_stage, *args)
+
+        def unmask_stage(self, *args: Any) -> bool:
+            return self._reported(super().unmask_stage, *args)
+
+    return HaltReportingSecAggPlusWorkflow(
         num_shares=cfg.num_shares,
         reconstruction_threshold=cfg.reconstruction_threshold,
         max_weight=cfg.max_weight,

@@ -118,7 +118,7 @@ def run_rounds(
     )
     sa = cfg.secure_aggregation
     fit_workflow = (
-        build_secaggplus_workflow(sa)
+        build_secaggplus_workflow(sa, on_halt=strategy.record_halted_round)
         if sa.enabled
         else with_round_timeout(default_fit_workflow, timeout=cfg.federation.round_timeout)
     )

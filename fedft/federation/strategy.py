@@ -329,6 +329,26 @@ class DeltaStrategy(Strategy):
                 server_round=server_round, aborted_in_a_row=self._aborted_in_a_row
             )
 
+    def record_halted_round(self, failures: list[BaseException]) -> None:
+        """SecAgg+ halted the round (too few sites answered) before `aggregate_fit`: record what
+        the sites' errors say. A site that declined (its budget, its minimums) will decline
+        again, so when declines leave fewer than federation.min_fit_clients sites the run
+        stops, as it does without SecAgg+; otherwise `evaluate` records an aborted round and
+        the next one proceeds."""
+        summary = self.fit_summary
+        unique = list({str(f): f for f in failures}.values())  # Flower lists some errors twice
+        with self._stops_run():
+            self._record_sites(summary.server_round, [], unique, [])
+            declined = sum(1 for s in summary.sites if s.get("kind") == FailureKind.DECLINED)
+            if declined and summary.sampled - declined < max(self.min_results, 1):
+                check_enough_updates(
+                    server_round=summary.server_round,
+                    arrived=0,
+                    sampled=summary.sampled,
+                    min_results=self.min_results,
+                    failures=summary.failures,
+                )
+
     def _site_name(self, node: str) -> str:
         return site_label(self.site_names, node)
 

@@ -137,8 +137,13 @@ ABORTED_REASON = (
 
 
 def aborted(summary: FitSummary, *, sampled_sites: Sequence[tuple[str, str]]) -> FitSummary:
-    """`summary` of a round SecAgg+ ended without an aggregate: nothing applied, every sampled
-    (site, node) failed unless the round got far enough to know each site's fate."""
+    """`summary` of a round SecAgg+ ended without an aggregate: nothing applied. Sites already
+    recorded keep their fate (e.g. declined, with the reason); every other sampled (site, node)
+    is recorded as aborted. A failure Flower could not tie to a node stands for one of the
+    sampled nodes not otherwise recorded."""
+    listed = {s["node"] for s in summary.sites if s["node"] is not None}
+    unlisted = [(site, node) for site, node in sampled_sites if f"node-{node}" not in listed]
+    untied = sum(1 for s in summary.sites if s["node"] is None)
     return replace(
         summary,
         aborted=True,
@@ -146,8 +151,8 @@ def aborted(summary: FitSummary, *, sampled_sites: Sequence[tuple[str, str]]) ->
         examples=0,
         failures=[ABORTED_REASON, *summary.failures],
         sites=summary.sites
-        or [
+        + [
             failed_site(site=site, failure=SiteFailure(node, ABORTED_REASON, FailureKind.ABORTED))
-            for site, node in sampled_sites
+            for site, node in unlisted[untied:]
         ],
     )

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from flwr.app import ArrayRecord, ConfigRecord, Context, Message, RecordDict
+from flwr.app import ArrayRecord, ConfigRecord, Context, Error, Message, RecordDict
 from flwr.client import ClientApp, NumPyClient
 from flwr.common import bytes_to_ndarray, ndarray_to_bytes
 from flwr.common.constant import SUPERLINK_NODE_ID
@@ -23,6 +23,7 @@ from flwr.supercore.task_identity import TaskIdentity
 
 from fedft.config.secure_aggregation import SecureAggregationConfig, resolve_shares_and_threshold
 from fedft.federation import secagg
+from fedft.round.outcome import declined_message
 
 SHAPES = [(8, 4), (4, 8), (3,)]
 
@@ -52,10 +53,15 @@ def _num_examples(site: int) -> int:
 
 
 class _Site(NumPyClient):
-    def __init__(self, site: int):
+    def __init__(self, site: int, *, declines: bool = False):
         self.site = site
+        self.declines = declines
 
     def fit(self, parameters, config):
+        if self.declines:  # as a site out of privacy budget does (fedft.dp.budget)
+            raise RuntimeError(
+                declined_message(site_id=f"site-{self.site}", server_round=1, reason="no budget left")
+            )
         delta = _site_delta(self.site)
         secagg.check_delta(arrays=delta, expected_shapes=SHAPES, max_norm=CLIP_NORM)
         return delta, _num_examples(self.site), {"steps": 1}
@@ -66,8 +72,6 @@ def _over_the_wire(msg: Message) -> Message:
     return message_from_proto(message_to_proto(msg))
 
 
-def _client_fn(context: Context):
-    return _Site(context.node_id).to_client()
 
 
 class LoopbackGrid(Grid):
@@ -75,10 +79,17 @@ class LoopbackGrid(Grid):
 
     `drop_at[node] = stage`: from that SecAgg+ stage on, the node never replies (a SuperNode
     killed mid-round; the workflow's receive returns without it, as after a timeout).
+    `declines`: nodes whose training raises a site's refusal; their reply is the error Flower's
+    simulation engine makes of it.
     """
 
-    def __init__(self, num_nodes: int, drop_at: dict[int, str] | None = None):
-        app = ClientApp(client_fn=_client_fn, mods=secagg.client_mods(SecureAggregationConfig(), seed=0))
+    def __init__(
+        self, num_nodes: int, drop_at: dict[int, str] | None = None, declines: frozenset[int] = frozenset()
+    ):
+        def client_fn(context: Context):
+            return _Site(context.node_id, declines=context.node_id in declines).to_client()
+
+        app = ClientApp(client_fn=client_fn, mods=secagg.client_mods(SecureAggregationConfig(), seed=0))
         self.apps = dict.fromkeys(range(1, num_nodes + 1), app)
         self.contexts = {
             nid: Context(run_id=1, node_id=nid, node_config={}, state=RecordDict(), run_config={})
@@ -117,7 +128,12 @@ class LoopbackGrid(Grid):
             self.requests.append((stage, nid, dict(configs)))  # the mod edits its copy
             if nid in self.drop_at and order.index(stage) >= order.index(self.drop_at[nid]):
                 continue
-            reply = _over_the_wire(self.apps[nid](msg, self.contexts[nid]))
+            try:
+                reply = _over_the_wire(self.apps[nid](msg, self.contexts[nid]))
+            except Exception as exc:  # what Flower's simulation engine replies (vce_api.py)
+                reason = str(type(exc)) + ":<'" + str(exc) + "'>"
+                replies.append(Message(Error(code=2, reason=reason), reply_to=msg))
+                continue
             assert not reply.has_error(), reply.error
             self.server_view.append((stage, nid, reply.content))
             replies.append(reply)
@@ -125,7 +141,7 @@ class LoopbackGrid(Grid):
 
 
 def _run_round(
-    cfg: SecureAggregationConfig, grid: LoopbackGrid, *, before=lambda: None
+    cfg: SecureAggregationConfig, grid: LoopbackGrid, *, before=lambda: None, on_halt=lambda f: None
 ) -> tuple[bool, list[np.ndarray]]:
     """One SecAgg+ fit round; returns (parameters changed, parameters after).
 
@@ -142,7 +158,7 @@ def _run_round(
     initial = [np.full(s, 7.0) for s in SHAPES]  # a sentinel the round must replace
     ctx.state.array_records[MAIN_PARAMS_RECORD] = ArrayRecord(initial)
     ctx.state.config_records[MAIN_CONFIGS_RECORD] = ConfigRecord({WorkflowKey.CURRENT_ROUND: 1})
-    workflow = secagg.build_secaggplus_workflow(cfg)
+    workflow = secagg.build_secaggplus_workflow(cfg, on_halt=on_halt)
     before()
     workflow(grid, ctx)
     after = ctx.state.array_records[MAIN_PARAMS_RECORD].to_numpy_ndarrays()
@@ -261,10 +277,26 @@ def test_too_many_dropouts_abort_the_round_and_apply_nothing():
     grid = LoopbackGrid(
         num_nodes=5, drop_at={2: Stage.COLLECT_MASKED_VECTORS, 5: Stage.COLLECT_MASKED_VECTORS}
     )
+    halts = []
     # Execute
-    changed, _ = _run_round(CFG, grid)
+    changed, _ = _run_round(CFG, grid, on_halt=halts.append)
     # Assert
     assert not changed
+    assert len(halts) == 1  # the round's record is told it halted, with nothing to say why
+
+
+def test_a_round_halted_by_declining_sites_hands_their_reasons_to_on_halt():
+    # Prepare: two of five decline (no budget left); the threshold of 4 cannot be met.
+    grid = LoopbackGrid(num_nodes=5, declines=frozenset({2, 5}))
+    halts = []
+    # Execute
+    changed, _ = _run_round(CFG, grid, on_halt=halts.append)
+    # Assert: nothing applied, and the sites' own sentences reach the round's record
+    assert not changed
+    [failures] = halts
+    texts = " ".join(str(f) for f in failures)
+    assert "site-2 declined round 1: no budget left" in texts
+    assert "site-5 declined round 1: no budget left" in texts
 
 
 def test_mismatched_prg_gives_garbage_that_the_norm_check_rejects(monkeypatch):
@@ -315,5 +347,8 @@ def test_even_share_count_below_the_sample_breaks_flowers_sites():
     # builds 5-site neighbourhoods, and every site fails while splitting its secrets.
     cfg = SecureAggregationConfig(num_shares=4, reconstruction_threshold=2)
     grid = LoopbackGrid(num_nodes=6)
-    with pytest.raises(IndexError):
-        _run_round(cfg, grid)
+    halts = []
+    changed, _ = _run_round(cfg, grid, on_halt=halts.append)
+    assert not changed
+    [failures] = halts
+    assert failures and all("IndexError" in str(f) for f in failures)

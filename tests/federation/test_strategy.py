@@ -291,6 +291,55 @@ def test_a_round_the_workflow_ended_without_aggregating_is_recorded_as_aborted()
     assert strategy.error is None
 
 
+def _declined(site: str, server_round: int) -> Exception:
+    # A site's refusal as Flower's simulation engine reports it (error reason, Ray's wrapping)
+    return Exception(
+        f"<class 'flwr.client.client_app.ClientAppException'>:<'RuntimeError: {site} declined "
+        f"round {server_round}: the round would take ε to 8.4, above dp.max_epsilon = 8'>"
+    )
+
+
+def test_a_secagg_round_halted_by_declines_stops_the_run_naming_them():
+    # Prepare: SecAgg+ halted (too few answered) and handed over the sites' errors: 2 of 3
+    # declined for budget, which they will do again next round
+    g = [np.zeros(2, dtype=np.float32)]
+    records = []
+    strategy = _strategy(g, records=records)
+    strategy.min_results = 2
+    strategy.fit_summary = FitSummary(server_round=4, sampled=3)
+    strategy._sampled = ["1", "2", "3"]
+    declines = [_declined("site-0", 4), _declined("site-1", 4)]
+
+    # Execute
+    with pytest.raises(RoundFailedError, match="fewer than federation.min_fit_clients.*site-0 declined round 4"):
+        strategy.record_halted_round(declines + declines[:1])  # Flower lists an error twice
+
+    # Assert: the stopping round is recorded with who declined and why, not as a timeout
+    summary, _ = records[-1]
+    assert summary.aborted
+    assert [(s["site"], s["kind"]) for s in summary.sites] == [("site-0", "declined"), ("site-1", "declined")]
+    assert "above dp.max_epsilon" in summary.sites[0]["reason"]
+    assert isinstance(strategy.error, RoundFailedError)
+
+
+def test_a_secagg_round_halted_with_enough_sites_left_is_aborted_and_keeps_the_decline():
+    # Prepare: 1 of 4 declined; the others timed out this once
+    g = [np.zeros(2, dtype=np.float32)]
+    records = []
+    strategy = _strategy(g, records=records)
+    strategy.min_results = 2
+    strategy.fit_summary = FitSummary(server_round=2, sampled=4)
+    strategy._sampled = ["1", "2", "3", "4"]
+    # Execute
+    strategy.record_halted_round([_declined("site-3", 2)])
+    strategy.evaluate(2, ndarrays_to_parameters(g))
+    # Assert: aborted round, the decline named, three aborted sites, the run goes on
+    summary, _ = records[-1]
+    assert summary.aborted and strategy.error is None
+    kinds = sorted(s["kind"] for s in summary.sites)
+    assert kinds == ["aborted", "aborted", "aborted", "declined"]
+
+
 def test_three_aborted_rounds_in_a_row_stop_the_run():
     g = [np.zeros(2, dtype=np.float32)]
     strategy = _strategy(g)

@@ -23,3 +23,17 @@ def test_an_aborted_round_fails_every_sampled_site_and_keeps_the_summary_given()
         ("node-2", "node-2", "failed"),
     ]
     assert summary.failures == ["late"] and not summary.aborted
+
+
+def test_an_aborted_round_keeps_the_sites_recorded_and_aborts_the_rest():
+    # Prepare: SecAgg+ halted; site-a declined (tied to node 1), one decline Flower could not
+    # tie to a node; nodes 2 and 3 sent nothing more.
+    declined = {"site": "site-a", "node": "node-1", "status": "failed", "reason": "no budget", "kind": "declined"}
+    untied = {"site": "site-c", "node": None, "status": "failed", "reason": "no budget", "kind": "declined"}
+    summary = FitSummary(server_round=3, sampled=3, sites=[declined, untied], failures=["no budget"])
+    # Execute
+    out = aborted(summary, sampled_sites=[("site-a", "1"), ("node-2", "2"), ("node-3", "3")])
+    # Assert: the declines stay; the untied one stands for one silent node; one more aborted
+    assert out.sites[:2] == [declined, untied]
+    assert [(s["node"], s["kind"]) for s in out.sites[2:]] == [("node-3", "aborted")]
+    assert len(out.sites) == summary.sampled
