@@ -35,3 +35,12 @@ def test_export_of_a_non_run_folder_is_a_one_line_error(tmp_path, capsys):
     err = capsys.readouterr().err.strip()
     assert err.startswith("fedft export: error:") and "not a fedft run folder" in err
     assert "\n" not in err
+
+
+def test_every_option_of_validate_is_described(capsys):
+    import pytest
+
+    with pytest.raises(SystemExit):
+        main(["validate", "--help"])
+    out = capsys.readouterr().out
+    assert "--set KEY=VALUE  override a config value" in out
