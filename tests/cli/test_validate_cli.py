@@ -44,3 +44,20 @@ def test_every_option_of_validate_is_described(capsys):
         main(["validate", "--help"])
     out = capsys.readouterr().out
     assert "--set KEY=VALUE  override a config value" in out
+
+
+def test_architecture_lists_every_subcommand():
+    import argparse
+    import re
+
+    from fedft.cli import build_parser
+
+    # Prepare
+    [sub] = [a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction)]
+    text = (REPO / "docs" / "architecture.md").read_text(encoding="utf-8")
+
+    # Execute
+    listed = re.search(r"`fedft ((?:\w+ \| )+\w+)`", text).group(1).split(" | ")
+
+    # Assert
+    assert sorted(listed) == sorted(sub.choices)
