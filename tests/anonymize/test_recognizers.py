@@ -240,3 +240,18 @@ def test_guards_change_no_detection():
     # Execute / Assert
     for text in texts:
         assert found(guarded, text) == found(plain, text)
+
+
+def test_readme_preview_prints_what_readme_says(default_anonymizer):
+    import re
+    from pathlib import Path
+
+    # Prepare: README's example, as a reader finds it.
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    text, shown = re.search(r'--preview "([^"]+)"` prints\s+`([^`]+)`', readme).groups()
+
+    # Execute
+    [out] = default_anonymizer.anonymize_texts([text]).texts
+
+    # Assert
+    assert out == shown
