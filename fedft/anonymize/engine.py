@@ -127,6 +127,7 @@ def build_analyzer(cfg: AnonymizationConfig, *, nlp=None):  # -> presidio_analyz
     from presidio_analyzer.nlp_engine import NerModelConfiguration, SpacyNlpEngine
 
     from fedft.anonymize.recognizers.registry import (
+        REPLACED,
         custom_recognizer,
         fedft_recognizers,
         guard_recognizers,
@@ -157,9 +158,8 @@ def build_analyzer(cfg: AnonymizationConfig, *, nlp=None):  # -> presidio_analyz
         presidio_log.setLevel(level)
     fedft = fedft_recognizers(language=cfg.language)
     if fedft:
-        # fedft's phone recognizer covers the default's formats and more, at a fraction of the
-        # cost (the default runs libphonenumber's matcher once per region per document).
-        registry.remove_recognizer("PhoneRecognizer", language=cfg.language)
+        for name in REPLACED:
+            registry.remove_recognizer(name, language=cfg.language)
     for recognizer in fedft:
         registry.add_recognizer(recognizer)
     guard_recognizers(registry.recognizers)

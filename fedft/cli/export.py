@@ -40,7 +40,9 @@ def run(args: argparse.Namespace) -> int:
         labels = json.loads(run_dir.labels.read_text()) if run_dir.labels.is_file() else None
         merge_and_save(adapter, args.output, task=cfg.data.task, labels=labels)
     else:
-        shutil.copytree(adapter, args.output)
+        # peft's save_pretrained leaves its blank card template (README.md, "[More Information
+        # Needed]") in older runs' adapters: MODEL_CARD.md is the one card.
+        shutil.copytree(adapter, args.output, ignore=shutil.ignore_patterns("README.md"))
     write_model_card(run_dir, args.output, server_round=server_round)
     print(f"exported round {server_round} of {run_dir.root.name} to {args.output}" + (" (merged)" if args.merge else ""))
     return 0

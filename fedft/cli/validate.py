@@ -11,7 +11,14 @@ from fedft.config import ConfigError, config_to_yaml, load_config
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("validate", help="check a config and print it fully resolved")
     p.add_argument("config", help="fedft YAML config")
-    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
+    p.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a config value, e.g. --set federation.rounds=3 (repeatable)",
+    )
     p.add_argument("-q", "--quiet", action="store_true", help="print nothing when valid")
     p.set_defaults(func=run)
 

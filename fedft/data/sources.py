@@ -148,8 +148,14 @@ def read_examples(
                 f"{shown}: {len(bad)} bad rows: {listed}{more}; fix them, or set "
                 "data.bad_rows: skip to leave them out"
             )
+        # Name where the rows are listed: "bad_rows" is a field of LoadedData, not a thing a
+        # user can open.
         log.warning(
-            "%s: %d of %d rows rejected (see bad_rows)", shown, len(bad), len(bad) + len(rows)
+            "%s: %d of %d rows rejected and skipped (each with file:line: `fedft data check "
+            "FILE`, or a run's data_report.json)",
+            shown,
+            len(bad),
+            len(bad) + len(rows),
         )
 
     columns = (

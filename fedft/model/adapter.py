@@ -31,8 +31,8 @@ _HEAD_SUFFIXES = (".classifier.weight", ".score.weight")
 def save_adapter(model: PeftModel, out_dir: str | Path, *, public_base_id: str) -> Path:
     """Write the adapter (LoRA A and B, trained head) as safetensors + adapter_config.json.
 
-    `public_base_id` replaces the local base path in adapter_config.json and in the model
-    card, so `PeftModel.from_pretrained(base, out_dir)` works anywhere the base is available.
+    `public_base_id` replaces the local base path in adapter_config.json, so
+    `PeftModel.from_pretrained(base, out_dir)` works anywhere the base is available.
     The head's pooling goes to fedft_head.json (a mean-pooling base needs
     `use_mean_pooling(base)` before loading; see `fedft.model.pooling`).
     """
@@ -43,15 +43,12 @@ def save_adapter(model: PeftModel, out_dir: str | Path, *, public_base_id: str) 
 
     config_path = out / ADAPTER_CONFIG
     config = json.loads(config_path.read_text(encoding="utf-8"))
-    local_base = config.get("base_model_name_or_path")
     config["base_model_name_or_path"] = public_base_id
     config_path.write_text(json.dumps(config, indent=2, sort_keys=True) + "\n", encoding="utf-8")
 
-    # The model card names the base too (metadata and tags), from the base model's config.
-    card = out / "README.md"
-    if card.is_file() and local_base and local_base != public_base_id:
-        text = card.read_text(encoding="utf-8")
-        card.write_text(text.replace(local_base, public_base_id), encoding="utf-8")
+    # peft also writes a blank model card template (README.md, "[More Information Needed]",
+    # naming the local base path); `fedft export` writes the real card, MODEL_CARD.md.
+    (out / "README.md").unlink(missing_ok=True)
     return out
 
 

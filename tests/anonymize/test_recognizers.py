@@ -104,6 +104,50 @@ def test_iban_checksum_and_boundaries(text, expected):
     assert [(r.start, r.end) for r in found] == ([expected] if expected else [])
 
 
+# What a reader of the training text sees: each label names what was there, and no part of it
+# is left next to the label (issue 16: README's preview, SSNs, instructions, initials, UK
+# addresses).
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "Pt John Smith, MRN-1234567, call 555-201-3344",
+            "Pt <PERSON>, MRN-<ID_NUMBER>, call <PHONE_NUMBER>",
+        ),
+        ("Call 555 201 3344 tomorrow.", "Call <PHONE_NUMBER> tomorrow."),
+        ("NHS number 943 476 5919 on file.", "NHS number <UK_NHS> on file."),
+        ("SSN 078-05-1120", "SSN <US_SSN>"),
+        ("Email results to the GP.", "Email results to the GP."),
+        ("Call back the ward after lunch.", "Call back the ward after lunch."),
+        ("Referred by Smith, John A. on the ward.", "Referred by <PERSON> on the ward."),
+        ("Lives at 221B Baker Street, London NW1 6XE.", "Lives at <STREET_ADDRESS>."),
+        (
+            "Lives at number 221B with his brother.",
+            "Lives at number <STREET_ADDRESS> with his brother.",
+        ),
+        (
+            "pt lives at 221b, baker street, postcode nw1 6xe",
+            "pt lives at <STREET_ADDRESS>, postcode <POSTAL_CODE>",
+        ),
+        ("moved to nw1 6xe last spring", "moved to <POSTAL_CODE> last spring"),
+    ],
+)
+def test_labels_read_right_in_training_text(text, expected, default_anonymizer):
+    assert default_anonymizer.anonymize_texts([text]).texts == [expected]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Oxycodone q4h 5mg as needed.",  # "q4h 5mg" is no postcode (Q, M not allowed)
+        "Review at 10am, bed 4 next to the window.",
+        "Stage 2A disease, 3 of 12 nodes.",
+    ],
+)
+def test_clinical_look_alikes_of_addresses_survive(text, default_anonymizer):
+    assert default_anonymizer.anonymize_texts([text]).texts == [text]
+
+
 # sha256 (first 16 hex digits) of each guarded recognizer's patterns, one regex per line, as
 # reviewed for its entry in recognizers.registry._NEEDS. A mismatch means the patterns changed
 # (e.g. a Presidio upgrade): check that every pattern still needs what _NEEDS says, then update
@@ -115,7 +159,6 @@ _REVIEWED_PATTERNS = {
     "UsItinRecognizer": "1dc3ba3379d4812d",
     "UsPassportRecognizer": "4d39378952a1fd07",
     "UsSsnRecognizer": "99e2c61f6a973b04",
-    "NhsRecognizer": "d813b701023b5188",
     "CryptoRecognizer": "9d9a993fd6aee894",
     "DateRecognizer": "95ce0df7492c064a",
     "EmailRecognizer": "004723abbb67ff6c",
@@ -125,12 +168,14 @@ _REVIEWED_PATTERNS = {
     "UrlRecognizer": "d9409b67668f321e",
     "FedftPhoneRecognizer": "99fe3aeaa89bb85a",
     "FedftLongNumberRecognizer": "844107b7bdee465f",
+    "FedftSsnRecognizer": "70068ae4f0007ec1",
+    "FedftNhsRecognizer": "a6d87fdfda0a7894",
     "FedftCardRecognizer": "7d04edfedb98b849",
     "FedftDateWordsRecognizer": "8c89ef3800b0e13c",
-    "FedftStreetAddressRecognizer": "845c7d0536f46c95",
+    "FedftStreetAddressRecognizer": "916221539c8e2ff6",
     "FedftIbanRecognizer": "6d611ed3c807bb85",
     "FedftIntlAddressRecognizer": "78b266c5d6086734",
-    "FedftPostalCodeRecognizer": "eb288ef6e8184385",
+    "FedftPostalCodeRecognizer": "8deac50f98139127",
     "FedftPlaceCueRecognizer": "0383e73a6142c57c",
     "FedftAgeRecognizer": "5f13a983aebfa698",
     "FedftFaxRecognizer": "0ceb7a4fc1f7145f",
@@ -195,3 +240,18 @@ def test_guards_change_no_detection():
     # Execute / Assert
     for text in texts:
         assert found(guarded, text) == found(plain, text)
+
+
+def test_readme_preview_prints_what_readme_says(default_anonymizer):
+    import re
+    from pathlib import Path
+
+    # Prepare: README's example, as a reader finds it.
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    text, shown = re.search(r'--preview "([^"]+)"` prints\s+`([^`]+)`', readme).groups()
+
+    # Execute
+    [out] = default_anonymizer.anonymize_texts([text]).texts
+
+    # Assert
+    assert out == shown

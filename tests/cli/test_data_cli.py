@@ -95,7 +95,7 @@ def test_bad_arguments_exit_with_usage(argv, capsys):
     assert exc.value.code == 2
 
 
-def test_check_reports_counts_labels_and_bad_rows(tmp_path, capsys):
+def test_check_reports_counts_labels_and_bad_rows(tmp_path, capsys, caplog):
     # Prepare
     path = tmp_path / "notes.csv"
     path.write_text(
@@ -126,6 +126,9 @@ def test_check_reports_counts_labels_and_bad_rows(tmp_path, capsys):
     assert "labels: cardiology (1), pulmonology (1)" in out
     assert f"{path}:4: field 'note' is empty" in err
     assert f"{path}:5: label 'dermatology' is not one of the configured labels" in err
+    # The warning names where the rejected rows are listed, not an internal field.
+    assert "see bad_rows" not in caplog.text
+    assert "`fedft data check FILE`, or a run's data_report.json" in caplog.text
 
 
 def test_check_passes_a_clean_synthetic_file(tmp_path, capsys):

@@ -43,3 +43,29 @@ def test_export_of_a_non_run_folder_is_a_one_line_error(tmp_path, capsys):
     err = capsys.readouterr().err.strip()
     assert err.startswith("fedft export: error:") and "not a fedft run folder" in err
     assert "\n" not in err
+
+
+def test_every_option_of_validate_is_described(capsys):
+    import pytest
+
+    with pytest.raises(SystemExit):
+        main(["validate", "--help"])
+    out = capsys.readouterr().out
+    assert "--set KEY=VALUE  override a config value" in out
+
+
+def test_architecture_lists_every_subcommand():
+    import argparse
+    import re
+
+    from fedft.cli import build_parser
+
+    # Prepare
+    [sub] = [a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction)]
+    text = (REPO / "docs" / "architecture.md").read_text(encoding="utf-8")
+
+    # Execute
+    listed = re.search(r"`fedft ((?:\w+ \| )+\w+)`", text).group(1).split(" | ")
+
+    # Assert
+    assert sorted(listed) == sorted(sub.choices)

@@ -326,3 +326,52 @@ def test_html_renders_in_headless_chromium(audit, tmp_path):
     assert near((31, 119, 180)), "no tab:blue pixels: the ε plot did not render"
     assert near((255, 127, 14)), "no tab:orange pixels: the plots did not render"
     assert pixels.std() > 20
+
+
+def test_settings_with_dp_off_show_no_dp_values(tmp_path):
+    # Prepare: a run without DP; its config still holds the DP defaults (clipping norm 1).
+    from fedft.run.report.text import settings_rows
+
+    ledger = PrivacyLedger.open(tmp_path)
+    ledger.append(
+        "run_start",
+        {"rounds_planned": 1, "dp": {"enabled": False, "max_grad_norm": 1.0, "accountant": "rdp"}},
+    )
+    ledger.append_round(
+        server_round=1,
+        global_adapter_sha256="01" * 32,
+        sites=[SiteRound(site="site-0", status="trained", num_examples=8, anonymization=ANON)],
+        secure_aggregation={"enabled": True, "num_shares": 3, "reconstruction_threshold": 2},
+    )
+
+    # Execute
+    rows = dict(settings_rows(build_audit(tmp_path)))
+
+    # Assert
+    assert rows["sample-level DP"] == "no"
+    for key in ("per-record clipping norm", "noise multiplier", "accountant", "target ε"):
+        assert rows[key] == "— (DP off)", key
+
+
+def test_epsilon_plot_keeps_lines_and_legend_clear_of_frame_and_points(audit):
+    # Prepare: a cap at the highest ε reached, where it used to lie on the frame.
+    import dataclasses
+
+    from fedft.run.report.plots import epsilon_figure
+
+    top = max(e for m in audit.sites for _, e in m.epsilon_by_round)
+    dp = {**audit.section("dp"), "max_epsilon": top, "target_epsilon": 5.0}
+    capped = dataclasses.replace(audit, settings={**audit.settings, "dp": dp})
+
+    # Execute
+    fig = epsilon_figure(capped)
+    fig.canvas.draw()  # lays out the legend
+
+    # Assert: headroom above the cap and around the rounds; the legend outside the axes.
+    [ax] = fig.axes
+    assert ax.get_ylim()[1] > top * 1.1
+    assert ax.get_xlim()[0] < 1 - 0.25
+    legend = ax.get_legend().get_window_extent()
+    assert legend.x0 >= ax.get_window_extent().x1
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert any(label.startswith("budget cap ε = 7.56") for label in labels), labels

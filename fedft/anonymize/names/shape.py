@@ -7,7 +7,14 @@ from collections.abc import Iterable, Sequence
 
 import regex
 
-from fedft.anonymize.names.words import ABBREVIATIONS, CUES, PARTICLES, WORD, case_style
+from fedft.anonymize.names.words import (
+    ABBREVIATIONS,
+    CONTACT_VERBS,
+    CUES,
+    PARTICLES,
+    WORD,
+    case_style,
+)
 from fedft.anonymize.spans import Span
 
 __all__ = ["extend_names", "propagate_names", "trim_person_edges"]
@@ -22,6 +29,9 @@ _LEADING_P = regex.compile(rf"{_P}\s", flags=regex.IGNORECASE)
 _TRAILING_P = regex.compile(rf"\s{_P}$", flags=regex.IGNORECASE)
 _COMMA_NEXT = regex.compile(rf",\s+({_NAME_WORD})")
 _COMMA_PREV = regex.compile(rf"({_NAME_WORD}),\s+$")
+# A middle or trailing initial after a capitalized name word: "Smith, John A." ("A." would
+# otherwise survive next to <PERSON> and narrow down who it was).
+_INITIAL_NEXT = regex.compile(r"[ \t]+\p{Lu}\.(?!\w)")
 
 
 def extend_names(
@@ -105,6 +115,9 @@ def extend_names(
                 and acceptable(m2.group(1), m2.start(1), strict=True)
             ):
                 end = m2.end()
+        initial = _INITIAL_NEXT.match(text, end)
+        if initial and text[start:end][-1:].isalpha() and text[start:end][:1].isupper():
+            end = initial.end()
         out.append(Span(s.entity, start, end, s.score, s.source))
     return out + _listed_with(text, out, accept=lambda w, at: acceptable(w, at, strict=True))
 
@@ -129,14 +142,16 @@ def _listed_with(text: str, spans: Sequence[Span], *, accept) -> list[Span]:
 
 
 _EDGE = regex.compile(r"[^\W\d_][\p{L}'’]*\.?")
+_INITIAL = regex.compile(r"\p{Lu}\.$")
 
 
 def trim_person_edges(
     text: str, spans: Sequence[Span], *, stop_words: frozenset[str]
 ) -> list[Span]:
-    """PERSON spans without leading/trailing cue words, honorifics and function words
-    ("Daughter", "Dr.", "the"); spans left empty, or holding digits (NER calls
-    "MRN-1234567" a person), are dropped. Other spans pass unchanged."""
+    """PERSON spans without leading/trailing cue words, honorifics, contact verbs and function
+    words ("Daughter", "Dr.", "Email", "the"); initials stay ("John A."); spans left empty, or
+    holding digits (NER calls "MRN-1234567" a person), are dropped. Other spans pass
+    unchanged."""
     out = []
     for s in spans:
         if s.entity != "PERSON":
@@ -147,8 +162,10 @@ def trim_person_edges(
         words = [m for m in _EDGE.finditer(text, s.start, s.end)]
 
         def noise(m) -> bool:
+            if _INITIAL.match(m.group()):
+                return False  # "A." is an initial, not the stop word "a"
             w = m.group().rstrip(".").lower()
-            return w in CUES or w in stop_words
+            return w in CUES or w in CONTACT_VERBS or w in stop_words
 
         while words and noise(words[0]):
             words.pop(0)

@@ -104,7 +104,6 @@ def case_variant(
     return ("".join(chars), changed) if changed else None
 
 
-
 def _trim(
     text: str, start: int, end: int, rewritten: list[tuple[int, int]]
 ) -> list[tuple[int, int]]:

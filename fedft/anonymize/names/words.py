@@ -17,6 +17,7 @@ import regex
 
 __all__ = [
     "ABBREVIATIONS",
+    "CONTACT_VERBS",
     "CUES",
     "FIELD_LABELS",
     "GREETINGS",
@@ -48,6 +49,10 @@ CUES = frozenset(
     "patient pt customer client holder kin daughter son wife husband mother father sister "
     "brother spouse partner guardian caregiver carer mr mrs ms miss mx dr prof doctor".split()
 )
+
+# Verbs of contacting that open an instruction ("Email results to...", "Call back..."): spaCy
+# tags them as a name at the start of a sentence. Never part of a name.
+CONTACT_VERBS = frozenset("email e-mail call phone fax text ring message".split())
 
 # Words after which, in letters and chat, a name follows ("Dear", "Regards,", "Thanks"): cues
 # for the name pass only (unlike CUES they may start a sentence that names no one, so they do
@@ -81,7 +86,7 @@ def english_lexicon(nlp) -> frozenset[str]:
 
 
 def doc_case(text: str) -> str:
-    """"upper" (>80% of cased letters are capitals), "lower" (<2%) or "mixed"."""
+    """ "upper" (>80% of cased letters are capitals), "lower" (<2%) or "mixed"."""
     letters = [c for c in text if c.isalpha() and c.lower() != c.upper()]
     if not letters:
         return "mixed"
@@ -97,9 +102,7 @@ def could_be_name(word: str, tag: str, lemma: str, lexicon: frozenset[str]) -> b
     return word.lower() not in lexicon and lemma.lower() not in lexicon
 
 
-def name_like(
-    tok, info, *, case: str, lexicon: frozenset[str], stop_words: frozenset[str]
-) -> bool:
+def name_like(tok, info, *, case: str, lexicon: frozenset[str], stop_words: frozenset[str]) -> bool:
     """Could this token be part of a name? Used for cue-led names and adjacency."""
     word = tok.text
     low = word.lower()
@@ -111,10 +114,9 @@ def name_like(
 
 
 def case_style(w: str) -> str:
-    """"upper", "lower", "title" or "?" (mixed inside the word)."""
+    """ "upper", "lower", "title" or "?" (mixed inside the word)."""
     if w.isupper():
         return "upper"
     if w.islower():
         return "lower"
     return "title" if w[:1].isupper() else "?"
-

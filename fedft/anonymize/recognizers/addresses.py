@@ -29,19 +29,28 @@ _STREET_SUFFIX = (
 
 class FedftStreetAddressRecognizer(PatternRecognizer):
     """Optional leading flat, house number (221B), 1-3 name words, a USPS street suffix,
-    optional unit and ", City"."""
+    optional unit and ", City"; or a lettered house number on its own after "at", "flat"...
+    ("lives at 221B")."""
 
     PATTERNS = [
         Pattern(
             "street",
             r"(?:\b(?:flat|apt|apartment|unit|suite)\.?\s*\d+[a-z]?,?\s+)?"
-            rf"\b\d{{1,6}}[a-z]?\s+(?:[^\W\d_][\w'.-]*\s+){{1,3}}{_STREET_SUFFIX}\b\.?"
+            rf"\b\d{{1,6}}[a-z]?,?\s+(?:[^\W\d_][\w'.-]*\s+){{1,3}}{_STREET_SUFFIX}\b\.?"
             r"(?:,?\s+(?:apt|apartment|suite|ste|unit|room|#)\.?\s*#?[\w-]+)?"
             r"(?:,\s+(?-i:\p{Lu}[\p{L}'-]+(?:[ -]\p{Lu}[\p{L}'-]+)?))?",
             0.6,
-        )
+        ),
+        # A house or flat number with a letter, where the street is not named next to it
+        # ("lives at 221B", "flat 4C"): the letter makes it one address among few.
+        Pattern(
+            "house_number",
+            r"(?=\d)(?<=\b(?:at|number|no\.?|flat|apt\.?|apartment|unit|house)\s+)"
+            r"\d{1,5}(?-i:[A-H])\b(?!-|\.\d)",
+            0.5,
+        ),
     ]
-    CONTEXT = ["address", "lives", "live", "resides", "street", "home"]
+    CONTEXT = ["address", "lives", "live", "resides", "street", "home", "flat"]
 
     def __init__(self, supported_language: str = "en"):
         super().__init__(**pattern_args(self, entity="STREET_ADDRESS", language=supported_language))

@@ -1,10 +1,11 @@
-"""Number recognizers: phone numbers, standalone long numbers, payment cards, IBANs."""
+"""Number recognizers: phone numbers, standalone long numbers, SSN-shaped numbers, NHS numbers,
+payment cards, IBANs."""
 
 from __future__ import annotations
 
 import regex
 from presidio_analyzer import LocalRecognizer, Pattern, PatternRecognizer, RecognizerResult
-from presidio_analyzer.predefined_recognizers import CreditCardRecognizer
+from presidio_analyzer.predefined_recognizers import CreditCardRecognizer, NhsRecognizer
 
 from fedft.anonymize.recognizers.patterns import (
     DATE_LIKE,
@@ -18,7 +19,9 @@ __all__ = [
     "FedftCardRecognizer",
     "FedftIbanRecognizer",
     "FedftLongNumberRecognizer",
+    "FedftNhsRecognizer",
     "FedftPhoneRecognizer",
+    "FedftSsnRecognizer",
 ]
 
 
@@ -69,6 +72,50 @@ class FedftLongNumberRecognizer(PatternRecognizer):
 
     def invalidate_result(self, pattern_text: str) -> bool:
         return digit_count(pattern_text) < 7 or bool(DATE_LIKE.match(pattern_text))
+
+
+class FedftSsnRecognizer(PatternRecognizer):
+    """Numbers written the way US SSNs are (3-2-4 digits, dashed), whatever their digits.
+
+    Presidio's SSN recognizer rejects famous sample numbers (078-05-1120, 123-45-6789) and
+    invalid ranges; such a number is still an SSN to a reader, and the phone pattern then labels
+    it: "SSN <PHONE_NUMBER>". This one names the shape; scored above the phone (0.45) and
+    long-number (0.4) patterns that match the same digits."""
+
+    PATTERNS = [Pattern("ssn_dashed", r"(?<![\w.-])\d{3}-\d{2}-\d{4}(?![\w-]|\.\d)", 0.5)]
+    CONTEXT = ["ssn", "social", "security"]
+
+    def __init__(self, supported_language: str = "en"):
+        super().__init__(**pattern_args(self, entity="US_SSN", language=supported_language))
+
+
+class FedftNhsRecognizer(NhsRecognizer):
+    """NHS numbers (mod-11 checked by Presidio's recognizer), minus US phone numbers.
+
+    One in eleven 10-digit numbers passes the checksum, so Presidio called "call 555-201-3344"
+    an NHS number (score 1.0, above every phone pattern). NHS numbers are written in 3-3-4
+    groups separated by spaces, or unseparated; dashes, dots and brackets are phone formatting,
+    and so is a phone word just before the number. Such numbers stay PHONE_NUMBER."""
+
+    PATTERNS = [Pattern("NHS (medium)", r"(?<![\w.(-])\d{3} ?\d{3} ?\d{4}(?![\w)-]|\.\d)", 0.5)]
+    _PHONE_WORD = regex.compile(
+        r"\b(?:phone|tel|telephone|call|cell|mobile|contact|reach|fax|ring|text)\b\W{0,3}"
+        r"(?:\w+\W{1,3})?$",
+        FLAGS,
+    )
+
+    def __init__(self, supported_language: str = "en"):
+        super().__init__(
+            patterns=self.PATTERNS,
+            supported_language=supported_language,
+            name="FedftNhsRecognizer",
+        )
+
+    def analyze(self, text: str, entities, nlp_artifacts=None, regex_flags=None):
+        results = super().analyze(text, entities, nlp_artifacts, regex_flags)
+        return [
+            r for r in results if not self._PHONE_WORD.search(text, max(0, r.start - 24), r.start)
+        ]
 
 
 class FedftCardRecognizer(CreditCardRecognizer):

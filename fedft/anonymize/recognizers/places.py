@@ -154,6 +154,13 @@ class FedftPostalCodeRecognizer(PatternRecognizer):
 
     PATTERNS = [
         Pattern("uk", r"(?-i:\b(?:[A-Z]{1,2}\d[A-Z\d]?|GIR)\s?\d[A-Z]{2}\b)", 0.55),
+        # The same in any case, with the letters the Royal Mail allows where they stand (an
+        # inward code never ends in C, I, K, M, O or V): "nw1 6xe", but not "q4h 5mg".
+        Pattern(
+            "uk_any_case",
+            r"\b[a-pr-uwyz][a-hk-y]?\d[a-hjkps-uw\d]?\s\d[abd-hjlnp-uw-z]{2}\b",
+            0.5,
+        ),
         Pattern(
             "canada",
             r"(?-i:\b[ABCEGHJ-NPRSTVXY]\d[ABCEGHJ-NPRSTV-Z]\s?\d[ABCEGHJ-NPRSTV-Z]\d\b)",

@@ -14,7 +14,7 @@ from matplotlib.ticker import MaxNLocator
 
 from fedft.run.report.audit import Audit
 
-__all__ = ["epsilon_plot", "png_data_uri", "utility_plot"]
+__all__ = ["epsilon_figure", "epsilon_plot", "png_data_uri", "utility_plot"]
 
 _SIZE = (7.5, 3.6)  # inches; 100 dpi -> 750 x 360 px
 
@@ -32,6 +32,12 @@ def png_data_uri(png: bytes) -> str:
 def epsilon_plot(audit: Audit) -> bytes | None:
     """Cumulative ε after each round, one line per site (and the server's site-level ε),
     with the budget cap and target as dashed lines when the settings state them."""
+    fig = epsilon_figure(audit)
+    return None if fig is None else _png(fig)
+
+
+def epsilon_figure(audit: Audit) -> Figure | None:
+    """The figure `epsilon_plot` draws (tests check its layout)."""
     series = [(m.name, m.epsilon_by_round, "-") for m in audit.sites if m.epsilon_by_round]
     if audit.site_level is not None and audit.site_level.epsilon_by_round:
         series.append(("site-level (server)", audit.site_level.epsilon_by_round, "--"))
@@ -42,21 +48,30 @@ def epsilon_plot(audit: Audit) -> bytes | None:
     for name, points, style in series:
         ax.plot([r for r, _ in points], [e for _, e in points], style, marker="o", label=name)
     dp = audit.section("dp")
-    for key, label, color in (
-        ("max_epsilon", "budget cap", "tab:red"),
-        ("target_epsilon", "target", "tab:gray"),
+    levels = [e for _, points, _ in series for _, e in points]
+    for key, label, color, style in (
+        ("max_epsilon", "budget cap", "black", "--"),
+        ("target_epsilon", "target", "dimgray", "-."),
     ):
         value = dp.get(key)
         if isinstance(value, int | float):
-            ax.axhline(value, linestyle=":", color=color, label=f"{label} ε = {value:g}")
+            ax.axhline(
+                value, linestyle=style, linewidth=1.6, color=color, label=f"{label} ε = {value:g}"
+            )
+            levels.append(value)
+    rounds = [r for _, points, _ in series for r, _ in points]
+    # Headroom above the highest line and half a round either side: a cap or target line at
+    # the top, or a round-1 point at the left, is drawn inside the frame, not on it.
+    ax.set_xlim(min(rounds) - 0.5, max(rounds) + 0.5)
+    ax.set_ylim(0, max(levels) * 1.15 or 1.0)
     ax.set_xlabel("round")
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_ylabel("ε spent so far")
     ax.set_title("Privacy loss per round (cumulative)")
-    ax.set_ylim(bottom=0)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize="small", loc="upper left")
-    return _png(fig)
+    # Beside the plot, not over it: inside, it covered the first rounds' points.
+    ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
+    return fig
 
 
 def utility_plot(audit: Audit) -> bytes | None:

@@ -38,9 +38,10 @@ h2{font-size:1.2em;margin-top:1.6em;border-bottom:1px solid #ddd}
 .banner{padding:.8em 1em;border-radius:6px;font-weight:600;margin:1em 0}
 .ok{background:#e6f4ea;border:1px solid #34a853}.bad{background:#fce8e6;border:1px solid #d93025}
 table{border-collapse:collapse;margin:.6em 0;font-size:.9em}
-th,td{border:1px solid #ccc;padding:.3em .6em;text-align:left;vertical-align:top}
+th,td{border:1px solid #ccc;padding:.3em .6em;text-align:left;vertical-align:middle}
 th{background:#f3f3f3}td{white-space:nowrap}
-td.hash{font-family:monospace;font-size:.8em;word-break:break-all;white-space:normal}
+td.hash{font-family:ui-monospace,'SFMono-Regular',Menlo,Consolas,monospace;font-size:.95em;
+word-break:break-all;white-space:normal;min-width:16em}
 li{margin:.3em 0}img{max-width:100%;border:1px solid #eee}.muted{color:#666;font-size:.85em}
 """
 

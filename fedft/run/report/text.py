@@ -199,6 +199,12 @@ def settings_rows(audit: Audit) -> list[tuple[str, str]]:
         secagg_text = "off"
     else:
         secagg_text = "not recorded"
+    # With DP off the config still holds DP defaults (clipping norm 1...): they applied to nothing.
+    dp_off = dp.get("enabled") is False and not clips
+
+    def if_dp(text: str) -> str:
+        return "— (DP off)" if dp_off else text
+
     rows = [
         (
             "sample-level DP",
@@ -206,12 +212,12 @@ def settings_rows(audit: Audit) -> list[tuple[str, str]]:
         ),
         (
             "per-record clipping norm",
-            ", ".join(_fmt(c) for c in clips) or _fmt(dp.get("max_grad_norm")),
+            if_dp(", ".join(_fmt(c) for c in clips) or _fmt(dp.get("max_grad_norm"))),
         ),
-        ("noise multiplier", "per site, see the table"),
-        ("accountant", ", ".join(accountants) or _fmt(dp.get("accountant"))),
-        ("target ε", _fmt(dp.get("target_epsilon"))),
-        ("budget cap (max ε per site)", _fmt(dp.get("max_epsilon"))),
+        ("noise multiplier", if_dp("per site, see the table")),
+        ("accountant", if_dp(", ".join(accountants) or _fmt(dp.get("accountant")))),
+        ("target ε", if_dp(_fmt(dp.get("target_epsilon")))),
+        ("budget cap (max ε per site)", if_dp(_fmt(dp.get("max_epsilon")))),
         (
             "site-level DP",
             _fmt(site_dp.get("enabled")) if site_dp else ("yes" if audit.site_level else "no"),
