@@ -23,9 +23,11 @@ class FailureKind(StrEnum):
 # A site id is a node config value without spaces or quotes; Flower wraps the text in quotes.
 _DECLINED = re.compile(r"(?<![^\s'\"<(])[^\s'\"<>]+ declined round \d+\b")
 # The same, capturing the site id and the reason up to the end of its line, less the quotes
-# and brackets Flower and Ray wrap it in (`<class 'RuntimeError'>:<'...'>`).
+# and brackets Flower and Ray wrap it in (`<class 'RuntimeError'>:<'...'>`). Ray's error text
+# may arrive escaped (a literal backslash-n ends the line; `\'` is a quote).
 _DECLINED_PARTS = re.compile(
-    r"(?<![^\s'\"<(])(?P<site>[^\s'\"<>]+) declined round (?P<round>\d+): (?P<reason>[^\n]*)"
+    r"(?<![^\s'\"<(])(?P<site>[^\s'\"<>]+) declined round (?P<round>\d+): "
+    r"(?P<reason>(?:[^\n\\]|\\[^n])*)"
 )
 
 
@@ -47,6 +49,6 @@ def declined_parts(error_text: str) -> tuple[str, str] | None:
     match = _DECLINED_PARTS.search(error_text)
     if match is None:
         return None
-    reason = match["reason"].rstrip().rstrip("'\">)").rstrip()
+    reason = match["reason"].replace("\\'", "'").rstrip().rstrip("'\">)").rstrip()
     message = f"{match['site']} declined round {match['round']}: {reason}"
     return match["site"], message

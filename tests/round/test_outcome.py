@@ -62,6 +62,9 @@ RAY_REPR = (
     [
         RAY_REPR,
         "<class 'RuntimeError'>:<'site-0 declined round 2: privacy budget: round 2 would raise ε to 3.1'>",
+        # Ray's text escaped inside Flower's (seen under SecAgg+): a literal \\n ends the reason
+        "Message: site-0 declined round 2: privacy budget: round 2 would raise ε to 3.1\\n\\nThe "
+        "above exception was the direct cause of the following exception:\\n\\n(pid=1, ip=192.0.2.2)",
     ],
 )
 def test_a_refusal_is_named_by_its_site_with_a_clean_reason(text):
@@ -71,5 +74,6 @@ def test_a_refusal_is_named_by_its_site_with_a_clean_reason(text):
     site, message = declined_parts(text)
     assert site == "site-0"
     assert message == "site-0 declined round 2: privacy budget: round 2 would raise ε to 3.1"
+    assert declined_parts("x declined round 1: this site\\'s ε\\n")[1] == "x declined round 1: this site's ε"
     assert failure_label({}, SiteFailure(None, message, FailureKind.DECLINED)) == "site-0"
     assert failure_label({}, SiteFailure(None, "boom", FailureKind.ERROR)) == "unknown"
