@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -17,6 +18,7 @@ from pathlib import Path
 from flwr.server import Grid
 from flwr.supercore.exit import add_exit_handler
 from flwr.supercore.logger import FLOWER_LOGGER, console_handler
+from flwr.superlink.grid import InMemoryGrid
 
 from fedft.config import Config
 from fedft.run.ledger import PrivacyLedger
@@ -55,6 +57,12 @@ def sites_needed(cfg: Config) -> int:
     return fed.num_clients if fed.fraction_fit == 1.0 else fed.min_fit_clients
 
 
+def sites_timeout(grid: Grid, configured: float) -> float:
+    """Seconds to wait for sites: none in Flower's simulation (`flwr run` on a local
+    SuperLink), which registers all its SuperNodes before the ServerApp starts."""
+    return 0.0 if isinstance(grid, InMemoryGrid) else configured
+
+
 def wait_for_sites(
     grid: Grid,
     *,
@@ -86,49 +94,71 @@ def wait_for_sites(
     )
 
 
-def close_ledger_on_stop(cfg: Config, run_dir: RunDir) -> Callable[[], None]:
-    """Register a Flower exit handler that closes the ledger of a run stopped by `flwr stop`
-    (Flower raises SIGINT in the ServerApp process and exits from the signal handler).
+class StopGuard:
+    """Closes the ledger of a run stopped by `flwr stop`, and keeps it closed.
 
-    Returns `finished()`: call it once the run has ended on its own (closed normally, or
-    failed: a failed run's ledger stays open, as the audit expects of an unfinished run)."""
-    state = {"running": True}
+    On `flwr stop` Flower raises SIGINT in the process running the ServerApp and calls its
+    exit handlers from the signal handler, in the main thread, while the ServerApp may go on in
+    another (Flower's simulation runs it in a thread). So the coordinator's own ledger handle
+    is shared under a lock: the exit handler appends `run_end` through it, and any append
+    after that fails instead of extending a closed ledger with a stale chain."""
 
-    def on_exit() -> None:
-        if not state["running"]:
+    def __init__(self, run_dir: RunDir) -> None:
+        self.run_dir = run_dir
+        self._lock = threading.Lock()
+        self._running = True
+        self._append: Callable[..., dict] | None = None
+        self._ledger: PrivacyLedger | None = None
+        # Before Flower's own exit handler uploads the last log lines and ends the task.
+        add_exit_handler(self.on_exit, run_before_force_exit=True)
+
+    def attach(self, ledger: PrivacyLedger) -> None:
+        """Guard the coordinator's ledger handle (call before the first round)."""
+        original = ledger.append
+
+        def append(kind, body):
+            with self._lock:
+                if not self._running:
+                    raise RuntimeError("the run was stopped (flwr stop); its ledger is closed")
+                return original(kind, body)
+
+        self._append, self._ledger = original, ledger
+        ledger.append = append  # type: ignore[method-assign]
+
+    def finished(self) -> None:
+        """The run ended on its own: closed normally, or failed (a failed run's ledger stays
+        open, as the audit expects of an unfinished run)."""
+        with self._lock:
+            self._running = False
+
+    def on_exit(self) -> None:
+        # A timeout, not a wait: the signal may have interrupted this very thread mid-append.
+        if not self._lock.acquire(timeout=5):
+            log.error("run stopped mid-append; ledger left open; run folder %s", self.run_dir.root)
             return
-        state["running"] = False
         try:
-            # Re-read from disk: the signal may have interrupted an append, and a ledger that
-            # does not verify is never extended (PrivacyLedger.open raises).
-            ledger = PrivacyLedger.open(run_dir.root, private_key_path=cfg.ledger.signing_key)
-            history = read_metrics(run_dir.metrics)
-            ledger.append(
+            if not self._running or self._append is None or self._ledger is None:
+                return
+            self._running = False
+            history = read_metrics(self.run_dir.metrics)
+            self._append(
                 "run_end",
                 {
                     "rounds_completed": history[-1]["round"] if history else 0,
-                    "final_adapter_sha256": _last_adapter_sha256(run_dir.root),
+                    "final_adapter_sha256": _last_adapter_sha256(self.run_dir.root),
                     "stopped": "flwr stop",
                 },
             )
             log.info(
                 "run stopped; ledger closed: key fingerprint %s, head hash %s; run folder %s",
-                ledger.fingerprint,
-                ledger.head_hash,
-                run_dir.root,
+                self._ledger.fingerprint,
+                self._ledger.head_hash,
+                self.run_dir.root,
             )
         except Exception as exc:  # noqa: BLE001 - an exit handler must not raise
-            log.error(
-                "run stopped; the ledger could not be closed (%s); run folder %s", exc, run_dir.root
-            )
-
-    # Before Flower's own exit handler uploads the last log lines and ends the task.
-    add_exit_handler(on_exit, run_before_force_exit=True)
-
-    def finished() -> None:
-        state["running"] = False
-
-    return finished
+            log.error("run stopped; ledger not closed (%s); run folder %s", exc, self.run_dir.root)
+        finally:
+            self._lock.release()
 
 
 def _last_adapter_sha256(root: Path) -> str | None:

@@ -77,7 +77,6 @@ def test_sites_needed_matches_the_strategys_minimum(fraction, needed):
 
 
 def _run_with_one_round(tmp_path):
-    cfg = load_config(None, ["federation.num_clients=2", "federation.min_fit_clients=2"])
     run_dir = create_run_dir(tmp_path / "run")
     ledger = PrivacyLedger.open(run_dir.root)
     ledger.append("run_start", {"rounds_planned": 3})
@@ -89,18 +88,41 @@ def _run_with_one_round(tmp_path):
     )
     append_metrics(run_dir.metrics, {"round": 0})
     append_metrics(run_dir.metrics, {"round": 1})
-    return cfg, run_dir
+    return run_dir, ledger
 
 
-def test_flwr_stop_closes_the_ledger_with_the_last_round(tmp_path, monkeypatch):
-    # Prepare: capture the exit handler Flower would call on `flwr stop`
+@pytest.fixture
+def exit_handlers(monkeypatch):
+    """The exit handlers Flower would call on `flwr stop` (SIGINT in the ServerApp's process)."""
     handlers = []
     monkeypatch.setattr(flwr_run, "add_exit_handler", lambda fn, **kw: handlers.append((fn, kw)))
-    cfg, run_dir = _run_with_one_round(tmp_path)
-    flwr_run.close_ledger_on_stop(cfg, run_dir)
-    (on_exit, kwargs), = handlers
-    # Execute: the stop arrives mid-run
+    return handlers
+
+
+def test_flwr_stop_closes_the_ledger_and_later_appends_fail(tmp_path, exit_handlers):
+    # Prepare: the coordinator's ledger handle, guarded
+    run_dir = create_run_dir(tmp_path / "run")
+    guard = flwr_run.StopGuard(run_dir)
+    ledger = PrivacyLedger.open(run_dir.root)
+    guard.attach(ledger)
+    ledger.append("run_start", {"rounds_planned": 3})
+    ledger.append_round(
+        server_round=1,
+        global_adapter_sha256="a" * 64,
+        sites=[SiteRound(site="site-0", status="trained", num_examples=10)],
+        secure_aggregation=None,
+    )
+    append_metrics(run_dir.metrics, {"round": 1})
+    ((on_exit, kwargs),) = exit_handlers
+    # Execute: the stop arrives mid-run; the ServerApp's thread then tries to go on
     on_exit()
+    with pytest.raises(RuntimeError, match="stopped"):
+        ledger.append_round(
+            server_round=2,
+            global_adapter_sha256="b" * 64,
+            sites=[],
+            secure_aggregation=None,
+        )
     # Assert: closed, verifiable, naming the round and adapter it stopped at
     assert kwargs == {"run_before_force_exit": True}
     result = verify_ledger(run_dir.root)
@@ -109,15 +131,14 @@ def test_flwr_stop_closes_the_ledger_with_the_last_round(tmp_path, monkeypatch):
     assert '"stopped":"flwr stop"' in last and '"rounds_completed":1' in last and "a" * 64 in last
 
 
-def test_a_run_that_ended_on_its_own_is_not_closed_again(tmp_path, monkeypatch):
+def test_a_run_that_ended_on_its_own_is_not_closed_again(tmp_path, exit_handlers):
     # Prepare
-    handlers = []
-    monkeypatch.setattr(flwr_run, "add_exit_handler", lambda fn, **kw: handlers.append(fn))
-    cfg, run_dir = _run_with_one_round(tmp_path)
-    finished = flwr_run.close_ledger_on_stop(cfg, run_dir)
+    run_dir, ledger = _run_with_one_round(tmp_path)
+    guard = flwr_run.StopGuard(run_dir)
+    guard.attach(ledger)
     # Execute: the run failed (or closed its ledger itself), then Flower exits
-    finished()
-    handlers[0]()
+    guard.finished()
+    exit_handlers[0][0]()
     # Assert: an unfinished run's ledger stays open
     assert not verify_ledger(run_dir.root).closed
 
