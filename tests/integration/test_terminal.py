@@ -51,7 +51,8 @@ def _record_in_tmux(argv: list[str], folder: Path) -> tuple[int, str]:
     line the terminal showed, scrollback included, wrapped lines joined)."""
     socket = f"fedft-test-{os.getpid()}"
     rc_file = folder / "rc"
-    command = " ".join(map(_quote, argv)) + f"; echo $? > {_quote(str(rc_file))}"
+    # Rich wraps at the width it detects; a wide one keeps each of fedft's lines whole.
+    command = "COLUMNS=250 " + " ".join(map(_quote, argv)) + f"; echo $? > {_quote(str(rc_file))}"
     tmux = ["tmux", "-L", socket]
     subprocess.run([*tmux, "-f", "/dev/null", "new-session", "-d", "-x", "250", "-y", "50",
                     "sh", "-c", command + "; sleep 3600"], check=True)  # fmt: skip
@@ -88,7 +89,8 @@ def _record_in_pty(argv: list[str]) -> tuple[int, str]:
         chunks.append(data)
     os.close(master)
     rc = proc.wait(timeout=TIMEOUT_S)
-    text = b"".join(chunks).decode("utf-8", errors="replace")
+    # The terminal turns each newline into CR LF.
+    text = b"".join(chunks).decode("utf-8", errors="replace").replace("\r\n", "\n")
     # Rich's live display redraws in place (erase line, cursor up); the lines that remain are
     # those ended by a newline outside a redraw.
     text = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "\r", text)
