@@ -139,7 +139,9 @@ def run(args: argparse.Namespace) -> int:
         def on_progress(record: dict) -> None:
             epsilons = round_epsilons(ledger, server_round=record["round"]) if dp_on else {}
             progress.console.print(_round_line(record, epsilons))
-            progress.update(task, advance=1, description="evaluating")
+            n = record["round"]
+            after = f"round {n + 1}/{fed.rounds}: starting" if n < fed.rounds else "finishing"
+            progress.update(task, advance=1, description=after)
 
         stop = threading.Event()
         watcher = threading.Thread(target=_watch_sites, args=(progress, run_dir.progress, stop), daemon=True)
