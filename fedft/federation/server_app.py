@@ -33,6 +33,7 @@ from fedft.round.coordinator import Coordinator
 from fedft.round.update_checks import UpdateSpec
 from fedft.round.workload import cached_workload
 from fedft.run.keys import load_private_key
+from fedft.run.ledger import PrivacyLedger
 from fedft.run.rundir import RunDir, atomic_write_text, create_run_dir, new_run_id
 
 log = logging.getLogger(__name__)
@@ -70,13 +71,20 @@ def run_rounds(
     run_dir: RunDir,
     on_progress: Callable[[dict], None] | None = None,
     on_round_start: Callable[[int, int], None] | None = None,
+    on_stage: Callable[[str], None] | None = None,
     resume: Checkpoint | None = None,
+    on_ledger: Callable[[PrivacyLedger], None] | None = None,
 ) -> Coordinator:
     """Round 0 evaluation, then `federation.rounds` rounds of fit + central evaluation; with
-    `resume`, the rounds after the checkpoint's. A checkpoint is written after every round."""
+    `resume`, the rounds after the checkpoint's. A checkpoint is written after every round.
+    `on_ledger` receives the run's ledger handle before round 0."""
     if cfg.ledger.signing_key is not None:  # before any work: a bad key path fails at once
         load_private_key(cfg.ledger.signing_key, what="ledger.signing_key")
     coordinator = Coordinator(cfg, cached_workload(cfg), run_dir, on_progress=on_progress, resumed_at=resume)
+    if on_ledger is not None:
+        on_ledger(coordinator.ledger)
+    if on_stage is not None and resume is None:  # held-out set ready: round 0's evaluation next
+        on_stage("evaluating round 0")
     initial = coordinator.initial_arrays() if resume is None else resume.global_arrays
     inner = build_inner_strategy(cfg, initial=initial)
     if resume is not None:
@@ -141,6 +149,7 @@ def build_server_app(
     *,
     on_progress: Callable[[dict], None] | None = None,
     on_round_start: Callable[[int, int], None] | None = None,
+    on_stage: Callable[[str], None] | None = None,
     outcome: dict | None = None,
     resume: Checkpoint | None = None,
 ) -> ServerApp:
@@ -157,6 +166,7 @@ def build_server_app(
                 run_dir=run_dir,
                 on_progress=on_progress,
                 on_round_start=on_round_start,
+                on_stage=on_stage,
                 resume=resume,
             )
         except BaseException as exc:  # recorded, then re-raised: Flower only logs it
@@ -174,10 +184,31 @@ app = ServerApp()
 
 @app.main()
 def _main_from_run_config(grid: Grid, context: Context) -> None:
+    from fedft.federation import flwr_run  # noqa: PLC0415 (Flower's runtime only; see its doc)
+
+    flwr_run.log_through_flower()
     # The YAML travels in the app bundle; resolved against the installed app folder.
     cfg = config_from_run_config(context.run_config)
+    timeout = context.run_config.get(flwr_run.SITES_TIMEOUT_KEY, flwr_run.DEFAULT_SITES_TIMEOUT_S)
+    connected = flwr_run.wait_for_sites(
+        grid,
+        needed=flwr_run.sites_needed(cfg),
+        num_clients=cfg.federation.num_clients,
+        timeout_s=flwr_run.sites_timeout(grid, float(timeout)),
+    )
     root = context.run_config.get("run-dir") or str(cfg.run.output_dir / new_run_id(cfg.run.name))
     run_dir = create_run_dir(Path(str(root)))
     atomic_write_text(run_dir.config, config_to_yaml(cfg))
-    log.info("fedft run folder: %s", run_dir.root)
-    run_rounds(grid, context, cfg=cfg, run_dir=run_dir)
+    log.info("fedft run folder: %s (%d sites connected)", run_dir.root, connected)
+    guard = flwr_run.StopGuard(run_dir)
+    try:
+        coordinator = run_rounds(grid, context, cfg=cfg, run_dir=run_dir, on_ledger=guard.attach)
+    finally:
+        guard.finished()
+    # What auditors check the ledger against (docs/compliance-guide.md).
+    log.info(
+        "fedft run finished: ledger key fingerprint %s, head hash %s; run folder %s",
+        coordinator.ledger.fingerprint,
+        coordinator.ledger.head_hash,
+        run_dir.root,
+    )

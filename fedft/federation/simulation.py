@@ -44,6 +44,10 @@ def _flower_logs_to_file(path: Path, *, verbose: bool) -> Iterator[None]:
     # Opacus configures the root logger on import; without this, fedft's INFO lines would
     # reach the terminal through it.
     fedft_logger.propagate = verbose
+    # Flower's logger also propagates to the root logger, where Opacus's handler (stderr, every
+    # level) would print each Flower line on the terminal, or a second time with --verbose.
+    flower_propagate = FLOWER_LOGGER.propagate
+    FLOWER_LOGGER.propagate = False
     FLOWER_LOGGER.addHandler(handler)
     fedft_logger.addHandler(handler)
     fedft_logger.setLevel(logging.DEBUG if verbose else logging.INFO)
@@ -53,6 +57,7 @@ def _flower_logs_to_file(path: Path, *, verbose: bool) -> Iterator[None]:
         yield
     finally:
         FLOWER_LOGGER.removeHandler(handler)
+        FLOWER_LOGGER.propagate = flower_propagate
         fedft_logger.removeHandler(handler)
         fedft_logger.setLevel(previous_level)
         fedft_logger.propagate = previous_propagate
@@ -140,6 +145,7 @@ def simulate(
     verbose: bool = False,
     on_progress: Callable[[dict], None] | None = None,
     on_round_start: Callable[[int, int], None] | None = None,
+    on_stage: Callable[[str], None] | None = None,
     resume: bool = False,
     on_dp_plan: Callable[[list[str]], None] | None = None,
 ) -> SimulationResult:
@@ -147,7 +153,8 @@ def simulate(
     `resume`, continue the run in `run_dir` from its last checkpoint (same config).
 
     Under `dp.enabled` each site's DP regime (`site_regimes`, as `fedft dp plan` prints it)
-    is logged before training and handed to `on_dp_plan` as lines."""
+    is logged before training and handed to `on_dp_plan` as lines. `on_stage(text)` names
+    the coordinator's next step while no round runs yet (e.g. "evaluating round 0")."""
     prepare_environment(verbose=verbose)
     from flwr.simulation import run_simulation
 
@@ -166,7 +173,13 @@ def simulate(
         atomic_write_text(run_dir.config, config_to_yaml(cfg))
     outcome: dict = {}
     server_app = build_server_app(
-        cfg, run_dir, on_progress=on_progress, on_round_start=on_round_start, outcome=outcome, resume=checkpoint
+        cfg,
+        run_dir,
+        on_progress=on_progress,
+        on_round_start=on_round_start,
+        on_stage=on_stage,
+        outcome=outcome,
+        resume=checkpoint,
     )
     client_app = build_client_app(cfg, progress_dir=run_dir.progress, sites_root=run_dir.root / "sites")
     backend_config = {

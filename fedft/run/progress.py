@@ -1,4 +1,5 @@
-"""Local-step progress of simulated sites, shared through small files in the run folder.
+"""Local-step progress of simulated sites, shared through small files in the run folder, and
+the privacy spent per round as the ledger records it.
 
 Virtual sites train in worker processes; each writes its latest step to
 `progress/<site>.json` (atomically, throttled) and the terminal reads them. Nothing but
@@ -42,3 +43,29 @@ def read_progress(folder: Path) -> list[dict]:
         except (OSError, ValueError):
             continue  # being replaced right now; the next poll reads it
     return out
+
+
+def round_epsilons(ledger: Path, *, server_round: int) -> dict[str, float]:
+    """ε spent so far by each site that trained in `server_round`, from that round's ledger
+    entry (the DP account each site signed); under site-level DP, the run's ε as "all sites".
+    Empty without DP or before the round is recorded."""
+    try:
+        lines = ledger.read_text(encoding="ascii").splitlines()
+    except OSError:
+        return {}
+    for line in reversed(lines):
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            continue  # a line being appended right now
+        body = entry.get("body") or {}
+        if entry.get("kind") != "round" or body.get("round") != server_round:
+            continue
+        if body.get("site_dp"):
+            return {"all sites": float(body["site_dp"]["epsilon_total"])}
+        return {
+            s["site"]: float(s["dp"]["epsilon_total"])
+            for s in body.get("sites", [])
+            if s.get("status") == "trained" and s.get("dp")
+        }
+    return {}

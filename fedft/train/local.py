@@ -22,7 +22,7 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class TrainResult:
-    loss: float  # mean task loss over optimizer steps (without the proximal term)
+    loss: float  # mean task loss over the examples trained on (without the proximal term)
     steps: int  # optimizer steps taken
     examples: int  # examples seen, counting repeats across epochs
 
@@ -170,7 +170,7 @@ def train_local(
 
             steps += 1
             examples += n
-            loss_sum += value
+            loss_sum += value * n  # the batch mean, weighted: Poisson batches vary in size
             if on_step is not None:
                 on_step(steps, planned, value)
             if max_steps is not None and steps >= max_steps:
@@ -180,6 +180,6 @@ def train_local(
 
     if steps == 0:
         log.warning("no training step taken: the loader yielded no non-empty batch")
-    mean_loss = loss_sum / steps if steps else float("nan")
+    mean_loss = loss_sum / examples if examples else float("nan")
     log.debug("local training: %d steps, %d examples, mean loss %.4f", steps, examples, mean_loss)
     return TrainResult(loss=mean_loss, steps=steps, examples=examples)
