@@ -48,7 +48,8 @@ def _epsilon_part(epsilons: dict[str, float]) -> str:
 
 def _round_line(record: dict, epsilons: dict[str, float] | None = None) -> str:
     """One line per round: held-out metrics, train loss (the sites' mean over the round's
-    samples), ε spent so far under DP, sites that finished, upload size, elapsed time."""
+    samples; under DP it stays at the sites, their bars show it), ε spent so far under DP,
+    sites that finished, upload size, elapsed time."""
     parts = [f"round {record['round']:>3}"]
     if record.get("eval_accuracy") is not None:
         parts.append(f"accuracy {100 * record['eval_accuracy']:5.1f}%")

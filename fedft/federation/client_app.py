@@ -58,7 +58,7 @@ install_secure_prg()
 
 # The only values a site reports besides its masked delta: declared, scalar, per round —
 # these, plus the anonymization counts (`anon_*`, AnonymizationReport.as_metrics) and, under
-# DP, the round's privacy account (`dp_*`, RoundAccount.as_metrics);
+# DP, the round's privacy account (`dp_*`, RoundAccount.as_metrics) instead of train_loss;
 # and the site's id (SITE_ID_METRIC, its node config's `site-id`: a name, not data) so the
 # ledger names sites by it; and its signature over its record (site_signing).
 DECLARED_FIT_METRICS = ("train_loss", "steps", "bytes_up")
@@ -238,11 +238,11 @@ class SiteClient(NumPyClient):
             **prepared.anonymization_metrics,
             SITE_ID_METRIC: site.site_id,
         }
-        # Under DP too the site reports its train loss: the mean over the round's samples from
-        # the forward passes, one aggregate per site and round (never a per-example value). Like
-        # the other declared metrics it travels outside the DP mechanism, not noised
-        # (docs/privacy-guarantees.md, "What DP does not cover").
-        metrics.update(dp_metrics)
+        if cfg.dp.enabled:
+            # The training loss is computed from the records without noise: it is not covered
+            # by the DP guarantee, so it stays at the site (its progress file shows it there).
+            del metrics["train_loss"]
+            metrics.update(dp_metrics)
         key = site_signing_key(site, self.state_dir)
         return arrays, weight, signed_metrics(metrics, site_id=site.site_id, server_round=server_round, key=key)
 
