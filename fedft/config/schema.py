@@ -10,10 +10,13 @@ from pydantic import Field, PositiveInt
 from fedft.config.anonymization import AnonymizationConfig
 from fedft.config.audit import AuditConfig
 from fedft.config.base import StrictModel
+from fedft.config.dedup import DedupConfig
 from fedft.config.dp import DPConfig, SiteDPConfig, dp_cross_errors
+from fedft.config.generation import GenerationEvalConfig
 from fedft.config.ledger import LedgerConfig
 from fedft.config.secure_aggregation import SecureAggregationConfig, check_against_clients
 from fedft.config.strategy import StrategyConfig, strategy_cross_errors
+from fedft.config.tracking import TrackingConfig
 
 
 class RunConfig(StrictModel):
@@ -55,6 +58,7 @@ class DataConfig(StrictModel):
     max_eval_examples: PositiveInt | None = None
     synthetic: SyntheticDataConfig = SyntheticDataConfig()
     partition: PartitionConfig = PartitionConfig()
+    dedup: DedupConfig = DedupConfig()
 
 
 class ModelConfig(StrictModel):
@@ -129,6 +133,8 @@ class Config(StrictModel):
     secure_aggregation: SecureAggregationConfig = SecureAggregationConfig()
     audit: AuditConfig = AuditConfig()
     ledger: LedgerConfig = LedgerConfig()
+    generation_eval: GenerationEvalConfig = GenerationEvalConfig()
+    tracking: TrackingConfig = TrackingConfig()
 
 
 def cross_section_errors(cfg: Config) -> list[str]:

@@ -92,6 +92,7 @@ def _site_data(cfg: Config, site: SiteIdentity, state_dir: Path) -> PreparedData
             state_dir=state_dir,
             create_secret=site.partition_id is not None,
             site_id=site.site_id,
+            dedup=cfg.data.dedup,
         )
         _prepared.clear()  # one config per process at a time; free the old one
         _prepared[key] = prepared

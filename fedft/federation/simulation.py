@@ -73,12 +73,16 @@ def check_inputs(cfg: Config) -> dict:
     from fedft.model.load import resolve_model_path
     from fedft.round.workload import eval_set, training_pool
     from fedft.run.keys import load_private_key
+    from fedft.run.tracking import missing_tracking_packages
 
     if cfg.data.eval is not None and cfg.data.train is None:
         raise SimulationError(
             "data.train: a simulation splits data.train across its virtual sites; give it "
             "with data.eval (data.eval alone is a deployment coordinator's config)"
         )
+    missing = missing_tracking_packages(cfg.tracking)
+    if missing:
+        raise SimulationError("; ".join(missing))
     resolve_model_path(cfg.model.path)
     if cfg.ledger.signing_key is not None:
         load_private_key(cfg.ledger.signing_key, what="ledger.signing_key")
@@ -214,4 +218,9 @@ def simulate(
         "head_hash": coordinator.ledger.head_hash,
     }
     atomic_write_text(run_dir.summary, json.dumps(summary, indent=2))
+    if cfg.tracking.tensorboard or cfg.tracking.mlflow:
+        from fedft.run.tracking import export_run
+
+        # After the summary: the sinks copy what the finished run folder holds.
+        export_run(run_dir, tracking=cfg.tracking)
     return SimulationResult(run_dir=run_dir, history=coordinator.history, summary=summary)

@@ -29,6 +29,7 @@ from fedft.run.rundir import RunDir, atomic_write_text
 from fedft.run.site_record import anonymization_record, budget_record, dp_record
 from fedft.run.site_signature import signed_part
 from fedft.train.evaluate import evaluate
+from fedft.train.generation_metrics import generation_budget
 
 log = logging.getLogger(__name__)
 
@@ -103,7 +104,11 @@ class Coordinator:
     def evaluate(self, server_round: int, arrays: list[np.ndarray]) -> tuple[float, dict]:
         self._load(arrays)
         result = evaluate(
-            self.workload.model, self.eval_loader, task=self.cfg.data.task, device=self.workload.device
+            self.workload.model,
+            self.eval_loader,
+            task=self.cfg.data.task,
+            device=self.workload.device,
+            generation=generation_budget(self.cfg, tokenizer=self.workload.tokenizer),
         )
         loss = float(result["loss"])
         return loss, {k: float(v) for k, v in result.items() if k != "loss"}

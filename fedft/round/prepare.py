@@ -23,9 +23,11 @@ from fedft.anonymize.pseudonym import load_or_create_site_secret
 from fedft.audit.plant import plant_at_site
 from fedft.config import Config
 from fedft.config.anonymization import AnonymizationConfig
+from fedft.config.dedup import DedupConfig
+from fedft.data.dedup import find_duplicates
 from fedft.round.workload import Workload, tokenize
 from fedft.run.rundir import atomic_write_text
-from fedft.run.site_record import ANON_POLICY_HASH_METRIC
+from fedft.run.site_record import ANON_POLICY_HASH_METRIC, DEDUP_METRIC_PREFIX
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +77,20 @@ def anonymize_dataset(
     return out, result.report
 
 
+def deduplicate_dataset(
+    ds: datasets.Dataset, *, task: str, dedup: DedupConfig
+) -> tuple[datasets.Dataset, dict[str, int]]:
+    """Rows that are not exact or near duplicates of an earlier row (fedft.data.dedup), and the
+    counts {"exact", "near", "kept"}. A row is compared as all its text columns together."""
+    columns = TEXT_COLUMNS[task]
+    texts = ["\n".join(row) for row in zip(*(ds[c] for c in columns), strict=True)]
+    found = find_duplicates(
+        texts, threshold=dedup.threshold, shingle_words=dedup.shingle_words, num_perm=dedup.num_perm
+    )
+    out = ds if found.kept == len(ds) else ds.select(found.keep)
+    return out, found.counts()
+
+
 def prepare(
     cfg: Config,
     workload: Workload,
@@ -84,16 +100,31 @@ def prepare(
     state_dir: Path,
     create_secret: bool,
     site_id: str | None = None,
+    dedup: DedupConfig | None = None,
 ) -> PreparedData:
-    """Anonymize (per `policy`), write the counts-only report to `state_dir`, plant audit
-    canaries when this site is chosen, tokenize.
+    """Anonymize (per `policy`), drop duplicate rows (per `dedup`, when enabled), write the
+    counts-only report to `state_dir`, plant audit canaries when this site is chosen, tokenize.
 
     `create_secret` is true for a simulated site (see `anonymizer_for`); `site_id` defaults
-    to the name of `state_dir` (a simulated site's folder is named after it).
+    to the name of `state_dir` (a simulated site's folder is named after it). `dedup` is for
+    a site's training rows; the server's held-out set is not deduplicated.
     """
     anonymizer = anonymizer_for(policy, state_dir=state_dir, create_secret=create_secret)
     clean, report = anonymize_dataset(ds, task=cfg.data.task, anonymizer=anonymizer)
-    atomic_write_text(state_dir / "anonymization_report.json", json.dumps(report.to_dict(), indent=2))
+    report_dict = report.to_dict()
+    dedup_metrics: dict[str, int] = {}
+    if dedup is not None and dedup.enabled and len(clean):
+        # On anonymized text: names replaced alike make records that differ only by them match.
+        clean, counts = deduplicate_dataset(clean, task=cfg.data.task, dedup=dedup)
+        report_dict["dedup"] = {**counts, "threshold": dedup.threshold}
+        dedup_metrics = {f"{DEDUP_METRIC_PREFIX}{k}": v for k, v in counts.items()}
+        log.info(
+            "%s: dropped %d exact and %d near-duplicate rows",
+            state_dir.name,
+            counts["exact"],
+            counts["near"],
+        )
+    atomic_write_text(state_dir / "anonymization_report.json", json.dumps(report_dict, indent=2))
     if len(clean) == 0:
         raise ValueError(f"{state_dir.name}: no rows left after anonymization (all dropped for residual PII)")
     log.info("%s: %d of %d rows kept after anonymization", state_dir.name, len(clean), len(ds))
@@ -107,5 +138,5 @@ def prepare(
         simulated=create_secret,
     )
     # The site's own policy travels as its hash: the ledger records which rules each site ran.
-    metrics = {**report.as_metrics(), ANON_POLICY_HASH_METRIC: report.policy_hash}
+    metrics = {**report.as_metrics(), ANON_POLICY_HASH_METRIC: report.policy_hash, **dedup_metrics}
     return PreparedData(tokenize(cfg, workload, train), metrics)

@@ -20,6 +20,7 @@ __all__ = [
     "BUDGET_HEAD_METRIC",
     "BUDGET_RECORDS_METRIC",
     "BUDGET_RECOVERIES_METRIC",
+    "DEDUP_METRIC_PREFIX",
     "anonymization_record",
     "budget_record",
     "dp_record",
@@ -38,6 +39,10 @@ ANON_FIELDS: dict[str, str] = {
     "residual_total": "anon_residual",
     "policy_hash": ANON_POLICY_HASH_METRIC,
 }
+# Duplicate rows a site dropped after anonymization (fedft.data.dedup), when data.dedup is on:
+# anon_dedup_exact, anon_dedup_near, anon_dedup_kept; the ledger keeps them as `dedup`.
+DEDUP_METRIC_PREFIX = "anon_dedup_"
+_DEDUP_FIELDS = ("exact", "near", "kept")
 # Per-entity residual detections (`anon_residual_<ENTITY>`): what an auditor looks at first.
 _RESIDUAL_PREFIX = "anon_residual_"
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
@@ -67,6 +72,16 @@ def anonymization_record(metrics: Mapping[str, Any]) -> dict[str, Any] | None:
         for k, v in sorted(metrics.items())
         if k.startswith(_RESIDUAL_PREFIX)
     }
+    # Only present under data.dedup, so ledgers of runs without it are unchanged.
+    if any(k.startswith(DEDUP_METRIC_PREFIX) for k in metrics):
+        missing = [
+            f"{DEDUP_METRIC_PREFIX}{f}"
+            for f in _DEDUP_FIELDS
+            if f"{DEDUP_METRIC_PREFIX}{f}" not in metrics
+        ]
+        if missing:
+            raise ValueError(f"site metrics lack {', '.join(missing)}")
+        record["dedup"] = {f: int(metrics[f"{DEDUP_METRIC_PREFIX}{f}"]) for f in _DEDUP_FIELDS}
     return record
 
 

@@ -10,6 +10,8 @@ from typing import Any, Literal
 import torch
 import torch.nn.functional as F
 
+from fedft.train.generation_metrics import GenerationBudget, generation_metrics
+
 log = logging.getLogger(__name__)
 
 IGNORE_INDEX = -100  # label of prompt and padding tokens, as in Hugging Face models
@@ -39,12 +41,14 @@ def evaluate(
     *,
     task: Literal["classification", "instruction"],
     device: torch.device | str,
+    generation: GenerationBudget | None = None,
 ) -> dict[str, float]:
     """Metrics over the whole loader.
 
     classification: {"loss": mean cross-entropy per example (nats), "accuracy": in [0, 1]}.
     instruction: {"loss": mean cross-entropy per response token (nats), "perplexity": exp(loss)}
-    — weighted by tokens, not batches, so padding and batch sizes do not skew it.
+    — weighted by tokens, not batches, so padding and batch sizes do not skew it; with a
+    `generation` budget also "rouge_l", "exact_match" (fedft.train.generation_metrics).
     """
     if task not in ("classification", "instruction"):
         raise ValueError(f"task '{task}' is not one of 'classification', 'instruction'")
@@ -74,4 +78,7 @@ def evaluate(
     if task == "classification":
         return {"loss": loss, "accuracy": correct / count}
     # Capped so a diverged model reports a huge number instead of an OverflowError.
-    return {"loss": loss, "perplexity": math.exp(min(loss, 700.0))}
+    result = {"loss": loss, "perplexity": math.exp(min(loss, 700.0))}
+    if generation is not None:
+        result.update(generation_metrics(model, loader, budget=generation, device=device))
+    return result

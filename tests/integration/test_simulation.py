@@ -157,6 +157,10 @@ def test_causal_lm_instruction_path_lowers_response_only_loss(tmp_path, tiny_lla
     assert len(losses) == 3 and all(np.isfinite(losses))
     assert losses[-1] < losses[0], losses
     assert records[-1]["eval_perplexity"] < records[0]["eval_perplexity"]
+    # Generated answers to the held-out prompts, scored by rouge-score (generation_eval)
+    for r in records:
+        assert 0.0 <= r["eval_rouge_l"] <= 1.0 and 0.0 <= r["eval_exact_match"] <= 1.0
+        assert r["eval_generated_rows"] == 16
 
 
 def test_the_privacy_ledger_of_a_run_verifies_and_records_every_round(classification_run, tmp_path):

@@ -52,3 +52,12 @@ def test_a_partial_or_malformed_record_is_refused(drop, bad_hash, message):
         metrics[ANON_POLICY_HASH_METRIC] = bad_hash
     with pytest.raises(ValueError, match=message):
         anonymization_record(metrics)
+
+
+def test_dedup_counts_reach_the_record_only_when_sent():
+    metrics = {**_metrics(), "anon_dedup_exact": 2, "anon_dedup_near": 3, "anon_dedup_kept": 35}
+    assert anonymization_record(metrics)["dedup"] == {"exact": 2, "near": 3, "kept": 35}
+    assert "dedup" not in anonymization_record(_metrics())
+    del metrics["anon_dedup_near"]
+    with pytest.raises(ValueError, match="lack anon_dedup_near"):
+        anonymization_record(metrics)
