@@ -11,6 +11,7 @@ from fedft.config.anonymization import AnonymizationConfig
 from fedft.config.audit import AuditConfig
 from fedft.config.base import StrictModel
 from fedft.config.dp import DPConfig, SiteDPConfig, dp_cross_errors
+from fedft.config.evaluation import EvaluationConfig, evaluation_cross_errors
 from fedft.config.ledger import LedgerConfig
 from fedft.config.secure_aggregation import SecureAggregationConfig, check_against_clients
 from fedft.config.strategy import StrategyConfig, strategy_cross_errors
@@ -129,6 +130,7 @@ class Config(StrictModel):
     secure_aggregation: SecureAggregationConfig = SecureAggregationConfig()
     audit: AuditConfig = AuditConfig()
     ledger: LedgerConfig = LedgerConfig()
+    evaluation: EvaluationConfig = EvaluationConfig()
 
 
 def cross_section_errors(cfg: Config) -> list[str]:
@@ -169,6 +171,7 @@ def cross_section_errors(cfg: Config) -> list[str]:
         site_dp=cfg.site_dp.enabled,
         min_fit_clients=fed.min_fit_clients,
     )
+    errors += evaluation_cross_errors(cfg.evaluation, dp_enabled=cfg.dp.enabled)
     errors += check_against_clients(
         cfg.secure_aggregation,
         num_clients=fed.num_clients,
