@@ -33,9 +33,10 @@ __all__ = ["baseline_folder", "local_baseline_scores"]
 
 def _rows_digest(train_set: datasets.Dataset) -> str:
     h = hashlib.sha256()
+    plain = train_set.with_format(None)  # lists, not the torch tensors training reads
     for column in ("input_ids", "labels"):
-        if column in train_set.column_names:
-            h.update(json.dumps(list(train_set[column])).encode())
+        if column in plain.column_names:
+            h.update(json.dumps(list(plain[column])).encode())
     return h.hexdigest()
 
 
