@@ -196,4 +196,7 @@ def simulate(
         "head_hash": coordinator.ledger.head_hash,
     }
     atomic_write_text(run_dir.summary, json.dumps(summary, indent=2))
+    from fedft.run.report.evaluation import write_plots
+
+    write_plots(run_dir.root)  # per-site scores, confusion matrix, ε per site (DP runs)
     return SimulationResult(run_dir=run_dir, history=coordinator.history, summary=summary)
