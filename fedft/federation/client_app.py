@@ -113,10 +113,7 @@ def _site_data(cfg: Config, site: SiteIdentity, state_dir: Path) -> SiteData:
         if held_rows is not None:
             anonymizer = anonymizer_for(policy, state_dir=state_dir, create_secret=create_secret)
             held_out = prepare_held_out(cfg, workload, held_rows, anonymizer=anonymizer)
-        # One config per process at a time (free the old one's data), but every site of it:
-        # a simulation's worker serves several sites, alternately for scoring and training.
-        for stale in [k for k in _prepared if k[0] != key[0]]:
-            del _prepared[stale]
+        _prepared.clear()  # one config per process at a time; free the old one
         _prepared[key] = SiteData(train=prepared, held_out=held_out)
     return _prepared[key]
 

@@ -17,7 +17,8 @@ from fedft.round.summary import per_site_summary, site_scores, site_spread
 
 def _rows(counts: dict[str, int]) -> datasets.Dataset:
     labels = [k for k, n in counts.items() for _ in range(n)]
-    return datasets.Dataset.from_dict({"text": [f"t{i}" for i in range(len(labels))], "label": labels})
+    texts = [f"t{i}" for i in range(len(labels))]
+    return datasets.Dataset.from_dict({"text": texts, "label": labels})
 
 
 def test_quotas_follow_the_label_mix_and_sum_to_the_total():
@@ -54,7 +55,7 @@ def test_synthetic_held_out_has_the_sites_label_mix_and_leaves_training_alone():
 
 
 def test_site_replies_keep_only_numeric_scores():
-    reply = {"eval_accuracy": 0.5, "local_accuracy": 0.4, "site_id": "a", "note": "x", "eval_x": "t"}
+    reply = {"eval_accuracy": 0.5, "local_accuracy": 0.4, "site_id": "a", "eval_x": "text"}
     assert site_scores(reply) == {"eval_accuracy": 0.5, "local_accuracy": 0.4}
 
 
