@@ -13,6 +13,7 @@ from fedft.config.base import StrictModel
 from fedft.config.dedup import DedupConfig
 from fedft.config.dp import DPConfig, SiteDPConfig, dp_cross_errors
 from fedft.config.generation import GenerationEvalConfig
+from fedft.config.evaluation import EvaluationConfig, evaluation_cross_errors
 from fedft.config.ledger import LedgerConfig
 from fedft.config.secure_aggregation import SecureAggregationConfig, check_against_clients
 from fedft.config.strategy import StrategyConfig, strategy_cross_errors
@@ -135,6 +136,7 @@ class Config(StrictModel):
     ledger: LedgerConfig = LedgerConfig()
     generation_eval: GenerationEvalConfig = GenerationEvalConfig()
     tracking: TrackingConfig = TrackingConfig()
+    evaluation: EvaluationConfig = EvaluationConfig()
 
 
 def cross_section_errors(cfg: Config) -> list[str]:
@@ -178,6 +180,7 @@ def cross_section_errors(cfg: Config) -> list[str]:
         site_dp=cfg.site_dp.enabled,
         min_fit_clients=fed.min_fit_clients,
     )
+    errors += evaluation_cross_errors(cfg.evaluation, dp_enabled=cfg.dp.enabled)
     errors += check_against_clients(
         cfg.secure_aggregation,
         num_clients=fed.num_clients,

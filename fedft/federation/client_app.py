@@ -43,12 +43,19 @@ from fedft.model.state import (
     state_sha256,
     trainable_state,
 )
+from fedft.round.local_baseline import baseline_folder, local_baseline_scores
 from fedft.round.outcome import declined_message
-from fedft.round.prepare import PreparedData, prepare
+from fedft.round.prepare import anonymizer_for, prepare
+from fedft.round.site_eval import SiteData, held_out_split, prepare_held_out
 from fedft.round.summary import SITE_ID_METRIC
 from fedft.round.workload import cached_workload, collator, site_training_data
 from fedft.run.progress import StepReporter
-from fedft.run.site_record import BUDGET_HEAD_METRIC, BUDGET_RECORDS_METRIC, BUDGET_RECOVERIES_METRIC
+from fedft.run.site_record import (
+    BUDGET_HEAD_METRIC,
+    BUDGET_RECORDS_METRIC,
+    BUDGET_RECOVERIES_METRIC,
+)
+from fedft.train.evaluate import evaluate
 from fedft.train.local import TrainResult, make_optimizer, train_local
 
 log = logging.getLogger(__name__)
@@ -62,6 +69,9 @@ install_secure_prg()
 # and the site's id (SITE_ID_METRIC, its node config's `site-id`: a name, not data) so the
 # ledger names sites by it; and its signature over its record (site_signing).
 DECLARED_FIT_METRICS = ("train_loss", "steps", "bytes_up")
+# What `evaluate` reports of the site's held-out split (as eval_*, and local_* for its
+# local-only baseline), with the split's size as the reply's example count: aggregates only.
+DECLARED_EVALUATE_METRICS = ("loss", "accuracy", "macro_f1", "perplexity")
 ANONYMIZATION_METRIC_PREFIX = "anon_"
 
 
@@ -71,11 +81,12 @@ def _round_seed(seed: int, server_round: int, site_id: str) -> int:
     return int.from_bytes(digest[:8], "big") >> 1
 
 
-_prepared: dict[tuple[str, SiteIdentity], PreparedData] = {}
+_prepared: dict[tuple[str, SiteIdentity], SiteData] = {}
 
 
-def _site_data(cfg: Config, site: SiteIdentity, state_dir: Path) -> PreparedData:
-    """Anonymized, tokenized local training set, built once per process and config."""
+def _site_data(cfg: Config, site: SiteIdentity, state_dir: Path) -> SiteData:
+    """Anonymized, tokenized local training set and held-out split, built once per process
+    and config."""
     key = (cfg.model_dump_json(), site)
     if key not in _prepared:
         workload = cached_workload(cfg)
@@ -84,18 +95,27 @@ def _site_data(cfg: Config, site: SiteIdentity, state_dir: Path) -> PreparedData
             log.warning("%s: skipped %d bad rows, first: %s", site.site_id, len(loaded.bad_rows), loaded.bad_rows[0])
         # The site's data steward owns its policy; a simulation shares the config's.
         policy = load_policy(site.policy_path) if site.policy_path else cfg.anonymization
+        rows, held_rows = loaded.dataset, None
+        if cfg.evaluation.per_site:
+            synthetic = site.data_path is None and cfg.data.train is None
+            rows, held_rows = held_out_split(cfg, rows, site_id=site.site_id, synthetic=synthetic)
+        create_secret = site.partition_id is not None
         prepared = prepare(
             cfg,
             workload,
-            loaded.dataset,
+            rows,
             policy=policy,
             state_dir=state_dir,
-            create_secret=site.partition_id is not None,
+            create_secret=create_secret,
             site_id=site.site_id,
             dedup=cfg.data.dedup,
         )
+        held_out = None
+        if held_rows is not None:
+            anonymizer = anonymizer_for(policy, state_dir=state_dir, create_secret=create_secret)
+            held_out = prepare_held_out(cfg, workload, held_rows, anonymizer=anonymizer)
         _prepared.clear()  # one config per process at a time; free the old one
-        _prepared[key] = prepared
+        _prepared[key] = SiteData(train=prepared, held_out=held_out)
     return _prepared[key]
 
 
@@ -155,6 +175,97 @@ class SiteClient(NumPyClient):
         }
         return private.train, {**private.account.as_metrics(), **budget_metrics}
 
+    def _train_plain(
+        self, train_set, *, server_round: int, global_state: dict, proximal_mu: float, on_step=None
+    ) -> TrainResult:
+        """One round of local training without DP, from the adapter loaded in the model."""
+        cfg, workload, t = self.cfg, cached_workload(self.cfg), self.cfg.training
+        seed = _round_seed(cfg.run.seed, server_round, self.site.site_id)
+        # A fresh, explicit seed per (run, round, site): reproducible, and different per round.
+        loader = torch.utils.data.DataLoader(
+            train_set,
+            batch_size=t.batch_size,
+            shuffle=True,
+            generator=torch.Generator().manual_seed(seed),
+            collate_fn=collator(cfg, workload),
+        )
+        # Dropout draws from torch's global generator: seeded per (run, round, site) as well, so
+        # a round replayed after a server crash trains exactly as before.
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            return train_local(
+                workload.model,
+                loader,
+                epochs=t.local_epochs,
+                max_steps=t.max_steps,
+                learning_rate=t.learning_rate,
+                weight_decay=t.weight_decay,
+                proximal_mu=proximal_mu,
+                global_state=global_state,
+                max_grad_norm=t.max_grad_norm,
+                device=workload.device,
+                on_step=on_step,
+                optimizer=make_optimizer(
+                    workload.model,
+                    learning_rate=t.learning_rate,
+                    weight_decay=t.weight_decay,
+                    kind=t.optimizer,
+                    momentum=t.momentum,
+                ),
+            )
+
+    def evaluate(self, parameters, config):
+        """Scores of the global adapter on this site's held-out split: aggregate scalars only
+        (DECLARED_EVALUATE_METRICS), never rows or per-example values; with `local_baseline`
+        in the instructions, also those of the site's local-only model (`local_` prefix)."""
+        cfg, site = self.cfg, self.site
+        server_round = int(config.get("server_round", 0))
+        expected = config.get("global_sha256")
+        if expected and state_sha256(parameters) != expected:
+            raise ValueError(f"{site.site_id}: global adapter hash mismatch in round {server_round}")
+        workload = cached_workload(cfg)
+        names = list(trainable_state(workload.model).keys())
+        global_state = dict(zip(names, (np.asarray(p, dtype=np.float32) for p in parameters), strict=True))
+        load_trainable_state(workload.model, global_state)
+        data = _site_data(cfg, site, self.state_dir)
+        if data.held_out is None:
+            raise RuntimeError(f"{site.site_id}: asked to evaluate but evaluation.per_site is off")
+        loader = torch.utils.data.DataLoader(
+            data.held_out,
+            batch_size=cfg.training.eval_batch_size,
+            shuffle=False,
+            collate_fn=collator(cfg, workload),
+        )
+
+        def score() -> dict[str, float]:
+            result = evaluate(workload.model, loader, task=cfg.data.task, device=workload.device)
+            return {k: float(v) for k, v in result.items() if k in DECLARED_EVALUATE_METRICS}
+
+        scores = score()
+        loss = scores.pop("loss")
+        metrics: dict = {f"eval_{k}": v for k, v in scores.items()}
+        metrics[SITE_ID_METRIC] = site.site_id
+        if config.get("local_baseline"):
+            train_set = data.train.tokenized
+            mu = float(config.get("proximal_mu", 0.0))
+            folder = baseline_folder(
+                cfg, state_dir=self.state_dir, site_id=site.site_id, train_set=train_set
+            )
+            local = local_baseline_scores(
+                workload.model,
+                folder=folder,
+                server_round=server_round,
+                global_state=global_state,
+                train_round=lambda r, start: self._train_plain(
+                    train_set, server_round=r, global_state=dict(start), proximal_mu=mu
+                ),
+                score=score,
+            )
+            metrics.update({f"local_{k}": v for k, v in (local or {}).items() if k != "loss"})
+            load_trainable_state(workload.model, global_state)
+        n_eval = len(data.held_out)
+        return loss, n_eval, metrics
+
     def get_parameters(self, config):
         return list(trainable_state(cached_workload(self.cfg).model).values())
 
@@ -181,51 +292,28 @@ class SiteClient(NumPyClient):
         global_state = dict(zip(names, (np.asarray(p, dtype=np.float32) for p in parameters), strict=True))
         load_trainable_state(workload.model, global_state)
 
-        prepared = _site_data(cfg, site, self.state_dir)
+        prepared = _site_data(cfg, site, self.state_dir).train
         train_set = prepared.tokenized
-        # A fresh, explicit seed per (run, round, site): reproducible, and different per round.
-        generator = torch.Generator().manual_seed(_round_seed(cfg.run.seed, server_round, site.site_id))
-        loader = torch.utils.data.DataLoader(
-            train_set,
-            batch_size=cfg.training.batch_size,
-            shuffle=True,
-            generator=generator,
-            collate_fn=collator(cfg, workload),
-        )
         on_step = (
             StepReporter(self.progress_dir, site.site_id, server_round=server_round)
             if self.progress_dir is not None
             else None
         )
-        t = cfg.training
-        # Dropout draws from torch's global generator: seeded per (run, round, site) as well, so
-        # a round replayed after a server crash trains exactly as before (DP noise stays secret).
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(_round_seed(cfg.run.seed, server_round, site.site_id))
-            if cfg.dp.enabled:
+        if cfg.dp.enabled:
+            # Dropout draws from torch's global generator: seeded per (run, round, site) as
+            # in _train_plain, so a replayed round trains exactly as before.
+            with torch.random.fork_rng(devices=[]):
+                torch.manual_seed(_round_seed(cfg.run.seed, server_round, site.site_id))
                 result, dp_metrics = self._train_private(train_set, server_round=server_round, on_step=on_step)
-            else:
-                dp_metrics = {}
-                result = train_local(
-                    workload.model,
-                    loader,
-                    epochs=t.local_epochs,
-                    max_steps=t.max_steps,
-                    learning_rate=t.learning_rate,
-                    weight_decay=t.weight_decay,
-                    proximal_mu=float(config.get("proximal_mu", 0.0)),
-                    global_state=global_state,
-                    max_grad_norm=t.max_grad_norm,
-                    device=workload.device,
-                    on_step=on_step,
-                    optimizer=make_optimizer(
-                        workload.model,
-                        learning_rate=t.learning_rate,
-                        weight_decay=t.weight_decay,
-                        kind=t.optimizer,
-                        momentum=t.momentum,
-                    ),
-                )
+        else:
+            dp_metrics = {}
+            result = self._train_plain(
+                train_set,
+                server_round=server_round,
+                global_state=global_state,
+                proximal_mu=float(config.get("proximal_mu", 0.0)),
+                on_step=on_step,
+            )
         delta = state_delta(new=trainable_state(workload.model), old=global_state)
         # Site-level DP: the whole update is clipped to the server's announced norm before
         # masking, and reported with the weight every site shares (the mean the noise covers).

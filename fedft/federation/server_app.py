@@ -26,6 +26,7 @@ from fedft.federation.secagg import (
     build_secaggplus_workflow,
     install_secure_prg,
 )
+from fedft.federation.site_evaluation import site_evaluation_workflows
 from fedft.federation.strategy import DeltaStrategy, build_inner_strategy
 from fedft.model.state import frozen_adapter_sha256, state_sha256
 from fedft.round.checkpoint import Checkpoint, restore_random_states, save_checkpoint
@@ -61,6 +62,15 @@ def delta_norm_bound(cfg: Config, *, num_values: int) -> Callable[[list[int]], f
         return sa.delta_clip_norm + per_coordinate * math.sqrt(num_values)
 
     return bound
+
+
+def _evaluate_config(cfg: Config) -> dict:
+    """What sites need to score a round: whether to advance their local-only baseline, and
+    the FedProx term it trains with (as their federated rounds do)."""
+    out: dict = {"local_baseline": cfg.evaluation.baseline_enabled(dp_enabled=cfg.dp.enabled)}
+    if cfg.strategy.name == "fedprox":
+        out["proximal_mu"] = float(cfg.strategy.proximal_mu)
+    return out
 
 
 def run_rounds(
@@ -120,6 +130,8 @@ def run_rounds(
         if cfg.secure_aggregation.enabled
         else UpdateSpec.like(initial, max_norm=cfg.strategy.max_update_norm),
         round_offset=done,
+        site_evaluation=cfg.evaluation.per_site,
+        evaluate_config=_evaluate_config(cfg),
     )
     legacy = LegacyContext(
         context=context, config=ServerConfig(num_rounds=cfg.federation.rounds - done), strategy=strategy
@@ -130,7 +142,13 @@ def run_rounds(
         if sa.enabled
         else with_round_timeout(default_fit_workflow, timeout=cfg.federation.round_timeout)
     )
-    DefaultWorkflow(fit_workflow=fit_workflow)(grid, legacy)
+    evaluate_workflow = None
+    if cfg.evaluation.per_site:
+        fit_workflow, evaluate_workflow = site_evaluation_workflows(
+            fit_workflow, strategy=strategy, timeout=cfg.federation.round_timeout
+        )
+    DefaultWorkflow(fit_workflow=fit_workflow, evaluate_workflow=evaluate_workflow)(grid, legacy)
+    strategy.flush_pending()
     if strategy.error is not None:
         raise strategy.error
     coordinator.ledger.append(

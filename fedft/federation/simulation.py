@@ -218,6 +218,9 @@ def simulate(
         "head_hash": coordinator.ledger.head_hash,
     }
     atomic_write_text(run_dir.summary, json.dumps(summary, indent=2))
+    from fedft.run.report.evaluation import write_plots
+
+    write_plots(run_dir.root)  # per-site scores, confusion matrix, ε per site (DP runs)
     if cfg.tracking.tensorboard or cfg.tracking.mlflow:
         from fedft.run.tracking import export_run
 

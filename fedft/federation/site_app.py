@@ -27,7 +27,8 @@ install_secure_prg()
 
 
 def _client_fn(context: Context) -> Client:
-    # Reached only by messages that train (after the SecAgg+ mod, in the masking stage).
+    # Reached only by messages that train (after the SecAgg+ mod, in the masking stage) or
+    # score the global adapter (evaluation.per_site).
     from fedft.federation.client_app import SiteClient  # noqa: PLC0415 (heavy; see module doc)
 
     site = SiteIdentity.from_node_config(dict(context.node_config))

@@ -13,6 +13,9 @@ calibrated to: every sampled site's update, each with the same weight.
 
 Sites are named by the `site_id` they declare (their node config's `site-id`; not
 sensitive), with Flower's node id kept beside it.
+
+Per-site evaluation (Flower's evaluate path, after each round's central evaluation): the
+round's record waits for the sites' scores (`site_metrics`, `fedft.federation.site_scores`).
 """
 
 from __future__ import annotations
@@ -39,6 +42,7 @@ from flwr.server.strategy import DifferentialPrivacyClientSideFixedClipping, Str
 
 from fedft.federation.flower_strategies import build_inner_strategy
 from fedft.federation.site_dp import reseed_noise_source
+from fedft.federation.site_scores import evaluate_instructions, scores_by_site
 from fedft.federation.uploads import Upload, as_weights, decode, site_failure
 from fedft.model.state import state_sha256
 from fedft.round.guards import (
@@ -94,6 +98,8 @@ class DeltaStrategy(Strategy):
         min_results: int = 1,
         update_spec: UpdateSpec | None = None,
         round_offset: int = 0,
+        site_evaluation: bool = False,
+        evaluate_config: dict[str, Scalar] | None = None,
     ) -> None:
         self.inner = inner
         self.fit_config = dict(fit_config or {})
@@ -115,6 +121,22 @@ class DeltaStrategy(Strategy):
         self._aborted_in_a_row = 0
         self._sampled: list[str] = []  # node ids sampled this round
         self._stopped_round_recorded = False
+        self.site_evaluation = site_evaluation  # sites score each round on their held-out split
+        self.evaluate_config = dict(evaluate_config or {})
+        # A round's record waiting for the sites' scores: (summary, loss, metrics, arrays).
+        self._pending: tuple[FitSummary, float | None, dict, list[np.ndarray]] | None = None
+
+    @property
+    def awaiting_site_metrics(self) -> bool:
+        return self._pending is not None
+
+    def flush_pending(self, site_metrics: dict[str, dict[str, float]] | None = None) -> None:
+        """Write the waiting round's record, with the sites' scores when they came."""
+        if self._pending is None:
+            return
+        (summary, loss, metrics, arrays), self._pending = self._pending, None
+        summary.site_metrics = dict(site_metrics or {})
+        self.on_round_end(summary, loss, metrics, arrays)
 
     def __repr__(self) -> str:
         return f"DeltaStrategy({self.inner!r})"
@@ -132,6 +154,7 @@ class DeltaStrategy(Strategy):
         self, server_round: int, parameters: Parameters, client_manager: ClientManager
     ) -> list[tuple[ClientProxy, FitIns]]:
         server_round += self.round_offset
+        self.flush_pending()  # a round whose site evaluation never ran is written without it
         self.global_arrays = [a.astype(np.float32) for a in parameters_to_ndarrays(parameters)]
         digest = state_sha256(self.global_arrays)
         instructions = self.inner.configure_fit(server_round, parameters, client_manager)
@@ -355,7 +378,10 @@ class DeltaStrategy(Strategy):
     def configure_evaluate(
         self, server_round: int, parameters: Parameters, client_manager: ClientManager
     ) -> list[tuple[ClientProxy, EvaluateIns]]:
-        return []  # evaluation is central, on the server's held-out set
+        if not self.site_evaluation or self._pending is None:
+            return []
+        config = {**self.evaluate_config, "server_round": server_round + self.round_offset}
+        return evaluate_instructions(parameters, client_manager, config=config)
 
     def aggregate_evaluate(
         self,
@@ -363,6 +389,8 @@ class DeltaStrategy(Strategy):
         results: list[tuple[ClientProxy, EvaluateRes]],
         failures: list[tuple[ClientProxy, EvaluateRes] | BaseException],
     ) -> tuple[float | None, dict[str, Scalar]]:
+        at = server_round + self.round_offset
+        self.flush_pending(scores_by_site(results, failures, server_round=at, site_name=self._site_name))
         return None, {}
 
     def evaluate(
@@ -381,5 +409,9 @@ class DeltaStrategy(Strategy):
             (None, {}) if self.evaluate_fn is None else self.evaluate_fn(server_round, arrays)
         )
         summary = self.fit_summary if server_round > 0 else FitSummary(server_round=0)
-        self.on_round_end(summary, loss, metrics, arrays)
+        self.flush_pending()
+        if self.site_evaluation:
+            self._pending = (summary, loss, metrics, arrays)  # written by aggregate_evaluate
+        else:
+            self.on_round_end(summary, loss, metrics, arrays)
         return None if loss is None else (loss, metrics)

@@ -21,14 +21,14 @@ from fedft.model.state import load_trainable_state, state_sha256, trainable_stat
 from fedft.round.checkpoint import Checkpoint
 from fedft.round.outcome import FailureKind
 from fedft.round.prepare import prepare
-from fedft.round.summary import FitSummary
+from fedft.round.summary import FitSummary, per_site_summary, site_spread
 from fedft.round.workload import Workload, collator, eval_set
 from fedft.run.ledger import PrivacyLedger, SiteRound
 from fedft.run.metrics import append_metrics, read_metrics
 from fedft.run.rundir import RunDir, atomic_write_text
 from fedft.run.site_record import anonymization_record, budget_record, dp_record
 from fedft.run.site_signature import signed_part
-from fedft.train.evaluate import evaluate
+from fedft.train.evaluate import evaluate, evaluate_classification
 from fedft.train.generation_metrics import generation_budget
 
 log = logging.getLogger(__name__)
@@ -57,6 +57,7 @@ class Coordinator:
             if "lora_" not in name and "modules_to_save" not in name
         )
         self.on_progress = on_progress
+        self.detail: dict[int, dict] = {}  # central-evaluation detail by round, until recorded
         self.started = time.monotonic()
         # Resumed: the rounds up to the checkpoint (metrics.jsonl was trimmed to them).
         self.history: list[dict] = [] if resumed_at is None else read_metrics(run_dir.metrics)
@@ -102,14 +103,28 @@ class Coordinator:
         load_trainable_state(self.workload.model, dict(zip(self.names, arrays, strict=True)))
 
     def evaluate(self, server_round: int, arrays: list[np.ndarray]) -> tuple[float, dict]:
+        """Scalars for Flower; for classification, the per-class recall and the confusion
+        matrix wait in `self.detail` for this round's record."""
         self._load(arrays)
-        result = evaluate(
-            self.workload.model,
-            self.eval_loader,
-            task=self.cfg.data.task,
-            device=self.workload.device,
-            generation=generation_budget(self.cfg, tokenizer=self.workload.tokenizer),
-        )
+        model, device = self.workload.model, self.workload.device
+        if self.cfg.data.task == "classification":
+            detail = evaluate_classification(model, self.eval_loader, device=device)
+            result = detail.metrics
+            labels = list(self.workload.labels or range(len(detail.confusion)))
+            self.detail[server_round] = {
+                "eval_recall_per_class": dict(
+                    zip(map(str, labels), detail.recall_per_class, strict=True)
+                ),
+                "eval_confusion_matrix": detail.confusion,
+            }
+        else:
+            result = evaluate(
+                model,
+                self.eval_loader,
+                task=self.cfg.data.task,
+                device=device,
+                generation=generation_budget(self.cfg, tokenizer=self.workload.tokenizer),
+            )
         loss = float(result["loss"])
         return loss, {k: float(v) for k, v in result.items() if k != "loss"}
 
@@ -133,6 +148,9 @@ class Coordinator:
             "bytes_up_per_client": summary.bytes_up_per_client,
             "bytes_down_per_client": summary.bytes_down_per_client,
             "elapsed_s": round(time.monotonic() - self.started, 2),
+            **self.detail.pop(summary.server_round, {}),
+            "site_metrics": summary.site_metrics,
+            **site_spread(summary.site_metrics),
         }
         append_metrics(self.run_dir.metrics, record)
         if summary.server_round > 0:
@@ -222,5 +240,8 @@ def summarize(history: list[dict], *, task: str, base_model_bytes: int) -> dict:
         out["gain_points"] = round(100 * (out["last"] - out["first"]), 2)
     if isinstance(out["last"], float) and not math.isfinite(out["last"]):
         out["last"] = None
+    per_site = per_site_summary(history, task=task)
+    if per_site:
+        out.update(per_site)
     return out
 

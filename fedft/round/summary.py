@@ -33,6 +33,9 @@ class FitSummary:
     # "kind": FailureKind}.
     sites: list[dict] = field(default_factory=list)
     aborted: bool = False  # SecAgg+ ended the round without an aggregate: nothing was applied
+    # Per site id: its scores of the round's global adapter on its own held-out split
+    # (eval_accuracy, eval_macro_f1, n_eval; local_* of its local-only baseline), if evaluated.
+    site_metrics: dict[str, dict[str, float]] = field(default_factory=dict)
 
     def record_training(
         self, replies: Sequence[tuple[int, Mapping[str, Any]]], *, counts_are_examples: bool
@@ -41,6 +44,21 @@ class FitSummary:
         self.train_loss = weighted_loss(replies)
         self.examples = sum(n for n, _ in replies) if counts_are_examples else None
         self.bytes_up_per_client = max(int(m.get("bytes_up", 0)) for _, m in replies)
+
+
+# What the server keeps of a site's evaluation reply: numeric scores under these prefixes.
+SITE_SCORE_PREFIXES = ("eval_", "local_")
+
+
+def site_scores(metrics: Mapping[str, Any]) -> dict[str, float]:
+    """A site's held-out scores from its evaluation reply; anything else is dropped."""
+    return {
+        k: float(v)
+        for k, v in sorted(metrics.items())
+        if k.startswith(SITE_SCORE_PREFIXES)
+        and isinstance(v, int | float)
+        and not isinstance(v, bool)
+    }
 
 
 class RoundFailedError(RuntimeError):
@@ -156,3 +174,60 @@ def aborted(summary: FitSummary, *, sampled_sites: Sequence[tuple[str, str]]) ->
             for site, node in unlisted[untied:]
         ],
     )
+
+
+def _site_metric(task: str) -> str:
+    return "accuracy" if task == "classification" else "perplexity"
+
+
+def site_spread(site_metrics: Mapping[str, Mapping[str, float]]) -> dict[str, Any]:
+    """Best and worst site of a round by held-out accuracy (perplexity for causal LMs: lower is
+    better) and the gap between them; {} with fewer than two scored sites."""
+    for name, higher_is_better in (("accuracy", True), ("perplexity", False)):
+        scored = {s: m[f"eval_{name}"] for s, m in site_metrics.items() if f"eval_{name}" in m}
+        if len(scored) < 2:
+            continue
+        ranked = sorted(scored, key=lambda s: (scored[s], s), reverse=higher_is_better)
+        best, worst = ranked[0], ranked[-1]
+        return {
+            f"site_{name}_gap": abs(scored[best] - scored[worst]),
+            "best_site": best,
+            "worst_site": worst,
+        }
+    return {}
+
+
+def per_site_summary(history: Sequence[Mapping[str, Any]], *, task: str) -> dict[str, Any]:
+    """`per_site`: each site's first and last held-out score (accuracy in [0, 1], or
+    perplexity), its last macro-F1, its local-only baseline and the federated-vs-local gain
+    (accuracy points; perplexity: local minus federated); and the best/worst gap of the first
+    and last rounds. {} when no round has site scores."""
+    m = _site_metric(task)
+    scored = [h for h in history if h.get("site_metrics")]
+    if not scored:
+        return {}
+    sites: dict[str, dict[str, Any]] = {}
+    for row in scored:
+        for site, scores in row["site_metrics"].items():
+            entry = sites.setdefault(site, {f"first_{m}": scores.get(f"eval_{m}")})
+            entry[f"last_{m}"] = scores.get(f"eval_{m}")
+            entry["last_round"] = row["round"]
+            entry["n_eval"] = scores.get("n_eval")
+            if "eval_macro_f1" in scores:
+                entry["last_macro_f1"] = scores["eval_macro_f1"]
+            if f"local_{m}" in scores:
+                entry[f"local_only_{m}"] = scores[f"local_{m}"]
+                entry["local_only_macro_f1"] = scores.get("local_macro_f1")
+    for entry in sites.values():
+        last, local = entry.get(f"last_{m}"), entry.get(f"local_only_{m}")
+        if last is not None and local is not None:
+            gain = 100 * (last - local) if m == "accuracy" else local - last
+            entry["gain_vs_local" + ("_points" if m == "accuracy" else "")] = round(gain, 2)
+    first, last = site_spread(scored[0]["site_metrics"]), site_spread(scored[-1]["site_metrics"])
+    gap = f"site_{m}_gap"
+    return {
+        "per_site": dict(sorted(sites.items())),
+        "site_gap": {"first": first.get(gap), "last": last.get(gap)},
+        "best_site": last.get("best_site"),
+        "worst_site": last.get("worst_site"),
+    }

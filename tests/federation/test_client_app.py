@@ -69,6 +69,30 @@ def test_fit_sends_a_clipped_delta_and_only_declared_scalars(site):
     assert metrics["bytes_up"] == sum(p.nbytes for p in params)
 
 
+def test_evaluate_sends_aggregate_scores_of_its_held_out_split_and_its_baseline(site):
+    # Prepare: the site holds 20 rows; 15% of them as generated held-out notes -> 3
+    cfg, client, params = site
+    config = {"server_round": 0, "global_sha256": state_sha256(params), "local_baseline": True}
+
+    # Execute: round 0 (the start), then round 1 (the baseline trains one local round)
+    loss0, n0, metrics0 = client.evaluate(params, config)
+    loss1, n1, metrics1 = client.evaluate(params, {**config, "server_round": 1})
+    again = client.evaluate(params, {**config, "server_round": 1})[2]
+
+    # Assert: scalars only, the site's id the one string; the baseline from round 1 on
+    assert n0 == n1 == 3 and loss0 == loss1 > 0
+    assert metrics0.pop(SITE_ID_METRIC) == client.site.site_id
+    assert set(metrics0) == {"eval_accuracy", "eval_macro_f1"}
+    assert set(metrics1) == {
+        "eval_accuracy", "eval_macro_f1", "local_accuracy", "local_macro_f1", SITE_ID_METRIC
+    }
+    assert all(isinstance(v, float) for k, v in metrics1.items() if k != SITE_ID_METRIC)
+    assert again == metrics1  # read back from the site's folder, not trained twice
+    assert len(list((client.state_dir / "local-baseline").glob("*/scores-1.json"))) == 1
+    with pytest.raises(ValueError, match="hash mismatch"):
+        client.evaluate(params, {**config, "global_sha256": "0" * 64})
+
+
 def test_fit_refuses_a_global_adapter_that_does_not_match_its_hash(site):
     cfg, client, params = site
     tampered = [p.copy() for p in params]

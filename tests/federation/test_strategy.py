@@ -429,3 +429,40 @@ def test_when_every_site_refuses_the_round_is_recorded_and_the_error_is_short():
     assert summary.sites[0]["reason"] == "site-0 declined round 3: privacy budget"
     message = str(info.value)
     assert "\x1b" not in message and "ip=" not in message and len(message) < 400
+
+
+def test_a_rounds_record_waits_for_the_sites_scores_and_keeps_only_numbers():
+    from flwr.common import EvaluateRes
+
+    # Prepare
+    g = [np.zeros(2, dtype=np.float32)]
+    records = []
+    strategy = DeltaStrategy(
+        FedAvg(initial_parameters=ndarrays_to_parameters(g)),
+        initial=g,
+        evaluate_fn=None,
+        on_round_end=lambda summary, loss, metrics, arrays: records.append(summary),
+        site_evaluation=True,
+        evaluate_config={"local_baseline": True},
+    )
+    params = ndarrays_to_parameters(g)
+    reply = {"eval_accuracy": 0.75, "eval_macro_f1": 0.5, "site_id": "site-a", "note": "text"}
+
+    # Execute: round 0's central evaluation, then the sites' scores
+    strategy.evaluate(0, params)
+    waiting = (len(records), strategy.awaiting_site_metrics)
+    strategy.aggregate_evaluate(
+        0, [(_proxy(1), EvaluateRes(OK, 0.4, 12, reply))], [RuntimeError("site-b timed out")]
+    )
+
+    # Assert
+    assert waiting == (0, True)
+    assert records[0].site_metrics == {
+        "site-a": {"eval_accuracy": 0.75, "eval_macro_f1": 0.5, "n_eval": 12}
+    }
+    assert not strategy.awaiting_site_metrics
+    # Nothing waits: no one is asked; a round whose scores never come is written at the next fit.
+    assert strategy.configure_evaluate(1, params, client_manager=None) == []
+    strategy.evaluate(0, params)
+    strategy.flush_pending()
+    assert len(records) == 2 and records[1].site_metrics == {}

@@ -75,7 +75,17 @@ def test_metrics_have_one_record_per_round_with_the_declared_keys(classification
             assert key in r
         assert 0.0 <= r["eval_accuracy"] <= 1.0
     assert [r["clients_finished"] for r in records[1:]] == [2, 2]
-    assert json.loads(result.run_dir.summary.read_text())["rounds"] == 2
+    summary = json.loads(result.run_dir.summary.read_text())
+    assert summary["rounds"] == 2
+    # Every site scored every round on its own held-out split; aggregates only.
+    for r in records:
+        assert 0.0 <= r["eval_macro_f1"] <= 1.0
+        assert sorted(r["site_metrics"]) == ["site-0", "site-1"]
+        for scores in r["site_metrics"].values():
+            assert {"eval_accuracy", "eval_macro_f1", "n_eval"} <= set(scores)
+    assert sorted(summary["per_site"]) == ["site-0", "site-1"]
+    assert all("local_only_accuracy" in s for s in summary["per_site"].values())
+    assert (result.run_dir.root / "plots" / "site_scores.png").is_file()
 
 
 def test_upload_is_exactly_the_trainable_adapter_and_tiny_next_to_the_base(classification_run):
@@ -245,8 +255,9 @@ def test_no_text_leaves_any_site_in_a_simulation(classification_run):
     outboxes = sorted((result.run_dir.root / "sites").glob("*/outbox.jsonl"))
     assert len(outboxes) == 2
     replies = [json.loads(line) for path in outboxes for line in path.read_text().splitlines()]
-    # 2 rounds x 4 SecAgg+ stages per site
-    assert len(replies) == 2 * 2 * 4
+    # 2 rounds x 4 SecAgg+ stages per site, and its scores of rounds 0-2 (evaluation.per_site)
+    kinds = [r["message_type"] for r in replies]
+    assert (kinds.count("train"), kinds.count("evaluate"), len(kinds)) == (2 * 2 * 4, 2 * 3, 22)
     assert [text_fields(r) for r in replies] == [[] for _ in replies]
     # The only float arrays are the (masked, uint32) adapter vectors; nothing holds token ids.
     dtypes = {a["dtype"] for r in replies for record in r["arrays"].values() for a in record.values()}

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import html
 from datetime import UTC, datetime
+from pathlib import Path
 
 from fedft import __version__
 from fedft.run.report.audit import Audit
 from fedft.run.report.empirical import EMPIRICAL_READING, empirical_lines, empirical_table
+from fedft.run.report.evaluation import evaluation_html, evaluation_markdown
 from fedft.run.report.plots import epsilon_plot, png_data_uri, utility_plot
 from fedft.run.report.text import (
     guarantee_lines,
@@ -118,6 +120,7 @@ def render_html(audit: Audit) -> str:
     ):
         if png is not None:
             parts.append(f"<h2>{title}</h2><img alt='{title}' src='{png_data_uri(png)}'>")
+    parts.append(evaluation_html(Path(audit.run_dir)))
     if audit.rounds:
         headers, rows = round_table(audit)
         parts += ["<h2>Rounds</h2>", _table(headers, rows, hash_col=5)]
@@ -172,6 +175,7 @@ def render_markdown(audit: Audit) -> str:
     ):
         if png is not None:
             out += [f"## {title}", "", f"![{title}]({png_data_uri(png)})", ""]
+    out.append(evaluation_markdown(Path(audit.run_dir)))
     if audit.rounds:
         out += ["## Rounds", "", _md_table(*round_table(audit)), ""]
     anon = _anonymization_table(audit)
