@@ -19,6 +19,10 @@ tokenize the site's rows); "fit rounds" are the rounds' fit phases without that 
 (local training, SecAgg+ stages, Ray dispatch); "training compute" is examples trained at the
 plain loop's speed, for comparison.
 
+The ratio means something only on an idle machine: under load above the core count, the
+plain loop's threads (one per core, spinning OpenMP workers) slow down far more than the
+run's single-threaded sites, and the ratio exceeds 1 (measured: 1.18 at load 13-23).
+
 Where the time went before #17 (commit e74048e: max_steps 18, lr 0.01; one run under py-spy,
 load 30-35 from other work on 2 cores, 1,209 s wall; an idle run took 284 s, ~221 s of it the
 3,456 examples' training compute at the issue's 15.6 examples/s):
@@ -194,6 +198,8 @@ def main() -> None:
     overrides = f" ({', '.join(args.set)})" if args.set else ""
     print(f"config: {args.config.name}{overrides}; {summary['rounds']} rounds")
     print(f"load average (1 min): {load_start:.1f} at start, {load_end:.1f} at end")
+    if max(load_start, load_end) > (os.cpu_count() or 1):
+        print("WARNING: load above the core count: the efficiency ratio is not meaningful")
     print(f"wall time: {wall:.0f} s; peak RSS (process tree): {peak / 2**20:.0f} MiB")
     if summary.get("metric") == "eval_accuracy":
         print(f"held-out accuracy: {100 * summary['first']:.1f}% -> {100 * summary['last']:.1f}%")
