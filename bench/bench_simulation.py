@@ -21,7 +21,8 @@ plain loop's speed, for comparison.
 
 The ratio means something only on an idle machine: under load above the core count, the
 plain loop's threads (one per core, spinning OpenMP workers) slow down far more than the
-run's single-threaded sites, and the ratio exceeds 1 (measured: 1.18 at load 13-23).
+run's single-threaded sites, and the ratio exceeds 1 (measured: 1.18 at load 13-23, 2.05 at
+load 8 in the run below).
 
 Where the time went before #17 (commit e74048e: max_steps 18, lr 0.01; one run under py-spy,
 load 30-35 from other work on 2 cores, 1,209 s wall; an idle run took 284 s, ~221 s of it the
@@ -42,6 +43,12 @@ Flower's stage timestamps); round 1's stage 0 took 45 s, the actors' start-up. O
 start-up in one process at one thread (load ~20): imports (torch, transformers, peft, flwr,
 fedft) 30%, model build 4%, synthetic corpus 2.5%, spaCy + Presidio load and analyzer 7%,
 anonymizing its 318 rows 56%, tokenizing 0.3%.
+
+With a third of the training (`--set training.max_steps=6 --set training.learning_rate=0.03`,
+seed 0, load 13-23, commit cd47fbf) the run reached 83.9% (below the 85% target) and the
+budget shifts to the one-off costs: start-up 6.1%, server anonymization 4.5%, site start-up
+47.9%, fit rounds 27.5%, evaluation 13.2%, shutdown 0.8%; peak RSS 4,388 MiB (the process
+count, not the training, sets the memory).
 
     python bench/bench_simulation.py [--config configs/default.yaml] [--set key=value ...]
 """
