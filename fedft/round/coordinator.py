@@ -87,10 +87,13 @@ class Coordinator:
             state_dir=run_dir.root / "server",
             create_secret=True,
         ).tokenized
+        # Rows in length order: each batch pads to its longest row, and similar lengths cut the
+        # padded tokens by ~20% on the default set (same rows, same metrics; bench_simulation).
+        lengths = [len(ids) for ids in held_out["input_ids"]]
         self.eval_loader = DataLoader(
             held_out,
             batch_size=cfg.training.eval_batch_size,
-            shuffle=False,
+            sampler=sorted(range(len(lengths)), key=lengths.__getitem__),
             collate_fn=collator(cfg, workload),
         )
 
