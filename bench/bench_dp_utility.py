@@ -206,10 +206,9 @@ def main() -> None:
     for p in points:
         target = "∞" if math.isinf(p["target"]) else f"{p['target']:g}"
         eps = "—" if p["epsilon_max"] is None else f"{p['epsilon_max']:.3f}"
-        print(
-            f"| {p['recipe']} | {target} | {p['runs']} | {p['mean']:.1f} ± {p['sd']:.1f} % | "
-            f"{eps} | {p['minutes']:.1f} |"
-        )
+        # One run has no spread: say so rather than print "± nan".
+        acc = f"{p['mean']:.1f} %" if p["runs"] < 2 else f"{p['mean']:.1f} ± {p['sd']:.1f} %"
+        print(f"| {p['recipe']} | {target} | {p['runs']} | {acc} | {eps} | {p['minutes']:.1f} |")
     (parent / "table.json").write_text(json.dumps({"runs": rows, "points": points}, indent=2))
     if args.plot is not None and points:
         plot(points, args.plot)
