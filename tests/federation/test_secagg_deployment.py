@@ -27,6 +27,7 @@ from pathlib import Path
 
 import pytest
 from flwr.common.secure_aggregation.secaggplus_constants import Key
+from headless_chromium import page_as_shown
 
 from fedft.cli import main as fedft_main
 from fedft.config.anonymization import load_policy, policy_hash
@@ -417,7 +418,7 @@ def test_fedft_runs_over_tls_with_node_auth_secagg_and_a_dropout(tmp_path, env):
         # The HTML report shows each site's anonymization counts and its own policy hash.
         page = tmp_path / "audit.html"
         assert fedft_main(["audit", str(run_dir), "--format", "html", "-o", str(page)]) == 0
-        table = page.read_text().split("<h2>Anonymization (counts only)</h2>")[1]
+        table = page_as_shown(page, tmp_path).split("<h2>Anonymization (counts only)</h2>")[1]
         table = table.split("</table>")[0]
         assert "—" not in table and all(s in table for s in SITES)
         assert policy_hash(load_policy(REPO / "configs/policies/clinical.yaml")) in table

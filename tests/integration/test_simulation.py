@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from headless_chromium import page_as_shown
 
 from fedft.cli import main as fedft_main
 from fedft.config import load_config
@@ -200,7 +201,7 @@ def test_the_privacy_ledger_of_a_run_verifies_and_records_every_round(classifica
     assert sorted(anonymization) == ["site-0", "site-1"]
     for counts in anonymization.values():
         assert counts["rows_processed"] > 0 and counts["entities_total"] > 0
-    page = out.read_text()
+    page = page_as_shown(out, tmp_path)
     assert policy_hash(cfg.anonymization) in page
     table = page.split("<h2>Anonymization (counts only)</h2>")[1].split("</table>")[0]
     assert "—" not in table and str(anonymization["site-0"]["entities_total"]) in table

@@ -4,18 +4,17 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
-import tempfile
 from pathlib import Path
 
 import numpy as np
 import pytest
-from fedft.run.report.render import render_html, render_markdown
+from headless_chromium import needs_chromium, screenshot
 
 from fedft.dp.accounting import epsilon_spent, site_level_epsilon
 from fedft.dp.budget import BudgetExhausted, SiteBudget
 from fedft.run.ledger import PrivacyLedger, SiteRound, ledger_paths
 from fedft.run.report.audit import audit_to_dict, build_audit
+from fedft.run.report.render import render_html, render_markdown
 
 ROUNDS = 4
 MECHANISM = (1.0, 0.5, 2)  # per site and round: ε ≈ 3.75 for one round at δ = 1e-3 (RDP)
@@ -279,40 +278,15 @@ def test_empty_folder_still_renders(tmp_path):
     assert "data:image/png" not in html
 
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-
-
-@pytest.mark.skipif(
-    CHROMIUM is None, reason="Debian chromium is not installed (apt-get install -y chromium)"
-)
+@needs_chromium
 def test_html_renders_in_headless_chromium(audit, tmp_path):
     # Prepare
     page = tmp_path / "audit.html"
     page.write_text(render_html(audit), encoding="utf-8")
     shot = tmp_path / "shot.png"
-    profile = tempfile.mkdtemp(prefix="chromium-profile-", dir=tmp_path)
 
     # Execute
-    subprocess.run(
-        [
-            CHROMIUM,
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            f"--user-data-dir={profile}",
-            f"--screenshot={shot}",
-            "--window-size=1200,2000",
-            page.as_uri(),
-        ],
-        check=True,
-        capture_output=True,
-        timeout=120,
-    )
+    screenshot(page, shot, width=1200, height=2000)
 
     # Assert: the right size, the green "verified" banner drawn, the plots decoded (matplotlib's
     # blue and orange lines are on the page).

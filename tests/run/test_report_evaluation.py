@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
-import subprocess
-import tempfile
 from pathlib import Path
 
 import pytest
+from headless_chromium import needs_chromium, rendered_dom
 
 from fedft.round.summary import per_site_summary
 from fedft.run.report.audit import build_audit
@@ -82,10 +80,7 @@ def test_a_run_without_evaluation_detail_has_no_section(tmp_path):
     assert evaluation_markdown(tmp_path) == ""
 
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-
-
-@pytest.mark.skipif(CHROMIUM is None, reason="Debian chromium is not installed")
+@needs_chromium
 def test_plots_decode_in_headless_chromium(run, tmp_path):
     # Prepare: the report plus a probe writing each image's decoded width into the DOM
     probe = (
@@ -94,15 +89,9 @@ def test_plots_decode_in_headless_chromium(run, tmp_path):
     )
     page = tmp_path / "report.html"
     page.write_text(render_html(build_audit(run)).replace("</body>", probe + "</body>"))
-    profile = tempfile.mkdtemp(prefix="chromium-profile-", dir=tmp_path)
 
     # Execute
-    out = subprocess.run(
-        [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         f"--user-data-dir={profile}", "--dump-dom", page.as_uri()],
-        check=True, capture_output=True, text=True, timeout=120,
-    ).stdout
+    out = rendered_dom(page, tmp_path)
 
     # Assert: both evaluation plots decoded to real images
     probed = re.search(r'data-images="([^"]*)"', out).group(1)
