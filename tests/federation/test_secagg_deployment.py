@@ -287,6 +287,9 @@ def test_fedft_runs_over_tls_with_node_auth_secagg_and_a_dropout(tmp_path, env):
                 "CERTS_DIR": str(certs),
                 "STATE_DIR": str(tmp_path / "superlink-state"),
                 "SUPERLINK_PORT": str(port),
+                # The test follows SecAgg+'s stages in the streamed log (to kill site-b while it
+                # trains); Flower logs them at DEBUG, which fedft no longer shows by default.
+                "FLWR_LOG_LEVEL": "DEBUG",
             },
         )
         _wait_for(
