@@ -12,8 +12,8 @@ from fedft.config.audit import AuditConfig
 from fedft.config.base import StrictModel
 from fedft.config.dedup import DedupConfig
 from fedft.config.dp import DPConfig, SiteDPConfig, dp_cross_errors
-from fedft.config.generation import GenerationEvalConfig
 from fedft.config.evaluation import EvaluationConfig, evaluation_cross_errors
+from fedft.config.generation import GenerationEvalConfig
 from fedft.config.ledger import LedgerConfig
 from fedft.config.secure_aggregation import SecureAggregationConfig, check_against_clients
 from fedft.config.strategy import StrategyConfig, strategy_cross_errors
