@@ -7,19 +7,14 @@ import sys
 from pathlib import Path
 
 import pytest
+from small_run import SMALL
 
 pytestmark = pytest.mark.integration
 
 REPO = Path(__file__).resolve().parents[2]
 FEDFT = str(Path(sys.executable).parent / "fedft")
 OVERRIDES = [
-    "federation.num_clients=2",
-    "federation.rounds=2",
-    "federation.min_fit_clients=2",
-    "data.synthetic.n_train=96",
-    "data.synthetic.n_eval=48",
-    "data.max_length=64",
-    "training.max_steps=3",
+    *SMALL,
     # A fixed noise multiplier whose first round alone costs ε ≈ 1.2–1.3, against a cap of 0.01
     "dp.enabled=true",
     "dp.noise_multiplier=1.0",

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 import torch
 from headless_chromium import page_as_shown
+from small_run import SMALL
 
 from fedft.cli import main as fedft_main
 from fedft.config import load_config
@@ -22,17 +23,6 @@ from fedft.run.rundir import RunDir, create_run_dir
 
 pytestmark = pytest.mark.integration
 REPO = Path(__file__).resolve().parents[2]
-
-SMALL = [
-    "federation.num_clients=2",
-    "federation.rounds=2",
-    "federation.min_fit_clients=2",
-    "data.synthetic.n_train=96",
-    "data.synthetic.n_eval=48",
-    "data.max_length=64",
-    "training.max_steps=3",
-    "training.batch_size=8",
-]
 
 
 @dataclass(frozen=True)

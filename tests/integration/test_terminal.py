@@ -14,22 +14,13 @@ import time
 from pathlib import Path
 
 import pytest
+from small_run import SMALL
 
 pytestmark = pytest.mark.integration
 REPO = Path(__file__).resolve().parents[2]
 FEDFT = Path(sys.executable).parent / "fedft"
 TIMEOUT_S = 1800
 
-SMALL = [
-    "federation.num_clients=2",
-    "federation.rounds=2",
-    "federation.min_fit_clients=2",
-    "data.synthetic.n_train=96",
-    "data.synthetic.n_eval=48",
-    "data.max_length=64",
-    "training.max_steps=3",
-    "training.batch_size=8",
-]
 
 # Every line fedft prints without --verbose; anything else on screen came from someone else.
 OWN_LINES = [
