@@ -24,7 +24,9 @@ def _fit_res(delta, n, loss=1.0):
     return FitRes(OK, ndarrays_to_parameters(delta), n, metrics)
 
 
-def _strategy(global_arrays, inner=None, records=None):
+def _strategy(global_arrays, inner=None, records=None, **options):
+    """A DeltaStrategy over FedAvg that appends (summary, arrays) of each round to `records`;
+    `options` are DeltaStrategy's other keyword arguments."""
     records = [] if records is None else records
     inner = inner or FedAvg(initial_parameters=ndarrays_to_parameters(global_arrays))
     return DeltaStrategy(
@@ -32,6 +34,7 @@ def _strategy(global_arrays, inner=None, records=None):
         initial=global_arrays,
         evaluate_fn=None,
         on_round_end=lambda summary, loss, metrics, arrays: records.append((summary, arrays)),
+        **options,
     )
 
 
@@ -304,8 +307,7 @@ def test_a_secagg_round_halted_by_declines_stops_the_run_naming_them():
     # declined for budget, which they will do again next round
     g = [np.zeros(2, dtype=np.float32)]
     records = []
-    strategy = _strategy(g, records=records)
-    strategy.min_results = 2
+    strategy = _strategy(g, records=records, min_results=2)
     strategy.fit_summary = FitSummary(server_round=4, sampled=3)
     strategy._sampled = ["1", "2", "3"]
     declines = [_declined("site-0", 4), _declined("site-1", 4)]
@@ -326,8 +328,7 @@ def test_a_secagg_round_halted_with_enough_sites_left_is_aborted_and_keeps_the_d
     # Prepare: 1 of 4 declined; the others timed out this once
     g = [np.zeros(2, dtype=np.float32)]
     records = []
-    strategy = _strategy(g, records=records)
-    strategy.min_results = 2
+    strategy = _strategy(g, records=records, min_results=2)
     strategy.fit_summary = FitSummary(server_round=2, sampled=4)
     strategy._sampled = ["1", "2", "3", "4"]
     # Execute
@@ -353,14 +354,7 @@ def test_under_secagg_a_round_that_could_not_be_unmasked_is_aborted_not_fatal():
     # Prepare: SecAgg+ on (a norm bound is set); the workflow hands over no aggregate
     g = [np.zeros(2, dtype=np.float32)]
     records = []
-    strategy = DeltaStrategy(
-        FedAvg(initial_parameters=ndarrays_to_parameters(g)),
-        initial=g,
-        evaluate_fn=None,
-        on_round_end=lambda summary, loss, metrics, arrays: records.append((summary, arrays)),
-        delta_norm_bound=lambda counts: 1.0,
-        min_results=2,
-    )
+    strategy = _strategy(g, records=records, delta_norm_bound=lambda counts: 1.0, min_results=2)
 
     # Execute
     params, _ = strategy.aggregate_fit(1, [], [RuntimeError("Not enough shares to recover secret")])
