@@ -1,11 +1,13 @@
-"""US street addresses (Presidio has no English address recognizer); other national formats
-are in places.py."""
+"""US, UK, Australian and Indian street lines (Presidio has no English address recognizer);
+other national formats are in places.py, which also grows a street line over the city /
+postcode parts after it."""
 
 from __future__ import annotations
 
 from presidio_analyzer import Pattern, PatternRecognizer
 
 from fedft.anonymize.recognizers.patterns import pattern_args
+from fedft.anonymize.recognizers.places import grow_address
 
 __all__ = ["FedftStreetAddressRecognizer"]
 
@@ -23,8 +25,17 @@ _STREET_SUFFIX = (
     r"river|roads?|rd|route|row|rue|run|shoals?|shores?|skyway|springs?|spurs?|squares?|sq|"
     r"station|stravenue|stream|streets?|st|summit|terrace|ter|throughway|trace|track|"
     r"trafficway|trail|trl|tunnel|turnpike|underpass|unions?|valleys?|via|viaduct|views?|"
-    r"villages?|ville|vista|walks?|wall|ways?|wells?)"
+    r"villages?|ville|vista|walks?|wall|ways?|wells?"
+    # UK, Australian and Indian street words, capitalized only: "close", "rise" and "path" are
+    # also English words.
+    r"|(?-i:Close|Parade|Esplanade|Promenade|Circuit|Rise|Quay|Wharf|Grove|Mews|Marg|Chowk|Ganj|"
+    r"Nagar|Path|Gali))"
 )
+_ST = r"[ \t]+"  # a street line never runs across a line break
+_ORDINAL = (
+    r"(?:\d{1,3}(?:st|nd|rd|th)|first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth)"
+)
+_CAP = r"(?-i:\p{Lu}[\p{Ll}'’-]+)"
 
 
 class FedftStreetAddressRecognizer(PatternRecognizer):
@@ -35,10 +46,11 @@ class FedftStreetAddressRecognizer(PatternRecognizer):
     PATTERNS = [
         Pattern(
             "street",
-            r"(?:\b(?:flat|apt|apartment|unit|suite)\.?\s*\d+[a-z]?,?\s+)?"
-            rf"\b\d{{1,6}}[a-z]?,?\s+(?:[^\W\d_][\w'.-]*\s+){{1,3}}{_STREET_SUFFIX}\b\.?"
-            r"(?:,?\s+(?:apt|apartment|suite|ste|unit|room|#)\.?\s*#?[\w-]+)?"
-            r"(?:,\s+(?-i:\p{Lu}[\p{L}'-]+(?:[ -]\p{Lu}[\p{L}'-]+)?))?",
+            rf"(?:\b(?:flat|apt|apartment|unit|suite)\.?[ \t]*\d+[a-z]?,?{_ST})?"
+            # "20/392 White Parade": an Australian unit before the house number.
+            rf"\b(?:\d{{1,5}}/)?\d{{1,6}}[a-z]?,?{_ST}(?:[^\W\d_][\w'.-]*{_ST}){{1,3}}{_STREET_SUFFIX}\b\.?"
+            rf"(?:,?{_ST}(?:apt|apartment|suite|ste|unit|room|#)\.?[ \t]*#?[\w-]+)?"
+            r"(?:,[ \t]+(?-i:\p{Lu}[\p{L}'-]+(?:[ -]\p{Lu}[\p{L}'-]+)?))?",
             0.6,
         ),
         # A house or flat number with a letter, where the street is not named next to it
@@ -49,8 +61,29 @@ class FedftStreetAddressRecognizer(PatternRecognizer):
             r"\d{1,5}(?-i:[A-H])\b(?!-|\.\d)",
             0.5,
         ),
+        # A named street without a number after a preposition ("lives just off Coates Lane").
+        Pattern(
+            "named_street",
+            rf"(?-i:(?=\p{{Lu}}))(?<=\b(?:on|off|near|along|down|up|at)\s+){_CAP}(?:{_ST}{_CAP})?"
+            rf"{_ST}(?-i:Street|Lane|Road|Avenue|Drive|Boulevard|Close|Crescent|Terrace|Court)\b",
+            0.5,
+        ),
+        # A crossing where something happened ("the light at Elm and Main", "the corner of
+        # Fifth and 3rd"): two street names joined by "and" after a traffic or place word.
+        Pattern(
+            "intersection",
+            rf"(?<=\b(?:light|lights|signal|sign|intersection|corner|junction|crossing|crossroads)"
+            rf"\s+(?:at|of)\s+)(?:{_CAP}|{_ORDINAL})\s+(?:and|&)\s+(?:{_CAP}|{_ORDINAL})\b",
+            0.5,
+        ),
     ]
     CONTEXT = ["address", "lives", "live", "resides", "street", "home", "flat"]
 
     def __init__(self, supported_language: str = "en"):
         super().__init__(**pattern_args(self, entity="STREET_ADDRESS", language=supported_language))
+
+    def analyze(self, text, entities, nlp_artifacts=None, regex_flags=None):
+        results = super().analyze(text, entities, nlp_artifacts, regex_flags)
+        for r in results:
+            r.end = grow_address(text, r.end)
+        return results

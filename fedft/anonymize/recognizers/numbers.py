@@ -44,6 +44,12 @@ class FedftPhoneRecognizer(PatternRecognizer):
             0.45,
         ),
         Pattern("bare_10_11", r"(?<![\w.-])1?\d{10}(?![\w-]|\.\d)", 0.35),
+        # German and Austrian: trunk prefix, a slash, the subscriber ("0221 / 4567890").
+        Pattern(
+            "slash",
+            r"(?<![\w./+-])0\d{2,5}[ ]?/[ ]?\d{3,9}(?:-\d{1,5})?(?![\w/]|-(?!\p{L})|\.\d)",
+            0.45,
+        ),
     ]
     CONTEXT = ["phone", "tel", "telephone", "call", "cell", "mobile", "contact", "reach", "fax"]
 

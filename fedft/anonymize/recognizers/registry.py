@@ -10,6 +10,7 @@ from fedft.anonymize.recognizers.addresses import FedftStreetAddressRecognizer
 from fedft.anonymize.recognizers.dates import FedftDateWordsRecognizer
 from fedft.anonymize.recognizers.identifiers import (
     FedftAgeRecognizer,
+    FedftCodeRecognizer,
     FedftDeviceRecognizer,
     FedftFaxRecognizer,
     FedftLicenceRecognizer,
@@ -29,6 +30,10 @@ from fedft.anonymize.recognizers.places import (
     FedftIntlAddressRecognizer,
     FedftPlaceCueRecognizer,
     FedftPostalCodeRecognizer,
+)
+from fedft.anonymize.recognizers.towns import (
+    FedftPostcodeInContextRecognizer,
+    FedftTownLineRecognizer,
 )
 from fedft.anonymize.recognizers.web import FedftEmailObfuscatedRecognizer, FedftUrlRecognizer
 from fedft.config.anonymization import CustomRecognizerSpec
@@ -55,11 +60,14 @@ _FEDFT = (
     FedftIntlAddressRecognizer,
     FedftPostalCodeRecognizer,
     FedftPlaceCueRecognizer,
+    FedftTownLineRecognizer,
+    FedftPostcodeInContextRecognizer,
     FedftAgeRecognizer,
     FedftFaxRecognizer,
     FedftLicenceRecognizer,
     FedftVehicleRecognizer,
     FedftDeviceRecognizer,
+    FedftCodeRecognizer,
 )
 
 
@@ -114,25 +122,38 @@ _NEEDS: dict[str, regex.Pattern] = {
     "FedftNhsRecognizer": _DIGIT,
     "FedftCardRecognizer": _DIGIT,
     "FedftDateWordsRecognizer": _DIGIT,
-    "FedftStreetAddressRecognizer": _DIGIT,
+    # A house number, or the street word / traffic word of a street named without one.
+    "FedftStreetAddressRecognizer": regex.compile(
+        r"\d|street|lane|road|avenue|drive|boulevard|close|crescent|terrace|court|light|signal|"
+        r"sign|intersection|corner|junction|crossing",
+        FLAGS,
+    ),
     "FedftIbanRecognizer": _DIGIT,
     # Every pattern of these holds a digit (house, box or postcode number; the code itself),
     # but for a ship's name in military mail ("USNS Harrington"), whose FPO line has one.
     "FedftIntlAddressRecognizer": _DIGIT,
     "FedftPostalCodeRecognizer": _DIGIT,
+    # Every line it reads holds a postcode.
+    "FedftTownLineRecognizer": _DIGIT,
+    "FedftPostcodeInContextRecognizer": _DIGIT,
     "FedftVehicleRecognizer": _DIGIT,
+    "FedftCodeRecognizer": _DIGIT,
     # Every pattern of these holds a digit and sits next to its label word: both are needed
     # (anchored at the start, so a text is scanned once, not from every position).
-    "FedftAgeRecognizer": regex.compile(r"\A(?=.*?\d)(?=.*?(?:\by|\bage|\bturn))", FLAGS),
+    "FedftAgeRecognizer": regex.compile(
+        r"\A(?=.*?\d)(?=.*?(?:\by|\bage|\bturn|\bis\b|\bwas\b|'s\b))", FLAGS
+    ),
     "FedftFaxRecognizer": regex.compile(r"\A(?=.*?\d)(?=.*?(?:fax|facsimile))", FLAGS),
     "FedftLicenceRecognizer": regex.compile(
-        r"\A(?=.*?\d)(?=.*?(?:licen|lic\.|cert|permit|dea|npi|registration))", FLAGS
+        r"\A(?=.*?\d)(?=.*?(?:licen|lic\.|cert|permit|dea|npi|registration|\bdl\b))", FLAGS
     ),
     "FedftDeviceRecognizer": regex.compile(
-        r"\A(?=.*?\d)(?=.*?(?:serial|s/n|sn|device|imei|udi|meid|model))", FLAGS
+        r"\A(?=.*?\d)(?=.*?(?:serial|s/n|sn|device|imei|udi|meid|model|mac\b))", FLAGS
     ),
     "FedftPlaceCueRecognizer": regex.compile(
-        r"\b(?:live|living|moved|moving|resid|based|born|grew|from)", FLAGS
+        r"\b(?:live|living|moved|moving|resid|based|born|grew|from|place|home|house|flat|apartment|"
+        r"address|parent|street|lane|road|avenue|drive|close|crescent|terrace)",
+        FLAGS,
     ),
 }
 
