@@ -5,9 +5,13 @@ from __future__ import annotations
 
 import pytest
 
-from fedft.anonymize.recognizers import places
+from fedft.anonymize.recognizers import places, towns
 from fedft.anonymize.recognizers.numbers import FedftIbanRecognizer
 from fedft.anonymize.recognizers.places import FedftIntlAddressRecognizer
+from fedft.anonymize.recognizers.towns import (
+    FedftPostcodeInContextRecognizer,
+    FedftTownLineRecognizer,
+)
 
 
 def _removed(anonymizer, text: str, value: str) -> bool:
@@ -166,22 +170,25 @@ _REVIEWED_PATTERNS = {
     "IpRecognizer": "2e5b4e8ccce1e531",
     "MedicalLicenseRecognizer": "8b00da21c7ca480a",
     "UrlRecognizer": "d9409b67668f321e",
-    "FedftPhoneRecognizer": "99fe3aeaa89bb85a",
+    "FedftPhoneRecognizer": "550238328dbd1d51",
     "FedftLongNumberRecognizer": "844107b7bdee465f",
     "FedftSsnRecognizer": "70068ae4f0007ec1",
     "FedftNhsRecognizer": "a6d87fdfda0a7894",
     "FedftCardRecognizer": "7d04edfedb98b849",
     "FedftDateWordsRecognizer": "8c89ef3800b0e13c",
-    "FedftStreetAddressRecognizer": "916221539c8e2ff6",
+    "FedftStreetAddressRecognizer": "7de9dbbcd18d7b9d",
     "FedftIbanRecognizer": "6d611ed3c807bb85",
-    "FedftIntlAddressRecognizer": "78b266c5d6086734",
-    "FedftPostalCodeRecognizer": "8deac50f98139127",
-    "FedftPlaceCueRecognizer": "0383e73a6142c57c",
-    "FedftAgeRecognizer": "5f13a983aebfa698",
-    "FedftFaxRecognizer": "0ceb7a4fc1f7145f",
-    "FedftLicenceRecognizer": "9f8f8ffbe83d2f7a",
-    "FedftVehicleRecognizer": "3f7d663497fafc0e",
-    "FedftDeviceRecognizer": "0a34c7c97f718ad2",
+    "FedftIntlAddressRecognizer": "a614cc87ccc47777",
+    "FedftPostalCodeRecognizer": "f3d3e0491e813a4e",
+    "FedftPlaceCueRecognizer": "43e29c72530d9b43",
+    "FedftAgeRecognizer": "23937c0f53b09365",
+    "FedftFaxRecognizer": "62f597a9d138ea11",
+    "FedftLicenceRecognizer": "a07a6e57623f2d96",
+    "FedftVehicleRecognizer": "9863560f159883dc",
+    "FedftTownLineRecognizer": "944c881cf872cbdc",
+    "FedftPostcodeInContextRecognizer": "5bfcf737b0083838",
+    "FedftCodeRecognizer": "b9aa21efccdd4723",
+    "FedftDeviceRecognizer": "363cf4d3b9ce0e6a",
 }
 
 
@@ -192,6 +199,10 @@ def _pattern_digest(recognizer) -> str:
         text = recognizer._START.pattern + "\n" + recognizer._GROUP.pattern
     elif isinstance(recognizer, FedftIntlAddressRecognizer):
         text = places._STREET.pattern
+    elif isinstance(recognizer, FedftTownLineRecognizer):
+        text = towns._LINES.pattern
+    elif isinstance(recognizer, FedftPostcodeInContextRecognizer):
+        text = towns._BARE_CODE.pattern
     else:
         text = "\n".join(p.regex for p in recognizer.patterns)
     return hashlib.sha256(text.encode()).hexdigest()[:16]

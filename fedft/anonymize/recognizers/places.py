@@ -103,8 +103,11 @@ _STREET = regex.compile(
             rf"\b{_NAME}(?:{_S}{_NAME}){{0,2}},{_S}(?-i:{'|'.join(US_STATES)}){_S}\d{{5}}"
             r"(?:-\d{4})?(?![\w-])",
             # A building or flat on its own, before the street line ("Bât. B, appt 41").
-            rf"\b(?:(?:bât\.|bâtiment){_S}[\dA-Z][\w-]{{0,4}}|(?:appt|apto|flat|apt)\.?{_S}"
-            rf"[A-Z]?\d[\w-]{{0,4}})\b(?:,{_S}(?:appt|apto|apt|porte)\.?{_S}\d{{1,5}}[A-Za-z]?\b)?",
+            # A building letter counts only with the flat number after it.
+            rf"\b(?:bât\.|bâtiment){_S}[\dA-Z][\w-]{{0,4}},{_S}(?:appt|apto|apt|porte)\.?{_S}"
+            r"\d{1,5}[A-Za-z]?\b",
+            rf"\b(?:appt|apto|flat|apt)\.?{_S}[A-Z]?\d[\w-]{{0,4}}\b"
+            rf"(?:,{_S}(?:appt|apto|apt|porte)\.?{_S}\d{{1,5}}[A-Za-z]?\b)?",
             # Post-office boxes and US military mail.
             rf"\b(?:p\.?[ \t]?o\.?[ \t]?box|post{_S}office{_S}box|postfach|apartado|postboks)"
             r"[ \t]*#?[ \t]*\d{1,6}",

@@ -147,8 +147,11 @@ _NEEDS: dict[str, regex.Pattern] = {
     "FedftLicenceRecognizer": regex.compile(
         r"\A(?=.*?\d)(?=.*?(?:licen|lic\.|cert|permit|dea|npi|registration|\bdl\b))", FLAGS
     ),
+    # A label word, or the shape of a MAC address (found without a label).
     "FedftDeviceRecognizer": regex.compile(
-        r"\A(?=.*?\d)(?=.*?(?:serial|s/n|sn|device|imei|udi|meid|model|mac\b))", FLAGS
+        r"\A(?=.*?\d)(?=.*?(?:serial|s/n|sn|device|imei|udi|meid|model|"
+        r"[\da-f]{2}([:-])[\da-f]{2}\1))",
+        FLAGS,
     ),
     "FedftPlaceCueRecognizer": regex.compile(
         r"\b(?:live|living|moved|moving|resid|based|born|grew|from|place|home|house|flat|apartment|"
