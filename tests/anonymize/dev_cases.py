@@ -359,6 +359,7 @@ PRECISION_CASES: tuple[DevCase, ...] = tuple(
         ("Vitals: T 37.1 C. Meds: aspirin 81 mg.", ("Meds",)),
         ("Gift message: enjoy the trip!", ("Gift",)),
         ("Dashcam upload attached to the claim.", ("Dashcam",)),
+        ("Login from IP 10.2.3.4 was flagged.", ("Login",)),
         ("metformin 500 mg BID, lisinopril 10 mg daily", ("BID", "lisinopril")),
         ("Exam: normal.\nPlan: rest.\nNote: none.", ("Exam", "Plan", "Note")),
     )

@@ -254,10 +254,15 @@ def _free_context(doc, flags: Sequence[bool]) -> list[Span]:
             prev.endswith((".", "!", "?")) or prev.startswith("\n") or doc[k].is_sent_start is True
         )
 
-    def subject_verb(k: int) -> bool:
+    def subject_verb(k: int, *, proper: bool) -> bool:
         # "Rios will", "Martti from the ... desk was": a finite verb or "from" right after.
-        # VBP is left out: after a proper noun it is mostly a noun mistagged ("Dashcam upload").
-        return k < n and (doc[k].tag_ in _FINITE - {"VBP"} or doc[k].text == "from")
+        # VBP is left out: after a proper noun it is mostly a noun mistagged ("Dashcam
+        # upload"); a word tagged as a common noun needs a verb or "from the" ("Login from IP").
+        if k >= n:
+            return False
+        if doc[k].tag_ in _FINITE - {"VBP"}:
+            return True
+        return doc[k].text == "from" and (proper or (k + 1 < n and doc[k + 1].tag_ == "DT"))
 
     for k in range(n - 1):
         tok = doc[k]
@@ -272,8 +277,8 @@ def _free_context(doc, flags: Sequence[bool]) -> list[Span]:
         if (
             sentence_start(k)
             and person_like(k, agent=True)
-            and tok.tag_ in ("NNP", "NNPS")
-            and subject_verb(k + 1)
+            and tok.tag_ in ("NNP", "NNPS", "NN")  # the tagger's guess for a word it never saw
+            and subject_verb(k + 1, proper=tok.tag_ != "NN")
         ):
             found.append(Span("PERSON", tok.idx, tok.idx + len(tok), 0.45, "cue"))
         if (
