@@ -7,7 +7,12 @@ from collections.abc import Sequence
 import regex
 
 from fedft.anonymize.names.eponyms import eponym_ranges
-from fedft.anonymize.names.shape import extend_names, propagate_names, trim_person_edges
+from fedft.anonymize.names.shape import (
+    drop_credentials,
+    extend_names,
+    propagate_names,
+    trim_person_edges,
+)
 from fedft.anonymize.names.variant import variant_person_spans
 from fedft.anonymize.names.words import english_lexicon
 from fedft.anonymize.spans import (
@@ -113,7 +118,7 @@ class Detector:
                 )
                 if cfg.name_propagation:
                     spans = spans + propagate_names(text, spans, stop_words=self.stop_words)
-                spans = drop_allowed(spans, allowed_here)
+                spans = drop_credentials(text, drop_allowed(spans, allowed_here))
             out.append(merge_spans(spans, text=text))
         return out
 

@@ -121,14 +121,20 @@ def is_date_like(fragment: str) -> bool:
 
 
 def clip_to_line(span: Span, text: str) -> Span:
-    """`span` cut to its longest line when it runs across line breaks."""
+    """`span` cut to its longest line when it runs across line breaks; for a name, its longest
+    line without digits ("Gavin Lloyd\nK Nádrži 1935/16": a name holds no digits)."""
     fragment = text[span.start : span.end]
     if "\n" not in fragment:
         return span
     best, offset = "", 0
     pos = 0
-    for line in fragment.split("\n"):
-        if len(line.strip()) > len(best.strip()):
+    lines = fragment.split("\n")
+    digit_free = span.entity == "PERSON" and any(
+        line.strip() and not any(c.isdigit() for c in line) for line in lines
+    )
+    for line in lines:
+        eligible = not (digit_free and any(c.isdigit() for c in line))
+        if eligible and len(line.strip()) > len(best.strip()):
             best, offset = line, pos
         pos += len(line) + 1
     lead = len(best) - len(best.lstrip())

@@ -61,6 +61,34 @@ DEV_CASES: tuple[DevCase, ...] = (
         ("PERSON", "Aigerim Bekova"),
         keep=("Parkinson's disease",),
     ),
+    # -- names placed by a role, a greeting, a dialogue or a sentence (after issue 19's first
+    # pass; names and phrasings invented here, none taken from the independent corpus) -------
+    _c("Case closed, refund issued.\nAgent: Marisol", ("PERSON", "Marisol")),
+    _c("Transfer to IBAN 1234 (beneficiary: Tomasz Wrona).", ("PERSON", "Tomasz Wrona")),
+    _c("Please send the scans, attn Okonkwo.", ("PERSON", "Okonkwo")),
+    _c("Reviewed by Ingrid Solberg on 3 May.", ("PERSON", "Ingrid Solberg")),
+    _c("Deliver to:\nHamid Rostami\n12 Quay Road", ("PERSON", "Hamid Rostami")),
+    _c("Happy birthday Linnea! Love, Grace", ("PERSON", "Linnea"), ("PERSON", "Grace")),
+    _c("See you Monday.\n\nThanks,\nDawn", ("PERSON", "Dawn")),
+    _c("Hi Christian,\nyour parcel is here.", ("PERSON", "Christian")),
+    _c(
+        "Mirela: hi there\nJoy: hello, how can I help?\nMirela: my parcel is late\nJoy: checking",
+        ("PERSON", "Mirela"),
+        ("PERSON", "Joy"),
+    ),
+    _c("Stable, discharged home.\n-- Tobias K. Lindqvist, MD", ("PERSON", "Tobias K. Lindqvist")),
+    _c("Noted.\nGrace Holt, RN", ("PERSON", "Grace Holt")),
+    _c("Night shift is covered. Szymczak will call you back.", ("PERSON", "Szymczak")),
+    _c("Sorry for the wait. Ottavio from the billing office phoned back.", ("PERSON", "Ottavio")),
+    _c(
+        "Brodeur and Kaminski were on call that night.",
+        ("PERSON", "Brodeur"),
+        ("PERSON", "Kaminski"),
+    ),
+    _c("I will pass the file to Okafor.", ("PERSON", "Okafor")),
+    _c("Follow-up in two weeks with Lindqvist.", ("PERSON", "Lindqvist")),
+    _c("She is Mateo's sister and lives nearby.", ("PERSON", "Mateo")),
+    _c("Seen today. Paulina R. Zawadzka reviewed the chart.", ("PERSON", "Paulina R. Zawadzka")),
     # -- street addresses, international, multi-line -----------------------------------------
     _c(
         "Ship to:\nPuruntie 82 Apt. 595\nSK\n53650",
@@ -322,5 +350,17 @@ PRECISION_CASES: tuple[DevCase, ...] = tuple(
         ("Question 12: How satisfied are you?", ("Question 12",)),
         ("Section 4\n2019 results are below.", ("Section 4",)),
         ("Page 2 of 12, Form 1040 attached.", ("Form 1040",)),
+        # Look-alikes of the name rules added after the first pass (greetings to groups,
+        # adjectives after "it's", units after numbers, dosing abbreviations, form labels).
+        ("Dear Team,\nthe report is attached.", ("Team",)),
+        ("Thanks again for your help!", ("again",)),
+        ("Welcome aboard!", ("aboard",)),
+        ("The flat is central, so it's walkable.", ("walkable",)),
+        ("Vitals: T 37.1 C. Meds: aspirin 81 mg.", ("Meds",)),
+        ("Gift message: enjoy the trip!", ("Gift",)),
+        ("Dashcam upload attached to the claim.", ("Dashcam",)),
+        ("Login from IP 10.2.3.4 was flagged.", ("Login",)),
+        ("metformin 500 mg BID, lisinopril 10 mg daily", ("BID", "lisinopril")),
+        ("Exam: normal.\nPlan: rest.\nNote: none.", ("Exam", "Plan", "Note")),
     )
 )

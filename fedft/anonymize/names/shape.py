@@ -10,14 +10,16 @@ import regex
 from fedft.anonymize.names.words import (
     ABBREVIATIONS,
     CONTACT_VERBS,
+    CREDENTIALS,
     CUES,
+    GREETINGS,
     PARTICLES,
     WORD,
     case_style,
 )
 from fedft.anonymize.spans import Span
 
-__all__ = ["extend_names", "propagate_names", "trim_person_edges"]
+__all__ = ["drop_credentials", "extend_names", "propagate_names", "trim_person_edges"]
 
 _P = r"(?:van|der|den|de|la|le|von|del|da|di|du|ten|ter|bin|al)"
 _NAME_WORD = r"[^\W\d_][\p{L}'’-]*"
@@ -27,8 +29,12 @@ _NEXT = regex.compile(rf"(\s+(?:{_P}\s+)*)({_NAME_WORD})", flags=regex.IGNORECAS
 _PREV = regex.compile(rf"({_NAME_WORD})((?:\s+{_P})*\s+)$", flags=regex.IGNORECASE)
 _LEADING_P = regex.compile(rf"{_P}\s", flags=regex.IGNORECASE)
 _TRAILING_P = regex.compile(rf"\s{_P}$", flags=regex.IGNORECASE)
-_COMMA_NEXT = regex.compile(rf",\s+({_NAME_WORD})")
-_COMMA_PREV = regex.compile(rf"({_NAME_WORD}),\s+$")
+# "Last, First" is written on one line: across a line break the comma ends a greeting
+# ("Thanks,\nHelena").
+_COMMA_NEXT = regex.compile(rf",[ \t]+({_NAME_WORD})")
+_COMMA_PREV = regex.compile(rf"({_NAME_WORD}),[ \t]+$")
+# "I'll", "it's": a pronoun with its verb, never a name's other half.
+_CONTRACTION = regex.compile(r"\p{L}+['’](?:ll|m|d|ve|re|s|t)", regex.IGNORECASE)
 # A middle or trailing initial after a capitalized name word: "Smith, John A." ("A." would
 # otherwise survive next to <PERSON> and narrow down who it was).
 _INITIAL_NEXT = regex.compile(r"[ \t]+\p{Lu}\.(?!\w)")
@@ -55,7 +61,9 @@ def extend_names(
 
     def acceptable(word: str, at: int, *, strict: bool) -> bool:
         low = word.lower()
-        if low in stop_words or low in CUES or low in ABBREVIATIONS:
+        if low in stop_words or low in CUES or low in ABBREVIATIONS or low in GREETINGS:
+            return False
+        if _CONTRACTION.fullmatch(word):
             return False
         if any(a <= at < b for a, b in allowed):
             return False
@@ -141,6 +149,7 @@ def _listed_with(text: str, spans: Sequence[Span], *, accept) -> list[Span]:
     return extra
 
 
+_FORM_LABEL = regex.compile(r"[ \t]+\p{Ll}+[ \t]*:")
 _EDGE = regex.compile(r"[^\W\d_][\p{L}'’]*\.?")
 _INITIAL = regex.compile(r"\p{Lu}\.$")
 
@@ -159,6 +168,8 @@ def trim_person_edges(
             continue
         if any(ch.isdigit() for ch in text[s.start : s.end]):
             continue
+        if _FORM_LABEL.match(text, s.end) and (s.start == 0 or text[s.start - 1] == "\n"):
+            continue  # "Gift message:", "Delivery note:": a form's label, not a speaker
         words = [m for m in _EDGE.finditer(text, s.start, s.end)]
 
         def noise(m) -> bool:
@@ -209,3 +220,22 @@ def propagate_names(text: str, spans: Sequence[Span], *, stop_words: frozenset[s
         if not any(x <= a and b <= y for x, y in covered):
             extra.append(Span("PERSON", a, b, 0.5, "propagation"))
     return extra
+
+
+def drop_credentials(text: str, spans: Sequence[Span]) -> list[Span]:
+    """Spans without the credential written after a name ("Amber Chamberlain, MD": NER reads
+    "MD" as Maryland): a span holding only a credential, right after a PERSON span and ", ",
+    and not followed by a digit (as a state before its ZIP code is: "Baltimore, MD 21201")."""
+    person_ends = {s.end for s in spans if s.entity == "PERSON"}
+    out = []
+    for s in spans:
+        if (
+            s.entity != "PERSON"
+            and text[s.start : s.end].lower() in CREDENTIALS
+            and text[s.start - 2 : s.start] == ", "
+            and s.start - 2 in person_ends
+            and not text[s.end : s.end + 2].strip()[:1].isdigit()
+        ):
+            continue
+        out.append(s)
+    return out

@@ -17,6 +17,8 @@ import regex
 
 __all__ = [
     "ABBREVIATIONS",
+    "ADDRESSEES",
+    "CREDENTIALS",
     "CONTACT_VERBS",
     "CUES",
     "FIELD_LABELS",
@@ -40,7 +42,8 @@ PARTICLES = frozenset("van der den de la le von del da di du ten ter bin al".spl
 # Note-taking abbreviations that are never names but look like unknown nouns.
 ABBREVIATIONS = frozenset(
     "tel fax ext mailto http https www dob ssn mrn pt pts dx rx hx sx tx fx bp hr rr "
-    "acct acc ref iban swift kyc atm apr isa cc bcc re fwd attn".split()
+    "acct acc ref iban swift kyc atm apr isa cc bcc re fwd attn mg mcg ml bid tid qid qhs prn "
+    "pls plz thx btw lol omg fyi asap imo lic hosp".split()
 )
 NAME_TAGS = frozenset({"NNP", "NNPS", "FW"})
 OPEN_TAGS = frozenset({"NN", "NNS", "JJ", "RB", "XX", "ADD"})
@@ -57,7 +60,22 @@ CONTACT_VERBS = frozenset("email e-mail call phone fax text ring message".split(
 # Words after which, in letters and chat, a name follows ("Dear", "Regards,", "Thanks"): cues
 # for the name pass only (unlike CUES they may start a sentence that names no one, so they do
 # not make a neighbour a name elsewhere).
-GREETINGS = frozenset("dear hi hello hey regards sincerely signed thanks cheers love".split())
+GREETINGS = frozenset(
+    "dear hi hello hey regards sincerely signed thanks cheers love birthday welcome bye goodbye "
+    "congratulations congrats ok okay".split()
+)
+# Words a greeting addresses that are no one's name ("Dear Team,", "Hi all!", "Thanks again").
+ADDRESSEES = frozenset(
+    "team all everyone everybody sir sirs madam colleagues colleague there guys folks friends "
+    "friend customer customers member members patient doctor again back aboard home so very "
+    "much both you ya anyway sure great good fine cool yes no".split()
+)
+# Degrees and credentials written after a name ("Amber Chamberlain, MD"): they mark the words
+# before them as a name, and are no part of it (NER reads "MD" as Maryland).
+CREDENTIALS = frozenset(
+    "md do rn np pa pa-c phd dds dmd mbbs mbchb frcp frcs mrcp dnp lpn cnm pharmd msw lcsw "
+    "aprn crna facp bsn msn".split()
+)
 # Word sequences that introduce one's own or another's name, as spaCy tokenizes them.
 PHRASE_CUES = frozenset(
     {

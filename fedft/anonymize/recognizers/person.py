@@ -15,6 +15,15 @@ class FedftNameLabelRecognizer(PatternRecognizer):
     "PATIENT: JOHN SMITH", "Dr. KOWALSKI", "mrs o'brien". Stops at punctuation or line end."""
 
     _WORD = r"(?:[^\W\d_]\.|[^\W\d_][\p{L}'’-]*)"
+    # Field labels a name follows after a colon: the record's subject and the people who act
+    # on it (an agent, a beneficiary, whoever receives a parcel).
+    _LABELS = (
+        r"name|patient|pt|customer|client|account holder|holder|next of kin|agent|beneficiary|"
+        r"insured|policyholder|recipient|representative|rep|advisor|adviser|caller|witness|"
+        r"ship to|deliver to|bill to|attn|attention|signed|reviewed by|signed by|contact person"
+    )
+    _ROLES = r"attn|attention|reviewed by|signed by|prepared by|dictated by|insured|beneficiary"
+    _CAP = r"(?-i:\p{Lu})[\p{L}'’-]+"
     PATTERNS = [
         # First name, particle(s), surname: "Jan van der Berg", "MARIA DE LA CRUZ".
         Pattern(
@@ -24,12 +33,21 @@ class FedftNameLabelRecognizer(PatternRecognizer):
             0.55,
         ),
         # An initial and a surname: "R. Bauer", "E. BATTAGLIA", "g. wood".
-        Pattern("initial", r"(?<![\w.])[^\W\d_]\.\s?[^\W\d_][\p{L}'’-]+", 0.5),
+        # Not a unit after a number ("T 37.1 C. Meds: ...").
+        Pattern("initial", r"(?<![\w.])(?<!\d\s)[^\W\d_]\.\s?[^\W\d_][\p{L}'’-]+", 0.5),
         Pattern(
             "field_label",
-            rf"(?<=\b(?:name|patient|pt|customer|client|account holder|holder|next of kin)\s*:\s*)"
-            rf"{_WORD}(?:[ ,]+{_WORD}){{0,3}}(?=\s*(?:[\n;()]|\.(?!\w)|$))",
+            rf"(?<=\b(?:{_LABELS})\s*:\s*)"
+            rf"{_WORD}(?:[ ,]+{_WORD}){{0,3}}(?=\s*(?:[\n;()|,!]|\.(?!\w)|$)|[ \t]{{2,}})",
             0.6,
+        ),
+        # A role word without a colon, then a capitalized name: "attn Nadkarni", "reviewed by
+        # Regina Porter", "insured Isa Lorreijn" (capitals required: no colon marks the name).
+        Pattern(
+            "role_cue",
+            rf"(?<=\b(?:{_ROLES})\.?\s+){_CAP}(?:[ \t]+(?:{_CAP}|(?-i:\p{{Lu}})\.))*?"
+            r"(?=[ \t]*(?:[,.;:)(|\n]|$))",
+            0.55,
         ),
         Pattern(
             "honorific",
