@@ -67,7 +67,7 @@ def delta_norm_bound(cfg: Config, *, num_values: int) -> Callable[[list[int]], f
 def _evaluate_config(cfg: Config) -> dict:
     """What sites need to score a round: whether to advance their local-only baseline, and
     the FedProx term it trains with (as their federated rounds do)."""
-    out: dict = {"local_baseline": cfg.evaluation.baseline_enabled(dp_enabled=cfg.dp.enabled)}
+    out: dict = {"local_baseline": cfg.evaluation.local_baseline}
     if cfg.strategy.name == "fedprox":
         out["proximal_mu"] = float(cfg.strategy.proximal_mu)
     return out
