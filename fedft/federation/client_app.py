@@ -21,9 +21,6 @@ from flwr.client import Client, ClientApp, NumPyClient
 from fedft.config import Config
 from fedft.config.anonymization import load_policy
 from fedft.config.site_policy import unmet_minimums
-from fedft.dp.budget import BudgetExhausted, BudgetTampered, SiteBudget
-from fedft.dp.plan import plan_for_site
-from fedft.dp.sgd import train_round_private
 from fedft.federation.outbox import outbox_mod
 from fedft.federation.secagg import (
     check_delta,
@@ -135,6 +132,12 @@ class SiteClient(NumPyClient):
 
     def _train_private(self, train_set, *, server_round: int, on_step) -> tuple[TrainResult, dict]:
         """DP-SGD with the site's own budget (on its disk, never trusted to the server)."""
+        # Imported here: Opacus and its accountants are a quarter of a site's import time
+        # and a site without DP never needs them.
+        from fedft.dp.budget import BudgetExhausted, BudgetTampered, SiteBudget
+        from fedft.dp.plan import plan_for_site
+        from fedft.dp.sgd import train_round_private
+
         cfg, workload = self.cfg, cached_workload(self.cfg)
         plan = plan_for_site(cfg, n_records=len(train_set))
         try:
