@@ -178,11 +178,11 @@ def run(args: argparse.Namespace) -> int:
     s = result.summary
     if s.get("metric") == "eval_accuracy":
         console.print(
-            f"[bold]held-out accuracy[/]: round 0 {100 * s['first']:.1f}% -> round {s['rounds']} "
+            f"[bold]held-out accuracy[/]: round 0 {100 * s['first']:.1f}% -> round {s['scored_round']} "
             f"{100 * s['last']:.1f}% ({s['gain_points']:+.1f} points)"
         )
     else:
-        console.print(f"[bold]held-out perplexity[/]: round 0 {s['first']:.2f} -> round {s['rounds']} {s['last']:.2f}")
+        console.print(f"[bold]held-out perplexity[/]: round 0 {s['first']:.2f} -> round {s['scored_round']} {s['last']:.2f}")
     hint = _baseline_hint(cfg)
     if hint:
         console.print(hint, soft_wrap=True)

@@ -11,7 +11,7 @@ seeded, so training sees fewer rows.
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, PositiveInt
 
 from fedft.config.base import StrictModel
 
@@ -34,6 +34,19 @@ class EvaluationConfig(StrictModel):
             "asked for; not with dp.enabled (it would spend the sites' privacy budget)"
         ),
     )
+    every_n_rounds: PositiveInt = Field(
+        1,
+        description=(
+            "score the global adapter (central and per-site) every n-th round only; round 0 and "
+            "the last planned round always (summary.json's first and last). A skipped round's "
+            "metrics.jsonl row has no eval_* and no site_metrics"
+        ),
+    )
+
+    def scores_round(self, server_round: int, *, rounds: int) -> bool:
+        """Whether round `server_round` (0: the initial adapter) of a `rounds`-round run is
+        scored."""
+        return server_round == 0 or server_round >= rounds or server_round % self.every_n_rounds == 0
 
 
 def evaluation_cross_errors(ev: EvaluationConfig, *, dp_enabled: bool) -> list[str]:

@@ -226,10 +226,14 @@ def summarize(history: list[dict], *, task: str, base_model_bytes: int) -> dict:
     """First vs last round, in the units people read (accuracy in %, perplexity)."""
     if not history:
         return {}
-    first, last = history[0], history[-1]
     key = "eval_accuracy" if task == "classification" else "eval_perplexity"
+    # First and last *scored* rounds: with evaluation.every_n_rounds, or a run that stopped
+    # early, the last round may have no score.
+    scored = [h for h in history if h.get(key) is not None] or history
+    first, last = scored[0], scored[-1]
     out = {
-        "rounds": last["round"],
+        "rounds": history[-1]["round"],
+        "scored_round": last["round"],
         "metric": key,
         "first": first.get(key),
         "last": last.get(key),
@@ -237,7 +241,7 @@ def summarize(history: list[dict], *, task: str, base_model_bytes: int) -> dict:
         "eval_loss_last": last.get("eval_loss"),
         "bytes_up_per_client": max((h["bytes_up_per_client"] for h in history), default=0),
         "base_model_bytes": base_model_bytes,
-        "elapsed_s": last.get("elapsed_s"),
+        "elapsed_s": history[-1].get("elapsed_s"),
     }
     if task == "classification" and out["first"] is not None and out["last"] is not None:
         out["gain_points"] = round(100 * (out["last"] - out["first"]), 2)
