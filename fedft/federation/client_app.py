@@ -45,7 +45,7 @@ from fedft.round.outcome import declined_message
 from fedft.round.prepare import anonymizer_for, prepare
 from fedft.round.site_eval import SiteData, held_out_split, prepare_held_out
 from fedft.round.summary import SITE_ID_METRIC
-from fedft.round.workload import cached_workload, collator, site_training_data
+from fedft.round.workload import cached_workload, collator, eval_loader, site_training_data
 from fedft.run.progress import StepReporter
 from fedft.run.site_record import (
     BUDGET_HEAD_METRIC,
@@ -233,12 +233,7 @@ class SiteClient(NumPyClient):
         data = _site_data(cfg, site, self.state_dir)
         if data.held_out is None:
             raise RuntimeError(f"{site.site_id}: asked to evaluate but evaluation.per_site is off")
-        loader = torch.utils.data.DataLoader(
-            data.held_out,
-            batch_size=cfg.training.eval_batch_size,
-            shuffle=False,
-            collate_fn=collator(cfg, workload),
-        )
+        loader = eval_loader(cfg, workload, data.held_out)
 
         def score() -> dict[str, float]:
             result = evaluate(workload.model, loader, task=cfg.data.task, device=workload.device)
