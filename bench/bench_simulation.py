@@ -50,6 +50,23 @@ budget shifts to the one-off costs: start-up 6.1%, server anonymization 4.5%, si
 47.9%, fit rounds 27.5%, evaluation 13.2%, shutdown 0.8%; peak RSS 4,388 MiB (the process
 count, not the training, sets the memory).
 
+Levers of #17 measured this session (commit 27a4d2d and its parents; the machine was loaded by
+other work, load 12-20 on 2 cores, so every figure is a ratio from the same invocation or the
+same run's log, never seconds compared across runs):
+
+| lever | measured | in the default run |
+|---|---|---|
+| local-only baseline opt-in (`evaluation.local_baseline: false` by default) | 1.70x the wall time with it (421 s vs 248 s idle, fff4bf6, below) | off; rounds 0-3 bitwise equal (eval loss, central and per-site accuracy) to an explicit `=false` run of the code before these levers (3ba5a9c) |
+| lazy imports: dp_accounting, Opacus, scipy (accounting), DP-SGD (site), datasketch (dedup) | a site's `import fedft.federation.client_app` 0.94x (median of 8 alternating pairs; min 0.84, max 1.13) | on; nothing imported a non-DP run uses |
+| `evaluation.every_n_rounds` (round 0 and the last always) | scoring rounds 1-6 = 21.1% of one default run's wall time (log timestamps, load 13-20); rounds 1, 3, 5 = 11.8%: the saving at n = 2 | opt-in (default 1: every round scored) |
+| sites score in length order (shared `eval_loader`) | batch 16 sorted: 0.80x a site's scoring time (median of 12 pairs), but batch 16 is 1.57x the server's at 2 threads; metrics equal, loss to 1e-7 | no saving at eval_batch_size 64: a site's 32-56 held-out rows are one batch |
+| bf16 autocast | fp32/bf16 time 0.36 for a train step, 0.31 for an eval forward (1 thread, median of 10 pairs): bf16 is ~3x slower; this host's CPU has AVX-512 but not `avx512_bf16` | not used |
+
+Not done: fewer steps to the same accuracy (needs ≥ 0.85 at 3 seeds: three full runs each
+~30 min under this load); caching anonymization across runs (the sites' cache lives in each run
+folder; the default policy has no pseudonyms, so its keys carry no per-run secret and a shared
+cache would be exact).
+
     python bench/bench_simulation.py [--config configs/default.yaml] [--set key=value ...]
 """
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from fedft.config import ConfigError, load_config
+from fedft.config import Config, ConfigError, load_config
 from fedft.run.ledger_format import ledger_paths
 from fedft.run.progress import read_progress, round_epsilons
 from fedft.run.rundir import create_run_dir, new_run_id, open_run_dir
@@ -66,6 +66,19 @@ def _round_line(record: dict, epsilons: dict[str, float] | None = None) -> str:
         parts.append(f"up {_fmt_bytes(record['bytes_up_per_client'])}/site")
     parts.append(f"{record['elapsed_s']:.0f}s")
     return "  ".join(p for p in parts if p)
+
+
+def _baseline_hint(cfg: Config) -> str | None:
+    """How to get each site's gain over training alone, when this run could have measured it
+    (per-site scores on, no DP) but did not: it is off by default because it trains every
+    site a second time."""
+    ev = cfg.evaluation
+    if not ev.per_site or ev.local_baseline or cfg.dp.enabled:
+        return None
+    return (
+        "each site's gain over training alone: rerun with --set evaluation.local_baseline=true "
+        "(trains every site twice, ~1.7x the time; docs/evaluation.md)"
+    )
 
 
 def _watch_sites(progress: Progress, folder: Path, stop: threading.Event) -> None:
@@ -165,11 +178,14 @@ def run(args: argparse.Namespace) -> int:
     s = result.summary
     if s.get("metric") == "eval_accuracy":
         console.print(
-            f"[bold]held-out accuracy[/]: round 0 {100 * s['first']:.1f}% -> round {s['rounds']} "
+            f"[bold]held-out accuracy[/]: round 0 {100 * s['first']:.1f}% -> round {s['scored_round']} "
             f"{100 * s['last']:.1f}% ({s['gain_points']:+.1f} points)"
         )
     else:
-        console.print(f"[bold]held-out perplexity[/]: round 0 {s['first']:.2f} -> round {s['rounds']} {s['last']:.2f}")
+        console.print(f"[bold]held-out perplexity[/]: round 0 {s['first']:.2f} -> round {s['scored_round']} {s['last']:.2f}")
+    hint = _baseline_hint(cfg)
+    if hint:
+        console.print(hint, soft_wrap=True)
     if s.get("base_model_bytes"):
         share = 100 * s["bytes_up_per_client"] / s["base_model_bytes"]
         console.print(

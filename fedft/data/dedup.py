@@ -18,8 +18,6 @@ import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from datasketch import MinHash, MinHashLSH
-
 __all__ = ["DedupResult", "find_duplicates", "normalize", "shingles"]
 
 # datasketch's default; fixed so every site and every run hashes alike.
@@ -78,6 +76,9 @@ def find_duplicates(
         distinct.append((i, folded))
     if threshold >= 1.0:
         return DedupResult(keep=tuple(i for i, _ in distinct), exact=exact, near=0)
+
+    # Imported here: datasketch pulls in scipy, which a site without data.dedup never needs.
+    from datasketch import MinHash, MinHashLSH
 
     lsh = MinHashLSH(threshold=threshold, num_perm=num_perm)
     kept_hashes: dict[int, MinHash] = {}

@@ -26,13 +26,12 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import get_args
 
 import numpy as np
-from dp_accounting import dp_event
-from dp_accounting.pld import PLDAccountant
-from opacus.accountants import create_accountant
-from opacus.accountants.utils import get_noise_multiplier
-from scipy.stats import binom
 
 from fedft.config.dp import Accountant
+
+# dp_accounting, Opacus's accountants and scipy are imported where ε is computed: together
+# they are a quarter of a simulated site's import time (sympy included), and every run
+# imports this module (the DP planning and ledger code) whether or not DP is on.
 
 __all__ = [
     "Accountant",
@@ -118,6 +117,10 @@ def _check_group(group_size: int) -> None:
 
 
 def _group_epsilon(steps: list[Step], *, delta: float, group_size: int) -> float:
+    from dp_accounting import dp_event
+    from dp_accounting.pld import PLDAccountant
+    from scipy.stats import binom
+
     acc = PLDAccountant(value_discretization_interval=_GROUP_PLD_INTERVAL)
     sensitivities = list(range(group_size + 1))
     for noise, rate, count in steps:
@@ -158,6 +161,8 @@ def _composed_epsilon(
 ) -> float:
     if group_size > 1:
         return _group_epsilon(list(steps), delta=delta, group_size=group_size)
+    from opacus.accountants import create_accountant
+
     acc = create_accountant(mechanism=accountant)
     acc.history = list(steps)
     with _quiet():
@@ -209,6 +214,8 @@ def calibrate_noise(
         )
     if group_size > 1:
         return _bisect_noise(eps_at, target_epsilon, epsilon_tolerance)
+    from opacus.accountants.utils import get_noise_multiplier
+
     with _quiet():
         noise = get_noise_multiplier(
             target_epsilon=target_epsilon,

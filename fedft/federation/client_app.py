@@ -21,9 +21,6 @@ from flwr.client import Client, ClientApp, NumPyClient
 from fedft.config import Config
 from fedft.config.anonymization import load_policy
 from fedft.config.site_policy import unmet_minimums
-from fedft.dp.budget import BudgetExhausted, BudgetTampered, SiteBudget
-from fedft.dp.plan import plan_for_site
-from fedft.dp.sgd import train_round_private
 from fedft.federation.outbox import outbox_mod
 from fedft.federation.secagg import (
     check_delta,
@@ -48,7 +45,7 @@ from fedft.round.outcome import declined_message
 from fedft.round.prepare import anonymizer_for, prepare
 from fedft.round.site_eval import SiteData, held_out_split, prepare_held_out
 from fedft.round.summary import SITE_ID_METRIC
-from fedft.round.workload import cached_workload, collator, site_training_data
+from fedft.round.workload import cached_workload, collator, eval_loader, site_training_data
 from fedft.run.progress import StepReporter
 from fedft.run.site_record import (
     BUDGET_HEAD_METRIC,
@@ -135,6 +132,12 @@ class SiteClient(NumPyClient):
 
     def _train_private(self, train_set, *, server_round: int, on_step) -> tuple[TrainResult, dict]:
         """DP-SGD with the site's own budget (on its disk, never trusted to the server)."""
+        # Imported here: Opacus and its accountants are a quarter of a site's import time
+        # and a site without DP never needs them.
+        from fedft.dp.budget import BudgetExhausted, BudgetTampered, SiteBudget
+        from fedft.dp.plan import plan_for_site
+        from fedft.dp.sgd import train_round_private
+
         cfg, workload = self.cfg, cached_workload(self.cfg)
         plan = plan_for_site(cfg, n_records=len(train_set))
         try:
@@ -230,12 +233,7 @@ class SiteClient(NumPyClient):
         data = _site_data(cfg, site, self.state_dir)
         if data.held_out is None:
             raise RuntimeError(f"{site.site_id}: asked to evaluate but evaluation.per_site is off")
-        loader = torch.utils.data.DataLoader(
-            data.held_out,
-            batch_size=cfg.training.eval_batch_size,
-            shuffle=False,
-            collate_fn=collator(cfg, workload),
-        )
+        loader = eval_loader(cfg, workload, data.held_out)
 
         def score() -> dict[str, float]:
             result = evaluate(workload.model, loader, task=cfg.data.task, device=workload.device)

@@ -67,7 +67,7 @@ def delta_norm_bound(cfg: Config, *, num_values: int) -> Callable[[list[int]], f
 def _evaluate_config(cfg: Config) -> dict:
     """What sites need to score a round: whether to advance their local-only baseline, and
     the FedProx term it trains with (as their federated rounds do)."""
-    out: dict = {"local_baseline": cfg.evaluation.baseline_enabled(dp_enabled=cfg.dp.enabled)}
+    out: dict = {"local_baseline": cfg.evaluation.local_baseline}
     if cfg.strategy.name == "fedprox":
         out["proximal_mu"] = float(cfg.strategy.proximal_mu)
     return out
@@ -116,10 +116,18 @@ def run_rounds(
             )
 
     done = 0 if resume is None else resume.server_round
+
+    def scores_round(server_round: int) -> bool:
+        return cfg.evaluation.scores_round(server_round, rounds=cfg.federation.rounds)
+
+    def evaluate(server_round: int, arrays: list) -> tuple:
+        # A round the cadence skips is recorded without scores (eval_loss None).
+        return coordinator.evaluate(server_round, arrays) if scores_round(server_round) else (None, {})
+
     strategy = DeltaStrategy(
         inner,
         initial=initial,
-        evaluate_fn=coordinator.evaluate,
+        evaluate_fn=evaluate,
         on_round_end=end_round,
         on_round_start=on_round_start,
         fit_config={"frozen_sha256": frozen_adapter_sha256(coordinator.workload.model)},
@@ -145,7 +153,10 @@ def run_rounds(
     evaluate_workflow = None
     if cfg.evaluation.per_site:
         fit_workflow, evaluate_workflow = site_evaluation_workflows(
-            fit_workflow, strategy=strategy, timeout=cfg.federation.round_timeout
+            fit_workflow,
+            strategy=strategy,
+            timeout=cfg.federation.round_timeout,
+            scores_round=scores_round,
         )
     DefaultWorkflow(fit_workflow=fit_workflow, evaluate_workflow=evaluate_workflow)(grid, legacy)
     strategy.flush_pending()

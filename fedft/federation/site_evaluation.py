@@ -9,6 +9,7 @@ scores of the initial adapter (round 0: the "first" of each site's curve).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from flwr.app import Context
@@ -25,14 +26,21 @@ __all__ = ["site_evaluation_workflows"]
 
 
 def site_evaluation_workflows(
-    fit_workflow: Workflow, *, strategy: DeltaStrategy, timeout: float
+    fit_workflow: Workflow,
+    *,
+    strategy: DeltaStrategy,
+    timeout: float,
+    scores_round: Callable[[int], bool] = lambda server_round: True,
 ) -> tuple[Workflow, Workflow]:
-    """(fit workflow, evaluate workflow) for `DefaultWorkflow`."""
+    """(fit workflow, evaluate workflow) for `DefaultWorkflow`; sites score only the rounds
+    `scores_round(run's round)` keeps (`evaluation.every_n_rounds`)."""
     evaluate = with_round_timeout(default_evaluate_workflow, timeout=timeout)
 
     def evaluate_then_flush(grid: Grid, context: Context) -> None:
+        current = context.state.config_records[MAIN_CONFIGS_RECORD][Key.CURRENT_ROUND]
         try:
-            evaluate(grid, context)
+            if scores_round(int(current) + strategy.round_offset):
+                evaluate(grid, context)
         finally:
             # Written even when no site answered or the workflow failed: scores are optional.
             strategy.flush_pending()

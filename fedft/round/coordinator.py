@@ -10,7 +10,6 @@ import time
 from collections.abc import Callable
 
 import numpy as np
-from torch.utils.data import DataLoader
 
 from fedft.config import Config
 from fedft.config.anonymization import policy_hash
@@ -22,7 +21,7 @@ from fedft.round.checkpoint import Checkpoint
 from fedft.round.outcome import FailureKind
 from fedft.round.prepare import prepare
 from fedft.round.summary import FitSummary, per_site_summary, site_spread
-from fedft.round.workload import Workload, collator, eval_set
+from fedft.round.workload import Workload, eval_loader, eval_set
 from fedft.run.ledger import PrivacyLedger, SiteRound
 from fedft.run.metrics import append_metrics, read_metrics
 from fedft.run.rundir import RunDir, atomic_write_text
@@ -87,15 +86,7 @@ class Coordinator:
             state_dir=run_dir.root / "server",
             create_secret=True,
         ).tokenized
-        # Rows in length order: each batch pads to its longest row, and similar lengths cut the
-        # padded tokens by ~20% on the default set (same rows, same metrics; bench_simulation).
-        lengths = [len(ids) for ids in held_out["input_ids"]]
-        self.eval_loader = DataLoader(
-            held_out,
-            batch_size=cfg.training.eval_batch_size,
-            sampler=sorted(range(len(lengths)), key=lengths.__getitem__),
-            collate_fn=collator(cfg, workload),
-        )
+        self.eval_loader = eval_loader(cfg, workload, held_out)
 
     def initial_arrays(self) -> list[np.ndarray]:
         return list(trainable_state(self.workload.model).values())
@@ -226,10 +217,14 @@ def summarize(history: list[dict], *, task: str, base_model_bytes: int) -> dict:
     """First vs last round, in the units people read (accuracy in %, perplexity)."""
     if not history:
         return {}
-    first, last = history[0], history[-1]
     key = "eval_accuracy" if task == "classification" else "eval_perplexity"
+    # First and last *scored* rounds: with evaluation.every_n_rounds, or a run that stopped
+    # early, the last round may have no score.
+    scored = [h for h in history if h.get(key) is not None] or history
+    first, last = scored[0], scored[-1]
     out = {
-        "rounds": last["round"],
+        "rounds": history[-1]["round"],
+        "scored_round": last["round"],
         "metric": key,
         "first": first.get(key),
         "last": last.get(key),
@@ -237,7 +232,7 @@ def summarize(history: list[dict], *, task: str, base_model_bytes: int) -> dict:
         "eval_loss_last": last.get("eval_loss"),
         "bytes_up_per_client": max((h["bytes_up_per_client"] for h in history), default=0),
         "base_model_bytes": base_model_bytes,
-        "elapsed_s": last.get("elapsed_s"),
+        "elapsed_s": history[-1].get("elapsed_s"),
     }
     if task == "classification" and out["first"] is not None and out["last"] is not None:
         out["gain_points"] = round(100 * (out["last"] - out["first"]), 2)

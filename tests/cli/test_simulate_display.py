@@ -4,12 +4,15 @@ per-site bars whose clocks restart every round."""
 import json
 import threading
 import time
+from pathlib import Path
 
 from rich.console import Console
 from rich.progress import Progress
 
-from fedft.cli.simulate import _round_line, _watch_sites
+from fedft.cli.simulate import _baseline_hint, _round_line, _watch_sites
 from fedft.run.progress import round_epsilons
+
+REPO = Path(__file__).resolve().parents[2]
 
 RECORD = {
     "round": 2,
@@ -99,3 +102,16 @@ def test_a_sites_bar_clock_restarts_every_round(tmp_path):
     assert not task.finished and task.finished_time is None
     assert task.start_time > first_start
     assert "round 2" in task.description
+
+
+def test_the_local_baseline_hint_shows_only_when_the_run_could_have_measured_it():
+    from fedft.config import load_config
+
+    default = load_config(REPO / "configs" / "default.yaml")
+    assert "--set evaluation.local_baseline=true" in _baseline_hint(default)
+    for overrides in (
+        ["evaluation.local_baseline=true"],
+        ["evaluation.per_site=false"],
+        ["dp.enabled=true", "dp.target_epsilon=8", "dp.max_epsilon=8"],
+    ):
+        assert _baseline_hint(load_config(REPO / "configs" / "default.yaml", overrides)) is None, overrides

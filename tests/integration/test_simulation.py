@@ -37,7 +37,8 @@ def classification_run(tmp_path_factory):
     """The default config, shrunk, through the real `fedft simulate` command."""
     root = tmp_path_factory.mktemp("run") / "cls"
     argv = ["simulate", str(REPO / "configs" / "default.yaml"), "-o", str(root)]
-    for override in SMALL:
+    # The local-only baseline is opt-in (it trains every site twice): on here so its path runs.
+    for override in [*SMALL, "evaluation.local_baseline=true"]:
         argv += ["--set", override]
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
