@@ -183,6 +183,11 @@ def collator(cfg: Config, workload: Workload) -> Any:
 
 def build_workload(cfg: Config, labels: tuple[str, ...] | None) -> Workload:
     """Base model + seeded LoRA adapter; identical on every party for the same config."""
+    if cfg.model.head_init == "label_names" and not labels:
+        raise ValueError(
+            "model.head_init 'label_names': no label names are known for this run; list them in "
+            "data.labels, or use model.head_init 'random'"
+        )
     resolved = resolve_model_path(cfg.model.path)
     device = pick_device(cfg.run.device)
     model, tokenizer = load_base_model(
@@ -194,11 +199,6 @@ def build_workload(cfg: Config, labels: tuple[str, ...] | None) -> Workload:
         pooling=cfg.model.pooling,
     )
     if cfg.model.head_init == "label_names":
-        if not labels:
-            raise ValueError(
-                "model.head_init 'label_names': no label names are known for this run; list "
-                "them in data.labels, or use model.head_init 'random'"
-            )
         # Before LoRA: peft's trainable copy of the head (modules_to_save) starts from it.
         init_head_from_label_names(
             model, tokenizer, labels=labels, template=cfg.model.label_template

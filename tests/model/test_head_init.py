@@ -129,3 +129,15 @@ def test_label_texts_fill_the_template() -> None:
         "a note about heart failure",
         "a note about asthma",
     ]
+
+
+def test_workload_without_label_names_is_refused_before_loading() -> None:
+    # Prepare: a classification run whose labels are unknown (none listed, none read yet).
+    from fedft.config import Config
+    from fedft.round.workload import build_workload
+
+    cfg = Config.model_validate({"model": {"head_init": "label_names"}})
+
+    # Execute / Assert
+    with pytest.raises(ValueError, match="no label names are known for this run"):
+        build_workload(cfg, None)
