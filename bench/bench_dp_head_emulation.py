@@ -12,7 +12,7 @@ its numbers.
 
     python bench/bench_dp_head_emulation.py [--config simulations/dp-hospitals.yaml]
         [--features CACHE.npz] [--epsilons 0,8,3,1] [--schedules 1x6,1x60] [--lr 10]
-        [--noise-seeds 3] [--set KEY=VALUE ...]
+        [--noise-seeds 3] [--head-init random|label_names] [--init-scale S] [--set KEY=VALUE ...]
 
 `--schedules`: steps-per-round x rounds. `--features`: embeddings are computed once (a minute
 or more on CPU) and cached there; reused when the file exists.
@@ -21,6 +21,7 @@ or more on CPU) and cached there; reused when the file exists.
 from __future__ import annotations
 
 import argparse
+import functools
 import math
 from pathlib import Path
 
@@ -69,6 +70,37 @@ def embeddings(config: Path, overrides: list[str]) -> dict[str, np.ndarray]:
     return arrays
 
 
+def label_name_head(config: Path, overrides: list[str], *, scale: float) -> np.ndarray:
+    """The head `model.head_init: label_names` starts from, (classes, dim + 1), bias last."""
+    from fedft.config import load_config
+    from fedft.model.head_init import label_texts, pooled_embeddings
+    from fedft.round.workload import build_workload, resolve_labels
+
+    cfg = load_config(config, overrides)
+    labels = resolve_labels(cfg)
+    work = build_workload(cfg, labels)
+    texts = label_texts(labels, template=cfg.model.label_template)
+    emb = pooled_embeddings(work.model.base_model.model, work.tokenizer, texts).numpy()
+    rows = scale * emb / np.linalg.norm(emb, axis=1, keepdims=True)
+    return np.hstack([rows, np.zeros((len(rows), 1))])
+
+
+@functools.cache
+def _sigma(epsilon: float, n: int, steps: int) -> float:
+    """The preset's noise multiplier for a site of `n` records (PRV, δ = 1/(10 n), q = 1);
+    cached: the calibration takes seconds and every round and noise seed repeats it."""
+    from fedft.dp.accounting import calibrate_noise
+
+    return calibrate_noise(
+        target_epsilon=epsilon,
+        target_delta=1 / (10 * n),
+        sample_rate=1.0,
+        steps=steps,
+        accountant="prv",
+        group_size=1,
+    )
+
+
 def emulate(
     feats: dict[str, np.ndarray],
     *,
@@ -78,16 +110,21 @@ def emulate(
     rounds: int,
     clip: float = 1.0,
     seed: int = 0,
+    init: np.ndarray | None = None,
 ) -> float:
-    """Held-out accuracy after `rounds` of FedAvg over `steps` full-batch DP-SGD steps per site."""
-    from fedft.dp.accounting import calibrate_noise
+    """Held-out accuracy after `rounds` of FedAvg over `steps` full-batch DP-SGD steps per site.
 
+    `init`: the head's starting weights, (classes, dim + 1) with the bias last; None = random
+    (N(0, 0.02), as transformers initialises a new head).
+    """
     rng = np.random.default_rng(seed)
     n_sites = sum(1 for k in feats if k.startswith("X") and k != "Xe")
     classes = int(max(feats["Ye"].max(), *(feats[f"Y{i}"].max() for i in range(n_sites)))) + 1
     dim = feats["Xe"].shape[1]
     weights = np.zeros((classes, dim + 1))  # last column: the bias
     weights[:, :dim] = rng.normal(0.0, 0.02, (classes, dim))
+    if init is not None:
+        weights = np.array(init, dtype=np.float64)
 
     def with_bias(x: np.ndarray) -> np.ndarray:
         return np.hstack([x, np.ones((len(x), 1))])
@@ -97,16 +134,7 @@ def emulate(
         deltas, sizes = [], []
         for x, y in sites:
             n = len(x)
-            sigma = 0.0
-            if epsilon > 0:
-                sigma = calibrate_noise(
-                    target_epsilon=epsilon,
-                    target_delta=1 / (10 * n),
-                    sample_rate=1.0,
-                    steps=steps * rounds,
-                    accountant="prv",
-                    group_size=1,
-                )
+            sigma = _sigma(epsilon, n, steps * rounds) if epsilon > 0 else 0.0
             local = weights.copy()
             for _ in range(steps):
                 logits = x @ local.T
@@ -131,6 +159,13 @@ def main() -> None:
     parser.add_argument("--schedules", default="1x6,1x60", help="steps-per-round x rounds")
     parser.add_argument("--lr", type=float, default=10.0)
     parser.add_argument("--noise-seeds", type=int, default=3)
+    parser.add_argument(
+        "--head-init",
+        choices=("random", "label_names"),
+        default="random",
+        help="label_names: start from model.head_init's prototypes (model.label_template)",
+    )
+    parser.add_argument("--init-scale", type=float, default=None, help="default: fedft's")
     parser.add_argument("--set", dest="extra", action="append", default=[], metavar="KEY=VALUE")
     args = parser.parse_args()
     if args.features is not None and args.features.exists():
@@ -139,13 +174,21 @@ def main() -> None:
         feats = embeddings(args.config, args.extra)
         if args.features is not None:
             np.savez(args.features, **feats)
+    init = None
+    if args.head_init == "label_names":
+        from fedft.model.head_init import HEAD_INIT_SCALE
+
+        scale = HEAD_INIT_SCALE if args.init_scale is None else args.init_scale
+        init = label_name_head(args.config, args.extra, scale=scale)
     print("| ε | steps/round × rounds | lr | held-out accuracy, mean ± sd over noise seeds |")
     print("|---|---|---|---|")
     for eps in (float(e) for e in args.epsilons.split(",")):
         for schedule in args.schedules.split(","):
             steps, rounds = (int(v) for v in schedule.split("x"))
             accs = [
-                emulate(feats, epsilon=eps, lr=args.lr, steps=steps, rounds=rounds, seed=s)
+                emulate(
+                    feats, epsilon=eps, lr=args.lr, steps=steps, rounds=rounds, seed=s, init=init
+                )
                 for s in range(args.noise_seeds)
             ]
             label = "none" if eps == 0 else f"{eps:g}"

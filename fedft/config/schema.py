@@ -75,6 +75,19 @@ class ModelConfig(StrictModel):
             "sentence-transformers mean pooling, else cls"
         ),
     )
+    head_init: Literal["random", "label_names"] = Field(
+        "random",
+        description=(
+            "How the classification head starts: 'random' (seeded, transformers' default); "
+            "'label_names' = each row is the base's embedding of its label's name "
+            "(model.label_template), a zero-shot classifier built from public names only, so "
+            "free in privacy; for sentence-embedding bases read with mean pooling"
+        ),
+    )
+    label_template: str = Field(
+        "{label}",
+        description="Text embedded per label under head_init 'label_names'; '{label}' = the name",
+    )
 
 
 class LoraConfig(StrictModel):
@@ -152,6 +165,16 @@ def cross_section_errors(cfg: Config) -> list[str]:
         errors.append(
             "model.path: the instruction task needs a causal language model; give a local "
             "Hugging Face folder or cached hub id (the bundled default is an encoder)"
+        )
+    if cfg.data.task == "instruction" and cfg.model.head_init != "random":
+        errors.append(
+            f"model.head_init: '{cfg.model.head_init}' builds a classification head from label "
+            "names; the instruction task has no labels. Use 'random'"
+        )
+    if "{label}" not in cfg.model.label_template:
+        errors.append(
+            f"model.label_template: {cfg.model.label_template!r} has no '{{label}}' placeholder; "
+            "write e.g. 'a clinical note about {label}'"
         )
     if cfg.data.task == "instruction" and cfg.data.partition.kind == "dirichlet":
         errors.append(

@@ -23,6 +23,7 @@ from fedft.data.partition import partition_dataset
 from fedft.data.sources import LoadedData, read_examples
 from fedft.data.synthetic import generate_corpus
 from fedft.data.tokenize import make_collator, tokenize_classification, tokenize_instruction
+from fedft.model.head_init import init_head_from_label_names
 from fedft.model.load import load_base_model, pick_device, resolve_model_path
 from fedft.model.lora import attach_lora
 
@@ -196,6 +197,11 @@ def eval_loader(cfg: Config, workload: Workload, ds: datasets.Dataset) -> DataLo
 
 def build_workload(cfg: Config, labels: tuple[str, ...] | None) -> Workload:
     """Base model + seeded LoRA adapter; identical on every party for the same config."""
+    if cfg.model.head_init == "label_names" and not labels:
+        raise ValueError(
+            "model.head_init 'label_names': no label names are known for this run; list them in "
+            "data.labels, or use model.head_init 'random'"
+        )
     resolved = resolve_model_path(cfg.model.path)
     device = pick_device(cfg.run.device)
     model, tokenizer = load_base_model(
@@ -206,6 +212,15 @@ def build_workload(cfg: Config, labels: tuple[str, ...] | None) -> Workload:
         device=device,
         pooling=cfg.model.pooling,
     )
+    if cfg.model.head_init == "label_names":
+        # Before LoRA: peft's trainable copy of the head (modules_to_save) starts from it.
+        init_head_from_label_names(
+            model, tokenizer, labels=labels, template=cfg.model.label_template
+        )
+        log.info(
+            "classification head initialised from the label names (template %r)",
+            cfg.model.label_template,
+        )
     lora = cfg.lora
     model = attach_lora(
         model,

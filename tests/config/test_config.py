@@ -27,6 +27,13 @@ def _write(tmp_path: Path, text: str) -> Path:
         ("data: {task: instruction}\n", "model.path: the instruction task needs a causal language model"),
         ("data: {train: a.jsonl}\n", "data.eval: data.train needs a held-out data.eval"),
         ("run: [1, 2]\n", "run: Input should be a valid dictionary"),
+        ("model: {head_init: zero}\n", "model.head_init: Input should be 'random' or 'label_na"),
+        ("model: {label_template: a note}\n", "model.label_template: 'a note' has no '{label}'"),
+        (
+            "data: {task: instruction, partition: {kind: iid}}\n"
+            "model: {path: /models/llama, head_init: label_names}\n",
+            "model.head_init: 'label_names' builds a classification head from label names",
+        ),
     ],
 )
 def test_each_error_is_one_clear_line(tmp_path, yaml_text, expected):
