@@ -273,6 +273,9 @@ EPONYM_CASES: tuple[DevCase, ...] = tuple(
     for text, term in (
         ("Known Parkinson's disease, on levodopa.", "Parkinson's disease"),
         ("History of Hodgkin lymphoma, in remission.", "Hodgkin lymphoma"),
+        ("Treated for non-Hodgkin lymphoma in 2015.", "non-Hodgkin lymphoma"),
+        ("Cheyne-Stokes respiration overnight.", "Cheyne-Stokes respiration"),
+        ("Laparoscopic Nissen fundoplication in 2019.", "Nissen fundoplication"),
         ("Crohn's flare last spring.", "Crohn's"),
         ("Child with Down syndrome, reviewed today.", "Down syndrome"),
         ("Early Alzheimer's noted by family.", "Alzheimer's"),

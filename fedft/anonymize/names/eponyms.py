@@ -35,6 +35,7 @@ EPONYMS = frozenset(
     trousseau turner usher virchow waldenstrom waldenström wallenberg warthin weber
     wegener wernicke whipple willebrand wilms wilson wiskott wolff zellweger zenker zollinger
     ellison johnson barr schönlein schonlein henoch dravet lennox gastaut brugada cheyne
+    nissen
     """.split()
 )
 # Eponyms a note names alone, as the disease ("a flare of Crohn's", "early Alzheimer's").
@@ -48,7 +49,7 @@ _HEAD = (
     r"virus|test|reflex|maneuver|manoeuvre|procedure|operation|fracture|ulcer|anomaly|"
     r"an(?:a)?emia|encephalopathy|dementia|ataxia|dystrophy|chorea|classification|criteria|"
     r"node|cells?|bod(?:y|ies)|triad|murmur|hernia|neuroma|neuralgia|aneurysm|arteritis|"
-    r"diverticulum|purpura|gangrene|granulomatosis)"
+    r"diverticulum|purpura|gangrene|granulomatosis|respiration|breathing|fundoplication)"
 )
 # Brand-name drugs NER often takes for people or organizations.
 DRUG_BRANDS = frozenset(
@@ -72,7 +73,8 @@ def _pattern() -> regex.Pattern:
     eponym = rf"(?:{names})(?:['’]s|s['’]|['’])?"
     # "Lou Gehrig's", "Guillain-Barré", "Creutzfeldt-Jakob", "Stevens Johnson": up to three
     # eponyms joined by "-" or " ", at least one from the list.
-    chain = rf"(?:(?:von|van|de|du)\s+)?(?:{_NAME}[- ])?{eponym}(?:[- ]{_NAME}){{0,2}}"
+    # "non-Hodgkin lymphoma": the prefix belongs to the term (NER takes "non-Hodgkin" whole).
+    chain = rf"(?:non-)?(?:(?:von|van|de|du)\s+)?(?:{_NAME}[- ])?{eponym}(?:[- ]{_NAME}){{0,2}}"
     # "Dr. Graves' test results", "Mr. Murphy's sign-off": after an honorific it is a person.
     return regex.compile(
         rf"(?<![\p{{L}}\d])(?<!\b(?:mr|mrs|ms|miss|mx|dr|prof)\.?\s+)(?:{chain}\s+{_HEAD}"
