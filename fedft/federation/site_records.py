@@ -29,7 +29,7 @@ from fedft.round.summary import (
 )
 from fedft.round.update_checks import UpdateSpec, rejection_reason
 
-__all__ = ["check_declines_leave_enough", "screen_updates", "site_records"]
+__all__ = ["check_declines_leave_enough", "distinct_failures", "screen_updates", "site_records"]
 
 log = logging.getLogger(__name__)
 
@@ -99,6 +99,21 @@ def site_records(
     for reason in reasons:
         log.warning("round %s: a site failed: %s", server_round, reason)
     return reasons, sites
+
+
+def distinct_failures(failures: Sequence[BaseException]) -> list[BaseException]:
+    """Each failure once, in order. Flower's SecAgg+ workflow wraps a reply's error in a new
+    exception in each of two loops over the replies (its collect-masked-vectors stage), so one
+    site's error is listed twice, as two exceptions around the same `Error`. Two sites that
+    failed with the same text are two failures: both stay."""
+    seen: set[int] = set()
+    out = []
+    for f in failures:
+        wrapped = f.args[0] if len(f.args) == 1 and not isinstance(f.args[0], str) else f
+        if id(wrapped) not in seen:
+            seen.add(id(wrapped))
+            out.append(f)
+    return out
 
 
 def check_declines_leave_enough(summary: FitSummary, *, min_results: int) -> None:

@@ -45,6 +45,7 @@ from fedft.federation.flower_strategies import build_inner_strategy
 from fedft.federation.site_dp import reseed_noise_source
 from fedft.federation.site_records import (
     check_declines_leave_enough,
+    distinct_failures,
     screen_updates,
     site_records,
 )
@@ -324,7 +325,7 @@ class DeltaStrategy(Strategy):
         the run stops (`check_declines_leave_enough`); otherwise `evaluate` records an aborted
         round and the next one proceeds."""
         summary = self.fit_summary
-        unique = list({str(f): f for f in failures}.values())  # Flower lists some errors twice
+        unique = distinct_failures(failures)
         with self._stops_run():
             self._record_sites(summary.server_round, [], unique, [])
             check_declines_leave_enough(summary, min_results=self.min_results)
