@@ -12,7 +12,8 @@ the mean update, after the secure sum. `DeltaStrategy` then insists on what that
 calibrated to: every sampled site's update, each with the same weight.
 
 Sites are named by the `site_id` they declare (their node config's `site-id`; not
-sensitive), with Flower's node id kept beside it.
+sensitive), with Flower's node id kept beside it; which site trained, failed or was rejected
+each round, and why, is read by `fedft.federation.site_records`.
 
 Per-site evaluation (Flower's evaluate path, after each round's central evaluation): the
 round's record waits for the sites' scores (`site_metrics`, `fedft.federation.site_scores`).
@@ -42,8 +43,14 @@ from flwr.server.strategy import DifferentialPrivacyClientSideFixedClipping, Str
 
 from fedft.federation.flower_strategies import build_inner_strategy
 from fedft.federation.site_dp import reseed_noise_source
+from fedft.federation.site_records import (
+    check_declines_leave_enough,
+    distinct_failures,
+    screen_updates,
+    site_records,
+)
 from fedft.federation.site_scores import evaluate_instructions, scores_by_site
-from fedft.federation.uploads import Upload, as_weights, decode, site_failure
+from fedft.federation.uploads import Upload, as_weights, decode
 from fedft.model.state import state_sha256
 from fedft.round.guards import (
     check_aborted_in_a_row,
@@ -52,20 +59,8 @@ from fedft.round.guards import (
     check_site_level_round,
     norm_bound_violation,
 )
-from fedft.round.outcome import FailureKind
-from fedft.round.summary import (
-    FitSummary,
-    RoundFailedError,
-    SiteFailure,
-    aborted,
-    attribute_failures,
-    failed_site,
-    failure_label,
-    site_label,
-    trained_site,
-    without_repeats,
-)
-from fedft.round.update_checks import UpdateSpec, rejection_reason, update_digest
+from fedft.round.summary import FitSummary, RoundFailedError, aborted, site_label
+from fedft.round.update_checks import UpdateSpec, update_digest
 
 __all__ = ["DeltaStrategy", "build_inner_strategy"]
 
@@ -267,40 +262,17 @@ class DeltaStrategy(Strategy):
         rejected: list[tuple[str, dict]],
     ) -> None:
         """Fill this round's summary: every sampled site trained, failed or was rejected."""
+        self.site_names.update({u.node: u.declared_site for u in uploads if u.declared_site})
         summary = self.fit_summary
         summary.finished = len(uploads)
-        self.site_names.update({u.node: u.declared_site for u in uploads if u.declared_site})
-        known = [
-            (None, str(f).strip()) if isinstance(f, BaseException) else (f[0].cid, "")
-            for f in failures
-        ]
-        answered = {node for node, _ in rejected} | {u.node for u in uploads}
-        answered |= {node for node, _ in known if node is not None}
-        nodes = attribute_failures(
-            known,
-            unanswered=[cid for cid in self._sampled if cid not in answered],
+        summary.failures, summary.sites = site_records(
+            server_round=server_round,
+            uploads=uploads,
+            failures=failures,
+            rejected=rejected,
+            sampled=self._sampled,
             site_names=self.site_names,
         )
-        failed = without_repeats(
-            [site_failure(f, node=node) for f, node in zip(failures, nodes, strict=True)]
-        )
-        summary.failures = [f.reason for f in failed] + [r["reason"] for _, r in rejected]
-        summary.sites = [
-            trained_site(
-                site=self._site_name(u.node),
-                node=u.node,
-                num_examples=u.res.num_examples,
-                metrics=u.res.metrics,
-            )
-            for u in uploads
-        ]
-        summary.sites += [
-            failed_site(site=failure_label(self.site_names, f), failure=f)
-            for f in failed
-        ]
-        summary.sites += [record for _, record in rejected]
-        for reason in summary.failures:
-            log.warning("round %s: a site failed: %s", server_round, reason)
 
     def _screen_updates(
         self, server_round: int, uploads: list[Upload]
@@ -308,18 +280,13 @@ class DeltaStrategy(Strategy):
         """(updates that pass `update_spec`, (node id, site record) of each rejected one)."""
         if self.update_spec is None:
             return uploads, []
-        kept, rejected = [], []
-        for u in uploads:
-            reason = rejection_reason(
-                u.delta, spec=self.update_spec, accepted_before=self._accepted
-            )
-            if reason is None:
-                kept.append(u)
-                continue
-            site = u.declared_site or self._site_name(u.node)
-            log.warning("round %s: update of %s rejected: %s", server_round, site, reason)
-            failure = SiteFailure(u.node, f"update rejected: {reason}", FailureKind.REJECTED)
-            rejected.append((u.node, failed_site(site=site, failure=failure)))
+        kept, rejected = screen_updates(
+            uploads,
+            spec=self.update_spec,
+            accepted_before=self._accepted,
+            server_round=server_round,
+            site_names=self.site_names,
+        )
         self._accepted.update({update_digest(u.delta): server_round for u in kept})
         return kept, rejected
 
@@ -354,23 +321,14 @@ class DeltaStrategy(Strategy):
 
     def record_halted_round(self, failures: list[BaseException]) -> None:
         """SecAgg+ halted the round (too few sites answered) before `aggregate_fit`: record what
-        the sites' errors say. A site that declined (its budget, its minimums) will decline
-        again, so when declines leave fewer than federation.min_fit_clients sites the run
-        stops, as it does without SecAgg+; otherwise `evaluate` records an aborted round and
-        the next one proceeds."""
+        the sites' errors say. When declines leave fewer than federation.min_fit_clients sites
+        the run stops (`check_declines_leave_enough`); otherwise `evaluate` records an aborted
+        round and the next one proceeds."""
         summary = self.fit_summary
-        unique = list({str(f): f for f in failures}.values())  # Flower lists some errors twice
+        unique = distinct_failures(failures)
         with self._stops_run():
             self._record_sites(summary.server_round, [], unique, [])
-            declined = sum(1 for s in summary.sites if s.get("kind") == FailureKind.DECLINED)
-            if declined and summary.sampled - declined < max(self.min_results, 1):
-                check_enough_updates(
-                    server_round=summary.server_round,
-                    arrived=0,
-                    sampled=summary.sampled,
-                    min_results=self.min_results,
-                    failures=summary.failures,
-                )
+            check_declines_leave_enough(summary, min_results=self.min_results)
 
     def _site_name(self, node: str) -> str:
         return site_label(self.site_names, node)
@@ -390,7 +348,9 @@ class DeltaStrategy(Strategy):
         failures: list[tuple[ClientProxy, EvaluateRes] | BaseException],
     ) -> tuple[float | None, dict[str, Scalar]]:
         at = server_round + self.round_offset
-        self.flush_pending(scores_by_site(results, failures, server_round=at, site_name=self._site_name))
+        self.flush_pending(
+            scores_by_site(results, failures, server_round=at, site_name=self._site_name)
+        )
         return None, {}
 
     def evaluate(

@@ -54,6 +54,7 @@ data:
   max_length: 48
 training: {{max_steps: 2, batch_size: 4}}
 federation: {{num_clients: 3, rounds: 2, fraction_fit: 1.0, min_fit_clients: 2}}
+evaluation: {{local_baseline: false}}
 secure_aggregation:
   num_shares: 1.0               # every sampled site is every site's neighbour: 3 shares
   reconstruction_threshold: 2   # so one site may drop after key sharing

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from flwr.app import ArrayRecord, ConfigRecord, Context, Error, Message, RecordDict
 from flwr.client import ClientApp, NumPyClient
-from flwr.common import bytes_to_ndarray, ndarray_to_bytes
+from flwr.common import bytes_to_ndarray, ndarray_to_bytes, ndarrays_to_parameters
 from flwr.common.constant import SUPERLINK_NODE_ID
 from flwr.common.secure_aggregation.secaggplus_constants import RECORD_KEY_CONFIGS, Key, Stage
 from flwr.common.serde import message_from_proto, message_to_proto
@@ -23,7 +23,9 @@ from flwr.supercore.task_identity import TaskIdentity
 
 from fedft.config.secure_aggregation import SecureAggregationConfig, resolve_shares_and_threshold
 from fedft.federation import secagg
+from fedft.federation.strategy import DeltaStrategy
 from fedft.round.outcome import declined_message
+from fedft.round.summary import FitSummary
 
 SHAPES = [(8, 4), (4, 8), (3,)]
 
@@ -53,11 +55,14 @@ def _num_examples(site: int) -> int:
 
 
 class _Site(NumPyClient):
-    def __init__(self, site: int, *, declines: bool = False):
+    def __init__(self, site: int, *, declines: bool = False, crashes: bool = False):
         self.site = site
         self.declines = declines
+        self.crashes = crashes
 
     def fit(self, parameters, config):
+        if self.crashes:  # an error whose text names no site, the same at every site
+            raise RuntimeError("out of memory")
         if self.declines:  # as a site out of privacy budget does (fedft.dp.budget)
             raise RuntimeError(
                 declined_message(site_id=f"site-{self.site}", server_round=1, reason="no budget left")
@@ -79,15 +84,20 @@ class LoopbackGrid(Grid):
 
     `drop_at[node] = stage`: from that SecAgg+ stage on, the node never replies (a SuperNode
     killed mid-round; the workflow's receive returns without it, as after a timeout).
-    `declines`: nodes whose training raises a site's refusal; their reply is the error Flower's
-    simulation engine makes of it.
+    `declines`: nodes whose training raises a site's refusal, `crashes`: nodes whose training
+    raises the same error; their reply is the error Flower's simulation engine makes of it.
     """
 
     def __init__(
-        self, num_nodes: int, drop_at: dict[int, str] | None = None, declines: frozenset[int] = frozenset()
+        self,
+        num_nodes: int,
+        drop_at: dict[int, str] | None = None,
+        declines: frozenset[int] = frozenset(),
+        crashes: frozenset[int] = frozenset(),
     ):
         def client_fn(context: Context):
-            return _Site(context.node_id, declines=context.node_id in declines).to_client()
+            nid = context.node_id
+            return _Site(nid, declines=nid in declines, crashes=nid in crashes).to_client()
 
         app = ClientApp(client_fn=client_fn, mods=secagg.client_mods(SecureAggregationConfig(), seed=0))
         self.apps = dict.fromkeys(range(1, num_nodes + 1), app)
@@ -297,6 +307,32 @@ def test_a_round_halted_by_declining_sites_hands_their_reasons_to_on_halt():
     texts = " ".join(str(f) for f in failures)
     assert "site-2 declined round 1: no budget left" in texts
     assert "site-5 declined round 1: no budget left" in texts
+
+
+def test_two_sites_halting_a_round_with_the_same_error_are_both_recorded():
+    # Prepare: two of five fail with the same text (no site named in it); the threshold of 4
+    # cannot be met. Flower lists each of their errors twice; the round's record gets them.
+    grid = LoopbackGrid(num_nodes=5, crashes=frozenset({2, 5}))
+    g = [np.zeros(s, dtype=np.float32) for s in SHAPES]
+    records = []
+    strategy = DeltaStrategy(
+        FedAvg(),
+        initial=g,
+        evaluate_fn=None,
+        on_round_end=lambda summary, *_: records.append(summary),
+        min_results=2,
+    )
+    strategy.fit_summary = FitSummary(server_round=1, sampled=5)
+    strategy._sampled = ["1", "2", "3", "4", "5"]
+    # Execute
+    changed, _ = _run_round(CFG, grid, on_halt=strategy.record_halted_round)
+    strategy.evaluate(1, ndarrays_to_parameters(g))
+    # Assert: two failures, not one; the other three sampled sites recorded as aborted
+    [summary] = records
+    assert not changed and summary.aborted
+    reasons = sorted(s["reason"] for s in summary.sites)
+    assert sum("out of memory" in r for r in reasons) == 2, reasons
+    assert sum("round aborted" in r for r in reasons) == 3, reasons
 
 
 def test_mismatched_prg_gives_garbage_that_the_norm_check_rejects(monkeypatch):

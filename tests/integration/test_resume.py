@@ -28,6 +28,7 @@ OVERRIDES = [
     "data.max_length=64",
     "training.max_steps=4",
     "training.batch_size=8",
+    "evaluation.local_baseline=false",
     # SecAgg+ rounds stochastically, so two clean runs differ in the last bits already.
     "secure_aggregation.enabled=false",
 ]

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import torch
 from headless_chromium import page_as_shown
-from small_run import SMALL
+from small_run import LOCAL_BASELINE, SMALL
 
 from fedft.cli import main as fedft_main
 from fedft.config import load_config
@@ -34,11 +34,11 @@ class CliRun:
 
 @pytest.fixture(scope="module")
 def classification_run(tmp_path_factory):
-    """The default config, shrunk, through the real `fedft simulate` command."""
+    """The default config, shrunk, through the real `fedft simulate` command; with the sites'
+    local-only baseline, which the summary's per-site table reports."""
     root = tmp_path_factory.mktemp("run") / "cls"
     argv = ["simulate", str(REPO / "configs" / "default.yaml"), "-o", str(root)]
-    # The local-only baseline is opt-in (it trains every site twice): on here so its path runs.
-    for override in [*SMALL, "evaluation.local_baseline=true"]:
+    for override in [*SMALL, LOCAL_BASELINE]:
         argv += ["--set", override]
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
@@ -151,6 +151,7 @@ def test_causal_lm_instruction_path_lowers_response_only_loss(tmp_path, tiny_lla
             "training.batch_size=8",
             "training.learning_rate=0.005",
             "lora.r=8",
+            "evaluation.local_baseline=false",
         ],
     )
     result = simulate(cfg, create_run_dir(tmp_path / "causal"))

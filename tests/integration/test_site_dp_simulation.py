@@ -31,6 +31,7 @@ TINY = [
     "site_dp.enabled=true",
     "site_dp.noise_multiplier=1.0",
     "site_dp.clipping_norm=0.5",
+    "evaluation.local_baseline=false",
 ]
 
 

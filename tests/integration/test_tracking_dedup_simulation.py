@@ -43,6 +43,7 @@ def run(tmp_path_factory):
         "data.max_length=64",
         "training.max_steps=2",
         "training.batch_size=8",
+        "evaluation.local_baseline=false",
     ):
         argv += ["--set", override]
     with contextlib.redirect_stdout(io.StringIO()):

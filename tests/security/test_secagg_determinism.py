@@ -32,6 +32,7 @@ OVERRIDES = [
     "data.max_length=64",
     "training.max_steps=4",
     "training.batch_size=8",
+    "evaluation.local_baseline=false",
 ]
 
 
