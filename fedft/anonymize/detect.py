@@ -7,6 +7,7 @@ from collections.abc import Sequence
 import regex
 
 from fedft.anonymize.names.eponyms import eponym_ranges
+from fedft.anonymize.names.handles import handle_name_spans
 from fedft.anonymize.names.shape import (
     drop_credentials,
     extend_names,
@@ -118,6 +119,9 @@ class Detector:
                 )
                 if cfg.name_propagation:
                     spans = spans + propagate_names(text, spans, stop_words=self.stop_words)
+                spans = spans + handle_name_spans(
+                    text, spans, stop_words=self.stop_words, lexicon=self.lexicon
+                )
                 spans = drop_credentials(text, drop_allowed(spans, allowed_here))
             out.append(merge_spans(spans, text=text))
         return out
