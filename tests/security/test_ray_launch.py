@@ -26,6 +26,7 @@ OVERRIDES = [
     "data.max_length=64",
     "training.max_steps=4",
     "training.batch_size=8",
+    "federation.backend=ray",  # the default runs sites in-process (test_inprocess_exposure)
 ]
 
 
