@@ -129,8 +129,22 @@ class FederationConfig(StrictModel):
         3600.0, gt=0.0, le=604_800.0, allow_inf_nan=False,
         description="Seconds the server waits for the sites' updates in a round without SecAgg+",
     )
-    client_cpus: float = Field(1.0, gt=0.0)
-    client_gpus: float = Field(0.0, ge=0.0)
+    backend: Literal["inprocess", "ray"] = Field(
+        "inprocess",
+        description=(
+            "What runs the simulated sites (`fedft simulate` only; a deployment's sites are its "
+            "SuperNodes). inprocess: one site at a time in fedft's own process, torch on every "
+            "core; no extra processes, no network sockets. ray: Flower's Ray backend, "
+            "client_cpus/client_gpus per site, several at once on a large machine; Ray's "
+            "GCS and raylet listen on all interfaces (docs/security.md)"
+        ),
+    )
+    client_cpus: float = Field(
+        1.0, gt=0.0, description="CPUs Ray reserves per simulated site (backend: ray only)"
+    )
+    client_gpus: float = Field(
+        0.0, ge=0.0, description="GPUs Ray reserves per simulated site (backend: ray only)"
+    )
 
 
 class Config(StrictModel):

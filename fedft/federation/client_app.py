@@ -45,7 +45,7 @@ from fedft.round.outcome import declined_message
 from fedft.round.prepare import anonymizer_for, prepare
 from fedft.round.site_eval import SiteData, held_out_split, prepare_held_out
 from fedft.round.summary import SITE_ID_METRIC
-from fedft.round.workload import cached_workload, collator, eval_loader, site_training_data
+from fedft.round.workload import collator, eval_loader, site_training_data, site_workload
 from fedft.run.progress import StepReporter
 from fedft.run.site_record import (
     BUDGET_HEAD_METRIC,
@@ -78,15 +78,18 @@ def _round_seed(seed: int, server_round: int, site_id: str) -> int:
     return int.from_bytes(digest[:8], "big") >> 1
 
 
-_prepared: dict[tuple[str, SiteIdentity], SiteData] = {}
+# Per site of the current config: a process may run several sites (a Ray actor those Ray
+# gives it; the in-process backend all of them, one after another).
+_prepared: dict[tuple[str, SiteIdentity, Path], SiteData] = {}
 
 
 def _site_data(cfg: Config, site: SiteIdentity, state_dir: Path) -> SiteData:
-    """Anonymized, tokenized local training set and held-out split, built once per process
-    and config."""
-    key = (cfg.model_dump_json(), site)
+    """Anonymized, tokenized local training set and held-out split, built once per process,
+    config and site."""
+    config_key = cfg.model_dump_json()
+    key = (config_key, site, state_dir)  # the folder too: its pseudonym key anonymized the rows
     if key not in _prepared:
-        workload = cached_workload(cfg)
+        workload = site_workload(cfg)
         loaded = site_training_data(cfg, partition_id=site.partition_id, data_path=site.data_path)
         if loaded.bad_rows:
             log.warning("%s: skipped %d bad rows, first: %s", site.site_id, len(loaded.bad_rows), loaded.bad_rows[0])
@@ -111,7 +114,9 @@ def _site_data(cfg: Config, site: SiteIdentity, state_dir: Path) -> SiteData:
         if held_rows is not None:
             anonymizer = anonymizer_for(policy, state_dir=state_dir, create_secret=create_secret)
             held_out = prepare_held_out(cfg, workload, held_rows, anonymizer=anonymizer)
-        _prepared.clear()  # one config per process at a time; free the old one
+        # One run per process at a time: free the sites of another config or run folder.
+        for stale in [k for k in _prepared if (k[0], k[2].parent) != (config_key, state_dir.parent)]:
+            del _prepared[stale]
         _prepared[key] = SiteData(train=prepared, held_out=held_out)
     return _prepared[key]
 
@@ -138,7 +143,7 @@ class SiteClient(NumPyClient):
         from fedft.dp.plan import plan_for_site
         from fedft.dp.sgd import train_round_private
 
-        cfg, workload = self.cfg, cached_workload(self.cfg)
+        cfg, workload = self.cfg, site_workload(self.cfg)
         plan = plan_for_site(cfg, n_records=len(train_set))
         try:
             # Sealed by the site's key, its head mirrored beside the key (budget_seal): a
@@ -182,7 +187,7 @@ class SiteClient(NumPyClient):
         self, train_set, *, server_round: int, global_state: dict, proximal_mu: float, on_step=None
     ) -> TrainResult:
         """One round of local training without DP, from the adapter loaded in the model."""
-        cfg, workload, t = self.cfg, cached_workload(self.cfg), self.cfg.training
+        cfg, workload, t = self.cfg, site_workload(self.cfg), self.cfg.training
         seed = _round_seed(cfg.run.seed, server_round, self.site.site_id)
         # A fresh, explicit seed per (run, round, site): reproducible, and different per round.
         loader = torch.utils.data.DataLoader(
@@ -226,7 +231,7 @@ class SiteClient(NumPyClient):
         expected = config.get("global_sha256")
         if expected and state_sha256(parameters) != expected:
             raise ValueError(f"{site.site_id}: global adapter hash mismatch in round {server_round}")
-        workload = cached_workload(cfg)
+        workload = site_workload(cfg)
         names = list(trainable_state(workload.model).keys())
         global_state = dict(zip(names, (np.asarray(p, dtype=np.float32) for p in parameters), strict=True))
         load_trainable_state(workload.model, global_state)
@@ -265,7 +270,7 @@ class SiteClient(NumPyClient):
         return loss, n_eval, metrics
 
     def get_parameters(self, config):
-        return list(trainable_state(cached_workload(self.cfg).model).values())
+        return list(trainable_state(site_workload(self.cfg).model).values())
 
     def fit(self, parameters, config):
         cfg, site = self.cfg, self.site
@@ -274,7 +279,7 @@ class SiteClient(NumPyClient):
         expected = config.get("global_sha256")
         if expected and state_sha256(parameters) != expected:
             raise ValueError(f"{site.site_id}: global adapter hash mismatch in round {server_round}")
-        workload = cached_workload(cfg)
+        workload = site_workload(cfg)
         frozen = config.get("frozen_sha256")
         if frozen and frozen_adapter_sha256(workload.model) != frozen:
             raise ValueError(

@@ -16,6 +16,7 @@ from flwr.server.strategy import FedOpt, Strategy
 
 from fedft.config import Config, config_to_yaml
 from fedft.config.base import load_yaml, read_yaml
+from fedft.federation.global_rng import GLOBAL_RNG_LOCK
 from fedft.round.checkpoint import Checkpoint, CheckpointError, load_checkpoint
 from fedft.run.metrics import read_metrics
 from fedft.run.rundir import RunDir, atomic_write_text
@@ -57,12 +58,16 @@ def checkpoint_now(
     ledger_entries: int,
     metrics_lines: int,
 ) -> Checkpoint:
+    # Under the lock: a site still running in this process (in-process backend, its round
+    # timed out) has its own generator states installed until it returns.
+    with GLOBAL_RNG_LOCK:
+        python_state, numpy_state = random.getstate(), np.random.get_state()
     return Checkpoint(
         server_round=server_round,
         global_arrays=[np.array(a) for a in global_arrays],
         optimizer_state=optimizer_state(strategy),
-        python_random_state=random.getstate(),
-        numpy_random_state=np.random.get_state(),
+        python_random_state=python_state,
+        numpy_random_state=numpy_state,
         ledger_entries=ledger_entries,
         metrics_lines=metrics_lines,
     )

@@ -6,6 +6,9 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import os
+import signal
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -138,6 +141,38 @@ def _log_dp_plan(cfg: Config, on_dp_plan: Callable[[list[str]], None] | None) ->
         on_dp_plan(lines)
 
 
+@contextlib.contextmanager
+def _site_runner(cfg: Config, *, verbose: bool) -> Iterator[None]:
+    """What runs the simulated sites while the block runs (`federation.backend`)."""
+    if cfg.federation.backend == "ray":
+        from fedft.federation.ray_launch import local_ray
+
+        with local_ray(verbose=verbose):
+            yield
+        return
+    from fedft.federation.inprocess_backend import flower_runs_sites_in_process
+
+    previous_term = signal.getsignal(signal.SIGTERM)
+    in_main = threading.current_thread() is threading.main_thread()
+    if in_main:
+        signal.signal(signal.SIGTERM, _terminate)
+    try:
+        with flower_runs_sites_in_process():
+            yield
+    finally:
+        if in_main:
+            signal.signal(signal.SIGTERM, previous_term)
+
+
+def _terminate(signum: int, frame: object) -> None:  # noqa: ARG001
+    """SIGTERM: end now. Flower's threads would outlive an exception in the main thread; the
+    run folder needs no clean-up (its files are written atomically; `--resume` continues from
+    the last checkpoint), and in-process sites leave no other process behind."""
+    os.write(2, b"fedft: terminated (SIGTERM)\n")
+    logging.disable(logging.CRITICAL)  # Flower's threads would log the interruption as failures
+    os._exit(128 + signum)
+
+
 def write_data_report(report: dict, run_dir: RunDir) -> None:
     atomic_write_text(run_dir.data_report, json.dumps(report, indent=2))
 
@@ -163,7 +198,6 @@ def simulate(
     from flwr.simulation import run_simulation
 
     from fedft.federation.client_app import build_client_app
-    from fedft.federation.ray_launch import local_ray
     from fedft.federation.server_app import build_server_app
     from fedft.round.coordinator import summarize
 
@@ -190,13 +224,14 @@ def simulate(
         "client_resources": {"num_cpus": cfg.federation.client_cpus, "num_gpus": cfg.federation.client_gpus},
         "init_args": {"logging_level": logging.DEBUG if verbose else logging.ERROR, "log_to_driver": verbose},
     }
-    with _flower_logs_to_file(run_dir.log, verbose=verbose), local_ray(verbose=verbose):
+    with _flower_logs_to_file(run_dir.log, verbose=verbose), _site_runner(cfg, verbose=verbose):
         if cfg.dp.enabled:
             _log_dp_plan(cfg, on_dp_plan)
         run_simulation(
             server_app=server_app,
             client_app=client_app,
             num_supernodes=cfg.federation.num_clients,
+            backend_name=cfg.federation.backend,
             backend_config=backend_config,
             verbose_logging=verbose,
         )

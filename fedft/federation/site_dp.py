@@ -27,6 +27,7 @@ from flwr.supercore.differential_privacy import KEY_CLIPPING_NORM
 
 from fedft.config import Config
 from fedft.dp.site_level import SiteLevelPlan
+from fedft.federation.global_rng import GLOBAL_RNG_LOCK
 from fedft.round.masking_bounds import clip_delta_norm
 
 log = logging.getLogger(__name__)
@@ -40,9 +41,21 @@ __all__ = [
 ]
 
 
+class _NoiseUnderRngLock(DifferentialPrivacyClientSideFixedClipping):  # type: ignore[misc]
+    """Flower's wrapper, drawing its noise under `GLOBAL_RNG_LOCK` right after reseeding:
+    with `federation.backend: inprocess` a site still running in this process after its round
+    timed out swaps the global generators' states (`fedft.federation.global_rng`), and could
+    otherwise put a predictable one back between the reseeding and the draw."""
+
+    def aggregate_fit(self, server_round: int, results: Any, failures: Any) -> Any:
+        with GLOBAL_RNG_LOCK:
+            reseed_noise_source()
+            return super().aggregate_fit(server_round, results, failures)
+
+
 def wrap_with_site_dp(inner: Strategy, plan: SiteLevelPlan) -> Strategy:
     """Flower's server-noise wrapper around `inner` (which must aggregate linearly)."""
-    return DifferentialPrivacyClientSideFixedClipping(
+    return _NoiseUnderRngLock(
         inner,
         noise_multiplier=plan.noise_multiplier,
         clipping_norm=plan.clipping_norm,

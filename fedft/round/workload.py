@@ -240,4 +240,14 @@ def build_workload(cfg: Config, labels: tuple[str, ...] | None) -> Workload:
 
 @_per_config(maxsize=1)
 def cached_workload(cfg: Config) -> Workload:
+    """The coordinator's model (and what tools building one party's model share)."""
+    return build_workload(cfg, resolve_labels(cfg))
+
+
+@_per_config(maxsize=1)
+def site_workload(cfg: Config) -> Workload:
+    """The model simulated sites train, one after another (identical to `cached_workload`'s
+    when built). Its own object: with `federation.backend: inprocess` the sites run in the
+    coordinator's process, and a site still training after its round timed out must not move
+    the weights under the coordinator's evaluation or checkpoint."""
     return build_workload(cfg, resolve_labels(cfg))

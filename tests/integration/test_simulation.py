@@ -1,5 +1,5 @@
-"""Real Flower simulations (Ray), end to end: the classification default path on the bundled
-MiniLM and the causal-LM instruction path on a tiny Llama."""
+"""Real Flower simulations (the default in-process backend), end to end: the classification
+default path on the bundled MiniLM and the causal-LM instruction path on a tiny Llama."""
 
 import contextlib
 import io

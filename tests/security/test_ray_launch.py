@@ -27,6 +27,7 @@ OVERRIDES = [
     "training.max_steps=4",
     "training.batch_size=8",
     "evaluation.local_baseline=false",
+    "federation.backend=ray",  # the default runs sites in-process (test_inprocess_exposure)
 ]
 
 
