@@ -33,6 +33,17 @@ def _base(minilm_path: Path, *, seed: int = 0):
     )
 
 
+def _label_name_lora(minilm_path: Path, *, seed: int = 0):
+    """The base with a label-name head and an FFA-LoRA adapter on top, as a site builds it."""
+    model, tokenizer = _base(minilm_path, seed=seed)
+    init_head_from_label_names(model, tokenizer, labels=LABELS, template="{label}")
+    lora = attach_lora(
+        model, task="classification", r=4, alpha=8.0, dropout=0.0, target_modules=None,
+        mode="ffa", seed=seed,
+    )  # fmt: skip
+    return lora, tokenizer
+
+
 def _predict(model, tokenizer, texts) -> list[int]:
     inputs = tokenizer(list(texts), padding=True, return_tensors="pt")
     with torch.inference_mode():
@@ -63,19 +74,8 @@ def test_label_name_head_is_the_same_for_every_seed_and_survives_lora(
     # Prepare: two parties with different seeds (the head must not depend on the seed).
     heads = []
     for seed in (0, 5):
-        model, tokenizer = _base(minilm_path, seed=seed)
-        init_head_from_label_names(model, tokenizer, labels=LABELS, template="{label}")
         # Execute: LoRA's trainable copy of the head starts from the initialised head.
-        peft_model = attach_lora(
-            model,
-            task="classification",
-            r=4,
-            alpha=8.0,
-            dropout=0.0,
-            target_modules=None,
-            mode="ffa",
-            seed=seed,
-        )
+        peft_model, tokenizer = _label_name_lora(minilm_path, seed=seed)
         heads.append(
             dict(peft_model.named_parameters())[
                 "base_model.model.classifier.modules_to_save.default.weight"
@@ -89,18 +89,8 @@ def test_label_name_head_is_the_same_for_every_seed_and_survives_lora(
 
 def test_exported_label_name_head_loads_with_plain_peft(minilm_path: Path, tmp_path: Path) -> None:
     # Prepare
-    model, tokenizer = _base(minilm_path)
-    init_head_from_label_names(model, tokenizer, labels=LABELS, template="{label}")
-    model = attach_lora(
-        model,
-        task="classification",
-        r=4,
-        alpha=8.0,
-        dropout=0.0,
-        target_modules=None,
-        mode="ffa",
-        seed=0,
-    ).eval()
+    model, tokenizer = _label_name_lora(minilm_path)
+    model = model.eval()
     save_adapter(model, tmp_path, public_base_id=DEFAULT_PUBLIC_ID)
 
     # Execute: a plain user's load (random head of their own, replaced by the saved one).
