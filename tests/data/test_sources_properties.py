@@ -87,7 +87,14 @@ def test_bad_row_reasons_never_quote_the_note(secret):
         {"text": secret, "label": " "},
         {"text": secret, "label": "a"},
     ]
-    content = "".join(json.dumps(r) + "\n" for r in rows).encode("utf-8")
-    loaded, _ = _read("notes.jsonl", content, task="classification", labels=["a", "b"])
-    assert [b.line for b in loaded.bad_rows] == [1, 2, 3]
-    assert all(secret not in b.reason for b in loaded.bad_rows if len(secret.strip()) > 3)
+
+    def reasons(text: str) -> list[str]:
+        lines = [{**r, "text": text} for r in rows]
+        content = "".join(json.dumps(r) + "\n" for r in lines).encode("utf-8")
+        loaded, _ = _read("notes.jsonl", content, task="classification", labels=["a", "b"])
+        assert [b.line for b in loaded.bad_rows] == [1, 2, 3]
+        return [b.reason for b in loaded.bad_rows]
+
+    # A reason that does not quote the note reads the same whatever the note says (a plain
+    # substring check fails on notes like "stri", which the reason's own words contain).
+    assert reasons(secret) == reasons("placeholder note")
