@@ -31,6 +31,7 @@ OWN_LINES = [
     r"held-out accuracy: round 0 .+",
     r"upload per site per round: .+",
     r"wall time \d+s; metrics: .+",
+    r"each site's gain over training alone: rerun with --set evaluation\.local_baseline=true .+",
     r"ledger key fingerprint: [0-9a-f]{64}",
     r"ledger head hash: [0-9a-f]{64}",
     r"run folder: \S+",
