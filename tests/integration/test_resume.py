@@ -29,7 +29,8 @@ OVERRIDES = [
     "training.max_steps=4",
     "training.batch_size=8",
     "evaluation.local_baseline=false",
-    # SecAgg+ rounds stochastically, so two clean runs differ in the last bits already.
+    # The plain-FedAvg resume path; with SecAgg+ on (the default), resume is bit-identical too:
+    # tests/security/test_secagg_determinism.py.
     "secure_aggregation.enabled=false",
 ]
 
