@@ -17,13 +17,15 @@ from collections.abc import Sequence
 
 import regex
 
-from fedft.anonymize.spans import Span
+from fedft.anonymize.spans import Span, drop_allowed
 
 __all__ = ["handle_name_spans"]
 
 _HANDLE = regex.compile(r"^\d*(\p{L}{3,}(?:[._-]\d*\p{L}{3,}){1,2})[._-]?[\p{L}\d]{0,4}$")
 # A link's scheme and host, then its path: the handle is the last non-empty segment.
-_URL_PATH = regex.compile(r"^(?:[a-z][a-z0-9+.-]*://)?[^/\s]+/(?:.*/)?([^/?#\s]+)/?(?:[?#].*)?$", flags=regex.I)
+_URL_PATH = regex.compile(
+    r"^(?:[a-z][a-z0-9+.-]*://)?[^/\s]+/(?:.*/)?([^/?#\s]+)/?(?:[?#].*)?$", flags=regex.I
+)
 _ROLE_WORDS = frozenset(
     """info support billing office admin contact sales noreply reply help service services team
     hello mail webmaster accounts account press news careers jobs orders order returns booking
@@ -53,8 +55,8 @@ def _handle_words(value: str, entity: str, stop_words: frozenset[str]) -> list[s
 
 def _is_english(word: str, lexicon: frozenset[str]) -> bool:
     # The lexicon holds lemmas: "kettles" is known through "kettle".
-    stems = (word, word[:-1] if word.endswith("s") else "", word[:-2] if word.endswith("es") else "")
-    return any(stem in lexicon for stem in stems if stem)
+    plural = (word[:-1] if word.endswith("s") else "", word[:-2] if word.endswith("es") else "")
+    return word in lexicon or any(stem in lexicon for stem in plural if stem)
 
 
 def handle_name_spans(
@@ -71,20 +73,17 @@ def handle_name_spans(
                 anywhere.update(words)
             elif words:
                 together.append(words)
-    covered = [(s.start, s.end) for s in spans]
-    found: list[tuple[int, int]] = []
+    if not anywhere and not together:  # most texts: no handle, no scan of their words
+        return []
+    found: list[Span] = []
     words_in_text = list(_CAPITALIZED.finditer(text))
     for m in words_in_text:
         if m.group().lower() in anywhere:
-            found.append(m.span())
+            found.append(Span("PERSON", m.start(), m.end(), 0.5, "handle"))
     for words in together:
         for i in range(len(words_in_text) - len(words) + 1):
             run = words_in_text[i : i + len(words)]
             gaps = (text[x.end() : y.start()] for x, y in zip(run, run[1:]))
             if [m.group().lower() for m in run] == words and all(g == " " for g in gaps):
-                found.append((run[0].start(), run[-1].end()))
-    return [
-        Span("PERSON", a, b, 0.5, "handle")
-        for a, b in found
-        if not any(x <= a and b <= y for x, y in covered)
-    ]
+                found.append(Span("PERSON", run[0].start(), run[-1].end(), 0.5, "handle"))
+    return drop_allowed(found, [(s.start, s.end) for s in spans])
