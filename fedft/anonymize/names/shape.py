@@ -17,7 +17,7 @@ from fedft.anonymize.names.words import (
     WORD,
     case_style,
 )
-from fedft.anonymize.spans import Span
+from fedft.anonymize.spans import Span, drop_allowed
 
 __all__ = ["drop_credentials", "extend_names", "propagate_names", "trim_person_edges"]
 
@@ -210,16 +210,12 @@ def propagate_names(text: str, spans: Sequence[Span], *, stop_words: frozenset[s
     if not parts:
         return []
     # One pass over the words instead of a regex compiled per text.
-    covered = [(s.start, s.end) for s in spans]
     extra = []
     for m in WORD.finditer(text):
         word = m.group().rstrip("'’")
-        if word.lower() not in parts:
-            continue
-        a, b = m.start(), m.start() + len(word)
-        if not any(x <= a and b <= y for x, y in covered):
-            extra.append(Span("PERSON", a, b, 0.5, "propagation"))
-    return extra
+        if word.lower() in parts:
+            extra.append(Span("PERSON", m.start(), m.start() + len(word), 0.5, "propagation"))
+    return drop_allowed(extra, [(s.start, s.end) for s in spans])
 
 
 def drop_credentials(text: str, spans: Sequence[Span]) -> list[Span]:
