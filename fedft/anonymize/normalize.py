@@ -67,7 +67,8 @@ _LATIN = "LATIN"
 @lru_cache(maxsize=4096)
 def _latin_lookalike(ch: str) -> str | None:
     """The Latin letter `ch` (a letter of another script) is confusable with, if any."""
-    for found in confusables.is_confusable(ch, preferred_aliases=[_LATIN.lower()], greedy=True) or ():
+    matches = confusables.is_confusable(ch, preferred_aliases=[_LATIN.lower()], greedy=True)
+    for found in matches or ():
         for glyph in found["homoglyphs"]:
             c = glyph["c"]
             if len(c) == 1 and c.isalpha() and categories.alias(c) == _LATIN:

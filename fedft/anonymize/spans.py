@@ -31,7 +31,9 @@ _PARTICLE_GAP = regex.compile(
 
 # Sources that guess from language (NER and fedft's name passes). When one overlaps a
 # pattern with a checksum or a fixed format, the pattern names the entity better.
-NER_SOURCES = frozenset({"SpacyRecognizer", "case_variant", "cue", "unknown_pair", "propagation", "handle"})
+NER_SOURCES = frozenset(
+    {"SpacyRecognizer", "case_variant", "cue", "unknown_pair", "propagation", "handle"}
+)
 
 
 def _label_rank(span: Span) -> tuple[bool, float, int]:
