@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 from pathlib import Path
 
 # Set before transformers / huggingface_hub are imported anywhere: tests never touch the network.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+# Runs share anonymized corpora through the machine cache (run.anonymization_cache: auto):
+# the suite's own folder, never the user's, shared by every test and the runs they start.
+_CACHE_DIR = tempfile.mkdtemp(prefix="fedft-test-cache-")
+os.environ["FEDFT_CACHE_DIR"] = _CACHE_DIR
 
 import pytest  # noqa: E402
 
@@ -193,3 +199,7 @@ def llama_batches(tiny_llama_path: Path) -> list[dict]:
 
     tokenizer = load_tokenizer(ResolvedModel(path=str(tiny_llama_path), public_id="tiny"))
     return _instruction_batches(tokenizer)
+
+
+def pytest_sessionfinish(session, exitstatus):  # noqa: ARG001
+    shutil.rmtree(_CACHE_DIR, ignore_errors=True)

@@ -1,29 +1,67 @@
 """Anonymized-corpus cache: a site anonymizes a corpus once, later rounds read the result.
 
 The key is a sha256 over everything that decides the output: the texts, the policy hash, the
-spaCy model and version, fedft's anonymizer version and (when pseudonyms are used) a keyed
+spaCy model and version, Presidio's versions, a digest of fedft's anonymization code and data
+files (a changed recognizer misses every old entry) and (when pseudonyms are used) a keyed
 fingerprint of the site secret. Entries are JSON files in a folder the caller chooses; that
-folder holds anonymized text and stays at the site (like the data it came from).
+folder holds anonymized text and stays on the machine that anonymized it (like the data it
+came from): a site's own state folder, or for a simulation the machine's cache folder
+(`run.anonymization_cache`), so that the next run on the same data skips anonymization.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
+import os
 from collections.abc import Sequence
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 from fedft.run.rundir import atomic_write_text
 
-__all__ = ["CACHE_FORMAT", "corpus_key", "read_entry", "write_entry"]
+__all__ = ["CACHE_FORMAT", "corpus_key", "machine_cache_dir", "read_entry", "write_entry"]
 
 log = logging.getLogger(__name__)
 
-# Bump when detection or replacement logic changes: old entries then miss instead of serving
-# text anonymized by older rules.
-CACHE_FORMAT = "fedft-anon-3"
+# Bump when the entry's layout changes. Changes to detection or replacement need no bump:
+# the key holds a digest of the code (`_code_digest`).
+CACHE_FORMAT = "fedft-anon-4"
+_ENGINE_PACKAGES = ("presidio-analyzer", "presidio-anonymizer", "spacy")
+
+
+@functools.cache
+def _code_digest() -> str:
+    """sha256 over fedft.anonymize's files (code, word lists, recognizer data) and the versions
+    of the engines it drives: what decides the output besides the texts, policy and model."""
+    root = Path(__file__).parent
+    h = hashlib.sha256()
+    for path in sorted(p for p in root.rglob("*") if p.is_file() and p.suffix != ".pyc"):
+        h.update(path.relative_to(root).as_posix().encode() + b"\x00")
+        h.update(hashlib.sha256(path.read_bytes()).digest())
+    for package in _ENGINE_PACKAGES:
+        try:
+            h.update(f"{package}=={metadata.version(package)}".encode())
+        except metadata.PackageNotFoundError:
+            h.update(f"{package}==none".encode())
+    return h.hexdigest()
+
+
+def machine_cache_dir(setting: str | Path) -> Path | None:
+    """Where a simulation keeps anonymized corpora across runs (`run.anonymization_cache`):
+    "off" = nowhere (each run anonymizes into its own folder); "auto" = `$FEDFT_CACHE_DIR`,
+    else `$XDG_CACHE_HOME/fedft`, else `~/.cache/fedft`, then `anonymization/`; a path = there."""
+    if setting == "off":
+        return None
+    if setting != "auto":
+        return Path(setting).expanduser()
+    root = os.environ.get("FEDFT_CACHE_DIR") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache", "fedft"
+    )
+    return Path(root).expanduser() / "anonymization"
 
 
 def corpus_key(
@@ -31,7 +69,7 @@ def corpus_key(
 ) -> str:
     """Hex sha256 identifying one anonymization of `texts` under one policy and engine."""
     h = hashlib.sha256()
-    for part in (CACHE_FORMAT, policy_hash, model, secret_fingerprint or "-"):
+    for part in (CACHE_FORMAT, _code_digest(), policy_hash, model, secret_fingerprint or "-"):
         h.update(part.encode())
         h.update(b"\x00")
     h.update(str(len(texts)).encode())

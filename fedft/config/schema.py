@@ -25,6 +25,11 @@ class RunConfig(StrictModel):
     seed: int = Field(0, ge=0, lt=2**32)
     output_dir: Path = Path("runs")
     device: Literal["auto", "cpu", "cuda"] = "auto"
+    # Where a simulation's sites and the server keep anonymized corpora between runs, so a
+    # rerun on the same data skips anonymization (fedft.anonymize.cache): "auto" (the user's
+    # cache folder), "off" (the run folder only), or a folder. A deployed site keeps its cache
+    # in its own state folder whatever this says.
+    anonymization_cache: Literal["auto", "off"] | Path = "auto"
 
 
 class SyntheticDataConfig(StrictModel):

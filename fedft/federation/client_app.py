@@ -112,7 +112,12 @@ def _site_data(cfg: Config, site: SiteIdentity, state_dir: Path) -> SiteData:
         )
         held_out = None
         if held_rows is not None:
-            anonymizer = anonymizer_for(policy, state_dir=state_dir, create_secret=create_secret)
+            anonymizer = anonymizer_for(
+                policy,
+                state_dir=state_dir,
+                create_secret=create_secret,
+                cache=cfg.run.anonymization_cache,
+            )
             held_out = prepare_held_out(cfg, workload, held_rows, anonymizer=anonymizer)
         # One run per process at a time: free the sites of another config or run folder.
         for stale in [k for k in _prepared if (k[0], k[2].parent) != (config_key, state_dir.parent)]:

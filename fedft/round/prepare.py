@@ -18,6 +18,7 @@ from pathlib import Path
 import datasets
 
 from fedft.anonymize.anonymizer import Anonymizer
+from fedft.anonymize.cache import machine_cache_dir
 from fedft.anonymize.columns import anonymize_columns
 from fedft.anonymize.pseudonym import load_or_create_site_secret
 from fedft.audit.plant import plant_at_site
@@ -43,19 +44,31 @@ class PreparedData:
 _anonymizers: dict[tuple[str, str], Anonymizer] = {}
 
 
-def anonymizer_for(policy: AnonymizationConfig, *, state_dir: Path, create_secret: bool) -> Anonymizer:
-    """One anonymizer per policy and site folder in this process.
+def anonymizer_for(
+    policy: AnonymizationConfig,
+    *,
+    state_dir: Path,
+    create_secret: bool,
+    cache: str | Path = "off",
+) -> Anonymizer:
+    """One anonymizer per policy, site folder and cache setting in this process.
 
-    `create_secret`: a simulated site gets a random pseudonymization key in its private folder;
-    a real site supplies its own (policy `secret_file` / `secret_env`) and none is created.
+    `create_secret`: a simulated site (or the server) gets a random pseudonymization key in its
+    private folder; a real site supplies its own (policy `secret_file` / `secret_env`) and none
+    is created. `cache`: `run.anonymization_cache`, the machine's cache across runs, for a
+    simulated site and the server only (a real site's cache stays in its state folder), and
+    for policies without pseudonyms only (a simulated key is new every run: its entries could
+    never be read again, so they stay in the run folder).
     """
-    key = (policy.model_dump_json(), str(state_dir))
+    key = (policy.model_dump_json(), str(state_dir), str(cache))
     if key not in _anonymizers:
         secret = None
-        if create_secret and policy.enabled and policy.uses_pseudonyms:
+        uses_secret = policy.enabled and policy.uses_pseudonyms
+        if create_secret and uses_secret:
             secret = load_or_create_site_secret(state_dir / "private" / "pseudonym.key")
+        shared = machine_cache_dir(cache) if create_secret and not uses_secret else None
         _anonymizers[key] = Anonymizer.from_config(
-            policy, site_secret=secret, cache_dir=state_dir / "anon-cache"
+            policy, site_secret=secret, cache_dir=shared or state_dir / "anon-cache"
         )
     return _anonymizers[key]
 
@@ -109,7 +122,9 @@ def prepare(
     to the name of `state_dir` (a simulated site's folder is named after it). `dedup` is for
     a site's training rows; the server's held-out set is not deduplicated.
     """
-    anonymizer = anonymizer_for(policy, state_dir=state_dir, create_secret=create_secret)
+    anonymizer = anonymizer_for(
+        policy, state_dir=state_dir, create_secret=create_secret, cache=cfg.run.anonymization_cache
+    )
     clean, report = anonymize_dataset(ds, task=cfg.data.task, anonymizer=anonymizer)
     report_dict = report.to_dict()
     dedup_metrics: dict[str, int] = {}

@@ -9,7 +9,14 @@ from fedft.config.anonymization import AnonymizationConfig
 from fedft.data.synthetic import generate_corpus
 from fedft.round.prepare import TEXT_COLUMNS, anonymize_dataset, anonymizer_for
 
-STRUCTURED = {"US_SSN", "EMAIL_ADDRESS", "PHONE_NUMBER", "MEDICAL_RECORD_NUMBER", "CREDIT_CARD", "IBAN_CODE"}
+STRUCTURED = {
+    "US_SSN",
+    "EMAIL_ADDRESS",
+    "PHONE_NUMBER",
+    "MEDICAL_RECORD_NUMBER",
+    "CREDIT_CARD",
+    "IBAN_CODE",
+}
 
 
 @pytest.mark.parametrize("task", ["classification", "instruction"])
@@ -17,7 +24,9 @@ def test_no_planted_identifier_survives_in_any_text_column(tmp_path, task):
     # Prepare
     records = generate_corpus(kind="clinical", n=30, seed=5, task=task)
     columns = TEXT_COLUMNS[task]
-    ds = datasets.Dataset.from_list([{c: r[c] for c in (*columns, "label") if c in r} for r in records])
+    ds = datasets.Dataset.from_list(
+        [{c: r[c] for c in (*columns, "label") if c in r} for r in records]
+    )
     anonymizer = anonymizer_for(AnonymizationConfig(), state_dir=tmp_path, create_secret=True)
     # Execute
     out, report = anonymize_dataset(ds, task=task, anonymizer=anonymizer)
@@ -94,3 +103,62 @@ def test_without_dedup_nothing_is_dropped_or_reported(tmp_path, minilm_path):
     assert len(prepared.tokenized) == 7
     assert "dedup" not in json.loads((tmp_path / "anonymization_report.json").read_text())
     assert not any(k.startswith("anon_dedup_") for k in prepared.anonymization_metrics)
+
+
+def test_a_simulation_reuses_anonymized_corpora_across_runs_in_the_machine_cache(tmp_path):
+    """run.anonymization_cache: a second run (another run folder) reads the first one's entry;
+    a pseudonymizing policy, whose simulated key is new every run, keeps its own in the run."""
+    machine = tmp_path / "machine-cache"
+    ds = datasets.Dataset.from_list(
+        [
+            {"text": r["text"], "label": r["label"]}
+            for r in generate_corpus(kind="clinical", n=12, seed=3)
+        ]
+    )
+    runs = []
+    for run in ("run-a", "run-b"):
+        anonymizer = anonymizer_for(
+            AnonymizationConfig(),
+            state_dir=tmp_path / run / "site-0",
+            create_secret=True,
+            cache=machine,
+        )
+        out, report = anonymize_dataset(ds, task="classification", anonymizer=anonymizer)
+        runs.append((out["text"], report.cache_hit))
+    assert [hit for _, hit in runs] == [False, True]
+    assert runs[0][0] == runs[1][0]
+    assert len(list(machine.glob("*.json"))) == 1
+    assert not (tmp_path / "run-a" / "site-0" / "anon-cache").exists()
+    pseudonyms = AnonymizationConfig(operator="pseudonymize")
+    anonymizer = anonymizer_for(
+        pseudonyms, state_dir=tmp_path / "run-c", create_secret=True, cache=machine
+    )
+    anonymize_dataset(ds, task="classification", anonymizer=anonymizer)
+    assert len(list(machine.glob("*.json"))) == 1
+    assert len(list((tmp_path / "run-c" / "anon-cache").glob("*.json"))) == 1
+    # A real site (no simulated key) keeps its cache in its own folder, whatever the config says.
+    site = anonymizer_for(
+        AnonymizationConfig(), state_dir=tmp_path / "real", create_secret=False, cache=machine
+    )
+    assert site.cache_dir == tmp_path / "real" / "anon-cache"
+
+
+def test_machine_cache_folder_follows_the_setting_and_environment(tmp_path, monkeypatch):
+    from fedft.anonymize.cache import machine_cache_dir
+
+    monkeypatch.setenv("FEDFT_CACHE_DIR", str(tmp_path / "fedft-cache"))
+    assert machine_cache_dir("auto") == tmp_path / "fedft-cache" / "anonymization"
+    monkeypatch.delenv("FEDFT_CACHE_DIR")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert machine_cache_dir("auto") == tmp_path / "xdg" / "fedft" / "anonymization"
+    assert machine_cache_dir("off") is None
+    assert machine_cache_dir(tmp_path / "here") == tmp_path / "here"
+
+
+def test_a_change_to_the_anonymization_code_misses_old_entries(monkeypatch):
+    from fedft.anonymize import cache
+
+    key = dict(texts=["Seen by Dr. Amy Lee."], policy_hash="p", model="m", secret_fingerprint=None)
+    before = cache.corpus_key(**key)
+    monkeypatch.setattr(cache, "_code_digest", lambda: "another recognizer")
+    assert cache.corpus_key(**key) != before
