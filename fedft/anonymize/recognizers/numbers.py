@@ -4,13 +4,14 @@ payment cards, IBANs."""
 from __future__ import annotations
 
 import regex
-from presidio_analyzer import LocalRecognizer, Pattern, PatternRecognizer, RecognizerResult
+from presidio_analyzer import Pattern, PatternRecognizer, RecognizerResult
 from presidio_analyzer.predefined_recognizers import CreditCardRecognizer, NhsRecognizer
 
 from fedft.anonymize.recognizers.patterns import (
     DATE_LIKE,
     FLAGS,
     IPV4_LIKE,
+    CodeRecognizer,
     digit_count,
     pattern_args,
 )
@@ -145,7 +146,7 @@ class FedftCardRecognizer(CreditCardRecognizer):
         return 13 <= digit_count(pattern_text) <= 19 and super().validate_result(pattern_text)
 
 
-class FedftIbanRecognizer(LocalRecognizer):
+class FedftIbanRecognizer(CodeRecognizer):
     """IBANs in any case, compact or in groups of four, checked with ISO 7064 mod 97.
 
     Presidio's IBAN pattern, run case-insensitively, swallows the next word ("... 7971
@@ -156,15 +157,7 @@ class FedftIbanRecognizer(LocalRecognizer):
     _START = regex.compile(r"(?<![A-Za-z0-9])[A-Za-z]{2}\d{2}(?=[ ]?[A-Za-z0-9])")
     _GROUP = regex.compile(r"[ ]?[A-Za-z0-9]{1,4}")
 
-    def __init__(self, supported_language: str = "en"):
-        super().__init__(
-            supported_entities=["IBAN_CODE"],
-            name="FedftIbanRecognizer",
-            supported_language=supported_language,
-        )
-
-    def load(self) -> None:  # patterns are compiled at import
-        pass
+    ENTITIES = ("IBAN_CODE",)
 
     @staticmethod
     def checksum_ok(candidate: str) -> bool:

@@ -13,9 +13,9 @@ after a US state code, or at the start of a "code City" part.
 from __future__ import annotations
 
 import regex
-from presidio_analyzer import LocalRecognizer, Pattern, PatternRecognizer, RecognizerResult
+from presidio_analyzer import Pattern, PatternRecognizer, RecognizerResult
 
-from fedft.anonymize.recognizers.patterns import pattern_args
+from fedft.anonymize.recognizers.patterns import CodeRecognizer, pattern_args
 
 __all__ = [
     "FedftIntlAddressRecognizer",
@@ -149,18 +149,10 @@ def _place_part(part: str, *, max_words: int) -> bool:
     )
 
 
-class FedftIntlAddressRecognizer(LocalRecognizer):
+class FedftIntlAddressRecognizer(CodeRecognizer):
     """Street lines in many national formats, with the city / postcode parts after them."""
 
-    def __init__(self, supported_language: str = "en"):
-        super().__init__(
-            supported_entities=["STREET_ADDRESS"],
-            name="FedftIntlAddressRecognizer",
-            supported_language=supported_language,
-        )
-
-    def load(self) -> None:  # patterns are compiled at import
-        pass
+    ENTITIES = ("STREET_ADDRESS",)
 
     def analyze(self, text: str, entities, nlp_artifacts=None) -> list[RecognizerResult]:
         out = []

@@ -16,8 +16,9 @@ Each gives the town as LOCATION and the code as POSTAL_CODE.
 from __future__ import annotations
 
 import regex
-from presidio_analyzer import LocalRecognizer, RecognizerResult
+from presidio_analyzer import RecognizerResult
 
+from fedft.anonymize.recognizers.patterns import CodeRecognizer
 from fedft.anonymize.recognizers.places import US_STATES
 
 __all__ = ["FedftPostcodeInContextRecognizer", "FedftTownLineRecognizer"]
@@ -60,18 +61,10 @@ _LINES = regex.compile(
 )
 
 
-class FedftTownLineRecognizer(LocalRecognizer):
+class FedftTownLineRecognizer(CodeRecognizer):
     """Towns and postcodes on address lines (see the module docstring)."""
 
-    def __init__(self, supported_language: str = "en"):
-        super().__init__(
-            supported_entities=["LOCATION", "POSTAL_CODE"],
-            name="FedftTownLineRecognizer",
-            supported_language=supported_language,
-        )
-
-    def load(self) -> None:  # patterns are compiled at import
-        pass
+    ENTITIES = ("LOCATION", "POSTAL_CODE")
 
     def analyze(self, text: str, entities, nlp_artifacts=None) -> list[RecognizerResult]:
         out = []
@@ -98,7 +91,7 @@ _BARE_CODE = regex.compile(
 )
 
 
-class FedftPostcodeInContextRecognizer(LocalRecognizer):
+class FedftPostcodeInContextRecognizer(CodeRecognizer):
     """Numbers alone in a postcode shape: 5-6 digits, "12-345", "123 45", or four digits that
     are no recent year. In a text that talks about post, shipping or an address they are
     POSTAL_CODE (a chat line "it's 12345 I think" in a conversation about a delivery);
@@ -106,15 +99,7 @@ class FedftPostcodeInContextRecognizer(LocalRecognizer):
     "12-345" and "2500" are ranges and counts as often). Scored low (0.4): a stronger
     recognizer's label wins."""
 
-    def __init__(self, supported_language: str = "en"):
-        super().__init__(
-            supported_entities=["POSTAL_CODE", "ID_NUMBER"],
-            name="FedftPostcodeInContextRecognizer",
-            supported_language=supported_language,
-        )
-
-    def load(self) -> None:  # patterns are compiled at import
-        pass
+    ENTITIES = ("POSTAL_CODE", "ID_NUMBER")
 
     def analyze(self, text: str, entities, nlp_artifacts=None) -> list[RecognizerResult]:
         postal = _POSTAL_TOPIC.search(text) is not None
