@@ -33,7 +33,8 @@ from fedft_eval.pii_corpus import generate_pii_corpus  # noqa: E402
 
 # Runs in each worker: build the anonymizer, then time one chunk per line read from stdin.
 _WORKER = """
-import json, sys, time
+import json, logging, sys, time
+logging.disable(logging.WARNING)  # the residual-scan notices of every chunk
 from fedft.anonymize.anonymizer import Anonymizer
 from fedft.config.anonymization import AnonymizationConfig
 chunks = json.load(open(sys.argv[1]))
