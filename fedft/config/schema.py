@@ -80,13 +80,15 @@ class ModelConfig(StrictModel):
             "sentence-transformers mean pooling, else cls"
         ),
     )
-    head_init: Literal["random", "label_names"] = Field(
+    head_init: Literal["random", "label_names", "auto"] = Field(
         "random",
         description=(
             "How the classification head starts: 'random' (seeded, transformers' default); "
             "'label_names' = each row is the base's embedding of its label's name "
             "(model.label_template), a zero-shot classifier built from public names only, so "
-            "free in privacy; for sentence-embedding bases read with mean pooling"
+            "free in privacy; for sentence-embedding bases read with mean pooling; 'auto' = "
+            "label_names where the labels are names and the base an encoder, else random "
+            "(and nothing for the instruction task, which has no head)"
         ),
     )
     label_template: str = Field(
@@ -185,7 +187,7 @@ def cross_section_errors(cfg: Config) -> list[str]:
             "model.path: the instruction task needs a causal language model; give a local "
             "Hugging Face folder or cached hub id (the bundled default is an encoder)"
         )
-    if cfg.data.task == "instruction" and cfg.model.head_init != "random":
+    if cfg.data.task == "instruction" and cfg.model.head_init == "label_names":
         errors.append(
             f"model.head_init: '{cfg.model.head_init}' builds a classification head from label "
             "names; the instruction task has no labels. Use 'random'"

@@ -23,7 +23,14 @@ from typing import Any
 
 import torch
 
-__all__ = ["HEAD_INIT_SCALE", "init_head_from_label_names", "label_texts", "pooled_embeddings"]
+__all__ = [
+    "HEAD_INIT_SCALE",
+    "has_encoder",
+    "init_head_from_label_names",
+    "label_texts",
+    "names_say_something",
+    "pooled_embeddings",
+]
 
 # Logits are scale × cosine similarity: a prior the data must be able to overrule. The names
 # alone classify 58–62 % of the default task's notes; one full-batch step from a random head
@@ -34,6 +41,16 @@ __all__ = ["HEAD_INIT_SCALE", "init_head_from_label_names", "label_texts", "pool
 HEAD_INIT_SCALE = 2.0
 
 
+def names_say_something(labels: Sequence[str] | None) -> bool:
+    """Labels that are words, not numbers: what a head from their names needs."""
+    return bool(labels) and not all(str(label).strip().lstrip("-").isdigit() for label in labels)
+
+
+def has_encoder(model: Any) -> bool:
+    """A BERT-like classifier, whose encoder `pooled_embeddings` reads."""
+    return getattr(model, getattr(model, "base_model_prefix", ""), None) is not None
+
+
 def label_texts(labels: Sequence[str], *, template: str) -> list[str]:
     """The texts whose embeddings become the head's rows, one per label, in label order."""
     if "{label}" not in template:
@@ -41,7 +58,7 @@ def label_texts(labels: Sequence[str], *, template: str) -> list[str]:
             f"model.label_template {template!r} has no '{{label}}' placeholder; write e.g. "
             "'a clinical note about {label}'"
         )
-    if not labels or all(str(label).strip().lstrip("-").isdigit() for label in labels):
+    if not names_say_something(labels):
         raise ValueError(
             f"model.head_init 'label_names' needs label names, got {list(labels)!r}: numbers or "
             "nothing say nothing about the classes; list named classes in data.labels, or use "
@@ -56,12 +73,12 @@ def pooled_embeddings(model: Any, tokenizer: Any, texts: Sequence[str]) -> torch
     `model` is a BERT-like sequence classifier before LoRA is attached; with mean pooling
     (`fedft.model.pooling`) the output is the normalised mean embedding.
     """
-    encoder = getattr(model, getattr(model, "base_model_prefix", ""), None)
-    if encoder is None:
+    if not has_encoder(model):
         raise ValueError(
             f"model.head_init 'label_names' needs a BERT-like encoder; {type(model).__name__} has "
             "none. Use model.head_init 'random'"
         )
+    encoder = getattr(model, model.base_model_prefix)
     device = next(model.parameters()).device
     batch = tokenizer(list(texts), padding=True, truncation=True, return_tensors="pt").to(device)
     was_training = model.training

@@ -23,7 +23,11 @@ from fedft.data.partition import partition_dataset
 from fedft.data.sources import LoadedData, read_examples
 from fedft.data.synthetic import generate_corpus
 from fedft.data.tokenize import make_collator, tokenize_classification, tokenize_instruction
-from fedft.model.head_init import init_head_from_label_names
+from fedft.model.head_init import (
+    has_encoder,
+    init_head_from_label_names,
+    names_say_something,
+)
 from fedft.model.load import load_base_model, pick_device, resolve_model_path
 from fedft.model.lora import attach_lora
 
@@ -212,7 +216,11 @@ def build_workload(cfg: Config, labels: tuple[str, ...] | None) -> Workload:
         device=device,
         pooling=cfg.model.pooling,
     )
-    if cfg.model.head_init == "label_names":
+    head_init = cfg.model.head_init
+    if head_init == "auto":
+        usable = cfg.data.task == "classification" and names_say_something(labels)
+        head_init = "label_names" if usable and has_encoder(model) else "random"
+    if head_init == "label_names":
         # Before LoRA: peft's trainable copy of the head (modules_to_save) starts from it.
         init_head_from_label_names(
             model, tokenizer, labels=labels, template=cfg.model.label_template

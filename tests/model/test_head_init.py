@@ -131,3 +131,37 @@ def test_workload_without_label_names_is_refused_before_loading() -> None:
     # Execute / Assert
     with pytest.raises(ValueError, match="no label names are known for this run"):
         build_workload(cfg, None)
+
+
+@pytest.mark.parametrize(
+    ("labels", "from_names"),
+    [(("asthma", "diabetes", "fracture"), True), (("0", "1", "2"), False)],
+)
+def test_auto_builds_the_head_from_names_only_when_the_labels_are_names(labels, from_names) -> None:
+    # Prepare: the default config's `auto`, with named and with numbered labels.
+    from fedft.config import Config
+    from fedft.round.workload import build_workload
+
+    def head(head_init: str):
+        cfg = Config.model_validate({"model": {"head_init": head_init}})
+        weight = build_workload(cfg, labels).model.base_model.model.classifier.original_module
+        return weight.weight.detach().clone()
+
+    # Execute
+    auto = head("auto")
+
+    # Assert: the same head as the explicit choice auto stands for.
+    expected = head("label_names" if from_names else "random")
+    assert torch.equal(auto, expected)
+    if from_names:
+        assert not torch.equal(auto, head("random"))
+
+
+def test_auto_is_allowed_for_the_instruction_task_and_label_names_is_not() -> None:
+    from fedft.config import Config
+    from fedft.config.schema import cross_section_errors
+
+    base = {"data": {"task": "instruction"}, "model": {"path": "/models/llama"}}
+    for head_init, refused in (("auto", False), ("label_names", True)):
+        cfg = Config.model_validate({**base, "model": {**base["model"], "head_init": head_init}})
+        assert any("model.head_init" in e for e in cross_section_errors(cfg)) is refused
