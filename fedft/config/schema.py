@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import Field, PositiveInt
+from pydantic import Field, PositiveInt, field_validator
 
 from fedft.config.anonymization import AnonymizationConfig
 from fedft.config.audit import AuditConfig
@@ -30,6 +30,12 @@ class RunConfig(StrictModel):
     # cache folder), "off" (the run folder only), or a folder. A deployed site keeps its cache
     # in its own state folder whatever this says.
     anonymization_cache: Literal["auto", "off"] | Path = "auto"
+
+    @field_validator("anonymization_cache", mode="before")
+    @classmethod
+    def _yaml_off(cls, v: Any) -> Any:
+        # YAML reads a bare `off` (and `no`, `false`) as False, `on` as True.
+        return {False: "off", True: "auto"}.get(v, v) if isinstance(v, bool) else v
 
 
 class SyntheticDataConfig(StrictModel):

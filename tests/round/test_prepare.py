@@ -162,3 +162,14 @@ def test_a_change_to_the_anonymization_code_misses_old_entries(monkeypatch):
     before = cache.corpus_key(**key)
     monkeypatch.setattr(cache, "_code_digest", lambda: "another recognizer")
     assert cache.corpus_key(**key) != before
+
+
+@pytest.mark.parametrize(("written", "read"), [("off", "off"), ("no", "off"), ("auto", "auto")])
+def test_the_cache_setting_reads_as_written_in_yaml(tmp_path, written, read):
+    # YAML 1.1 reads a bare `off` / `no` as False: the setting must still mean "off".
+    from fedft.config import load_config
+
+    path = tmp_path / "c.yaml"
+    path.write_text(f"run:\n  anonymization_cache: {written}\n")
+    assert load_config(path, []).run.anonymization_cache == read
+    assert load_config(None, [f"run.anonymization_cache={written}"]).run.anonymization_cache == read
