@@ -27,7 +27,7 @@ def _write(tmp_path: Path, text: str) -> Path:
         ("data: {task: instruction}\n", "model.path: the instruction task needs a causal language model"),
         ("data: {train: a.jsonl}\n", "data.eval: data.train needs a held-out data.eval"),
         ("run: [1, 2]\n", "run: Input should be a valid dictionary"),
-        ("model: {head_init: zero}\n", "model.head_init: Input should be 'random' or 'label_na"),
+        ("model: {head_init: zero}\n", "model.head_init: Input should be 'random', 'label_names' or 'auto'"),
         ("model: {label_template: a note}\n", "model.label_template: 'a note' has no '{label}'"),
         (
             "data: {task: instruction, partition: {kind: iid}}\n"
