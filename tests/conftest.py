@@ -114,7 +114,15 @@ def build_model(minilm_path: Path, tiny_llama_path: Path):
     from fedft.model.load import ResolvedModel, load_base_model
     from fedft.model.lora import attach_lora
 
-    def build(kind: str, *, seed: int = 0, mode: str = "ffa", r: int = 4, num_labels: int = 2):
+    def build(
+        kind: str,
+        *,
+        seed: int = 0,
+        mode: str = "ffa",
+        r: int = 4,
+        num_labels: int = 2,
+        last_layers: int | None = None,
+    ):
         if kind == "minilm":
             resolved = ResolvedModel(
                 path=str(minilm_path), public_id="sentence-transformers/all-MiniLM-L6-v2"
@@ -139,6 +147,7 @@ def build_model(minilm_path: Path, tiny_llama_path: Path):
             target_modules=None,
             mode=mode,
             seed=seed,
+            last_layers=last_layers,
         )
         return model, tokenizer
 

@@ -109,6 +109,13 @@ class LoraConfig(StrictModel):
     dropout: float = Field(0.0, ge=0.0, lt=1.0)
     target_modules: list[str] | None = None
     mode: Literal["standard", "ffa"] = "ffa"
+    last_layers: PositiveInt | None = Field(
+        None,
+        description=(
+            "Adapt only the top N transformer layers (null: all). Backpropagation stops at the "
+            "lowest adapted layer, so fewer layers make each step cheaper"
+        ),
+    )
 
 
 class TrainingConfig(StrictModel):

@@ -64,6 +64,18 @@ def default_target_modules(model_type: str) -> list[str]:
     )
 
 
+def _top_layers(model: Any, last_layers: int | None) -> list[int] | None:
+    if last_layers is None:
+        return None
+    depth = model.config.num_hidden_layers
+    if last_layers > depth:
+        raise ValueError(
+            f"lora.last_layers {last_layers} exceeds the {depth} layers of model type "
+            f"'{model.config.model_type}'"
+        )
+    return list(range(depth - last_layers, depth))
+
+
 def attach_lora(
     model: Any,
     *,
@@ -74,12 +86,14 @@ def attach_lora(
     target_modules: list[str] | None,
     mode: Literal["standard", "ffa"],
     seed: int,
+    last_layers: int | None = None,
 ) -> PeftModel:
     """Wrap `model` (modified in place) with LoRA; only LoRA and the head are trainable.
 
     The A matrices are drawn from `seed` (B starts at zero, as in peft), so every party that
     attaches with the same arguments holds bit-identical adapters. Classification trains a
     copy of the head (peft `modules_to_save`). `mode="ffa"` freezes A: see the module docstring.
+    `last_layers=N` adapts only the top N transformer layers (peft `layers_to_transform`).
     """
     if task not in _TASK_TYPES:
         raise ValueError(f"task '{task}' is not one of {sorted(_TASK_TYPES)}")
@@ -94,6 +108,7 @@ def attach_lora(
         lora_alpha=alpha,
         lora_dropout=dropout,
         target_modules=targets,
+        layers_to_transform=_top_layers(model, last_layers),
         bias="none",
     )
     # Forked so the caller's random state is untouched; seeded so A is the same everywhere.
@@ -114,10 +129,11 @@ def attach_lora(
     trainable = sum(p.numel() for p in peft_model.parameters() if p.requires_grad)
     total = sum(p.numel() for p in peft_model.parameters())
     log.info(
-        "LoRA %s r=%d on %s: %d of %d parameters trainable (%.3f%%)",
+        "LoRA %s r=%d on %s of %s layers: %d of %d parameters trainable (%.3f%%)",
         mode,
         r,
         targets,
+        "all" if last_layers is None else f"the top {last_layers}",
         trainable,
         total,
         100.0 * trainable / total,

@@ -239,6 +239,7 @@ def build_workload(cfg: Config, labels: tuple[str, ...] | None) -> Workload:
         target_modules=lora.target_modules,
         mode=lora.mode,
         seed=cfg.run.seed,
+        last_layers=lora.last_layers,
     )
     model.to(device)
     return Workload(

@@ -32,11 +32,12 @@ def _minilm_inputs(tokenizer) -> dict:
     return tokenizer(["the patient is stable", "refund please"], padding=True, return_tensors="pt")
 
 
+@pytest.mark.parametrize("last_layers", [None, 2])
 def test_saved_adapter_loads_with_plain_peft_and_names_the_public_base(
-    build_model, tmp_path: Path
+    build_model, tmp_path: Path, last_layers: int | None
 ) -> None:
     # Prepare
-    model, tokenizer = build_model("minilm", num_labels=3)
+    model, tokenizer = build_model("minilm", num_labels=3, last_layers=last_layers)
     _as_if_trained(model)
     inputs = _minilm_inputs(tokenizer)
     with torch.inference_mode():

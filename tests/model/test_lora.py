@@ -143,3 +143,37 @@ def test_target_modules_that_match_nothing_are_rejected(tiny_llama_path: Path) -
             mode="ffa",
             seed=0,
         )
+
+
+def _layer_index(name: str) -> int:
+    return int(name.split(".layer.")[1].split(".")[0])
+
+
+def test_last_layers_adapts_only_the_top_layers_and_backprop_stops_below_them(build_model) -> None:
+    # Prepare
+    top, tokenizer = build_model("minilm", last_layers=2)
+    everywhere, _ = build_model("minilm")
+    inputs = tokenizer(["the patient is stable"], return_tensors="pt")
+
+    def bottom_output_needs_grad(model: torch.nn.Module) -> bool:
+        seen: list[bool] = []
+        layer = model.base_model.model.bert.encoder.layer[0]
+        handle = layer.register_forward_hook(lambda _m, _i, out: seen.append(out[0].requires_grad))
+        model(**inputs)
+        handle.remove()
+        return seen[0]
+
+    # Execute
+    adapted = {_layer_index(n) for n in trainable_state(top) if "lora_" in n}
+
+    # Assert: MiniLM-L6 has layers 0-5; autograd records nothing below layer 4
+    assert adapted == {4, 5}
+    assert {_layer_index(n) for n in trainable_state(everywhere) if "lora_" in n} == set(range(6))
+    assert not bottom_output_needs_grad(top)
+    assert bottom_output_needs_grad(everywhere)
+
+
+def test_last_layers_beyond_the_model_depth_is_rejected(build_model) -> None:
+    expected = "lora.last_layers 7 exceeds the 6 layers of model type 'bert'"
+    with pytest.raises(ValueError, match=expected):
+        build_model("minilm", last_layers=7)
