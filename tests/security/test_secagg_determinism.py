@@ -12,6 +12,7 @@ import signal
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -66,15 +67,28 @@ def _checkpoint_round(run: Path) -> int:
         return 0
 
 
+@contextmanager
+def _cpu_load():
+    """A busy process beside the run, so its threads are preempted at other moments."""
+    burner = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        yield
+    finally:
+        burner.kill()
+        burner.wait()
+
+
 @pytest.mark.integration
 def test_secure_aggregation_runs_and_a_resumed_run_give_bit_identical_adapters(tmp_path):
-    # Prepare: two uninterrupted runs, and a third killed (-9, whole process group) once
-    # round 1 is checkpointed, then resumed. Other work shares the cores meanwhile (the
-    # machine runs other test suites), so actor timing differs between the runs.
-    for name in ("a", "b"):
-        done = subprocess.run(_cmd(["-o", str(tmp_path / name)]), capture_output=True, text=True,
+    # Prepare: two uninterrupted runs, the second beside a busy process, and a third killed
+    # (-9, whole process group) once round 1 is checkpointed, then resumed beside the busy one.
+    done = subprocess.run(_cmd(["-o", str(tmp_path / "a")]), capture_output=True, text=True,
+                          timeout=900)  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    with _cpu_load():
+        done = subprocess.run(_cmd(["-o", str(tmp_path / "b")]), capture_output=True, text=True,
                               timeout=900)  # fmt: skip
-        assert done.returncode == 0, done.stderr[-3000:]
+    assert done.returncode == 0, done.stderr[-3000:]
     cut = tmp_path / "cut"
     proc = subprocess.Popen(
         _cmd(["-o", str(cut)]),
@@ -89,8 +103,9 @@ def test_secure_aggregation_runs_and_a_resumed_run_give_bit_identical_adapters(t
     finally:
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
-    resumed = subprocess.run(_cmd(["--resume", str(cut)]), capture_output=True, text=True,
-                             timeout=900)  # fmt: skip
+    with _cpu_load():
+        resumed = subprocess.run(_cmd(["--resume", str(cut)]), capture_output=True, text=True,
+                                 timeout=900)  # fmt: skip
     assert resumed.returncode == 0, resumed.stderr[-3000:]
 
     # Assert
