@@ -1,4 +1,4 @@
-"""Names spelled in e-mail addresses and profile links are removed where they recur (names/handles.py)."""
+"""Names spelled in e-mail addresses and profile links go where they recur (names/handles.py)."""
 
 from __future__ import annotations
 
@@ -19,6 +19,11 @@ from fedft.anonymize.spans import Span
         ),
         # Only English words: they go where they stand together, in the handle's order.
         ("Email me at joy.glasses@wp.pl. Thanks!\n— Joy Glasses", ["Joy Glasses"], ["Thanks!"]),
+        # A LinkedIn member profile is built from the member's name: English words go too.
+        ("CV: linkedin.com/in/grace-bell-88a. Grace sings tenor.", ["Grace"], ["sings tenor"]),
+        # ... but not a company page's, nor another site's /in/ path.
+        ("See linkedin.com/company/best-kettles. Best kettles!", [], ["Best kettles"]),
+        ("See example.com/in/hope-field. Hope you are well.", [], ["Hope you are well"]),
         # Not a name: a product link, a role mailbox.
         ("See example.com/products/best-kettles-2024 for the Best kettles.", [], ["Best kettles"]),
         ("Write to billing.team@acme.com. Billing Team will answer.", [], ["Billing Team"]),
@@ -39,4 +44,5 @@ def test_handle_words_outside_found_spans_only():
     spans = handle_name_spans(text, [email], stop_words=frozenset(), lexicon=frozenset())
     assert [(text[s.start : s.end], s.entity) for s in spans] == [("Kowalczyk", "PERSON")]
     already = Span("PERSON", text.index("Kowalczyk."), len(text) - 1, 0.8)
-    assert handle_name_spans(text, [email, already], stop_words=frozenset(), lexicon=frozenset()) == []
+    none = frozenset()
+    assert handle_name_spans(text, [email, already], stop_words=none, lexicon=none) == []

@@ -70,7 +70,7 @@ FLOORS = {
     "PERSON": 0.98,
     "address parts": 0.98,
     "postal codes": 0.96,
-    "structured": 0.98,
+    "structured": 1.00,  # the target, met on the sample since the LinkedIn rule
     "other ids": 0.98,
     "dates, ages": 0.98,
     # Lowered once (0.51 -> 0.46) by the address / postcode / number work of #19: the four
@@ -83,7 +83,7 @@ FLOORS = {
     "POSTAL_CODE": 0.96,
     "DATE": 1.00,
     "AGE_OVER_89": 0.96,
-    "PHONE": 0.98,
+    "PHONE": 1.00,
     "FAX": 1.00,
     "EMAIL": 1.00,
     "SSN": 1.00,
@@ -95,14 +95,14 @@ FLOORS = {
     "LICENSE": 1.00,
     "VEHICLE": 0.98,
     "DEVICE": 0.98,
-    "URL": 0.95,
+    "URL": 1.00,
     "IP": 1.00,
     "OTHER_ID": 0.98,
     "ORGANIZATION": 0.46,  # see "organizations (opt-in)"
 }
 # The docstring table above is the pre-#19 baseline; these floors are after it.
-PRECISION_FLOOR = 0.94
-EPONYM_FLOOR = 0.94
+PRECISION_FLOOR = 0.95  # the target (sample: 0.951)
+EPONYM_FLOOR = 0.95  # the target (sample: 1.000)
 # 20 before the new recognizers, 23 after the first ones; fewer once address blocks,
 # postcodes, reference numbers and names in free context are caught in the first pass
 # (the residual scan finds less to drop rows for).

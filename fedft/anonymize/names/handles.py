@@ -8,7 +8,9 @@ or "-" (digits allowed around them), in an e-mail's local part or a link's last 
 role mailboxes ("billing.team@") and stop words are skipped. A handle made only of English
 words ("best-kettles-2024", "joy.glasses") counts only where its words stand together in the
 text, in its order ("Joy Glasses"); one with a word English does not know ("william.davis")
-counts wherever its words stand.
+counts wherever its words stand. So does a LinkedIn profile's ("linkedin.com/in/clive-hall"):
+LinkedIn builds those from the member's name, so "Clive" elsewhere is that member although
+"clive" is an English word.
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ _HANDLE = regex.compile(r"^\d*(\p{L}{3,}(?:[._-]\d*\p{L}{3,}){1,2})[._-]?[\p{L}\
 _URL_PATH = regex.compile(
     r"^(?:[a-z][a-z0-9+.-]*://)?[^/\s]+/(?:.*/)?([^/?#\s]+)/?(?:[?#].*)?$", flags=regex.I
 )
+# Member profiles (not /company/ pages): the slug is the member's name by LinkedIn's design.
+_PERSONAL_PROFILE = regex.compile(r"(?:^|[/.])linkedin\.com/(?:in|pub)/", flags=regex.I)
 _ROLE_WORDS = frozenset(
     """info support billing office admin contact sales noreply reply help service services team
     hello mail webmaster accounts account press news careers jobs orders order returns booking
@@ -44,7 +48,7 @@ def _handle_words(value: str, entity: str, stop_words: frozenset[str]) -> list[s
         if m is None:
             return []
         handle = m.group(1)
-    m = _HANDLE.match(handle)
+    m = _HANDLE.match(handle.rstrip(".,;:!?)"))  # a link that ends a sentence
     if m is None:
         return []
     words = [w.lower() for w in _WORD.findall(m.group(1))]
@@ -68,8 +72,10 @@ def handle_name_spans(
     together: list[list[str]] = []
     for s in spans:
         if s.entity in ("EMAIL_ADDRESS", "URL"):
-            words = _handle_words(text[s.start : s.end], s.entity, stop_words)
-            if any(not _is_english(w, lexicon) for w in words):
+            value = text[s.start : s.end]
+            words = _handle_words(value, s.entity, stop_words)
+            personal = s.entity == "URL" and _PERSONAL_PROFILE.search(value) is not None
+            if personal or any(not _is_english(w, lexicon) for w in words):
                 anywhere.update(words)
             elif words:
                 together.append(words)
