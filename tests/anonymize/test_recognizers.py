@@ -266,3 +266,15 @@ def test_readme_preview_prints_what_readme_says(default_anonymizer):
 
     # Assert
     assert out == shown
+
+
+def test_variant_names_hold_no_role_word_or_field_abbreviation():
+    # The case-variant pass title-cased "beneficiary IBAN" in a lowercase-name note and NER
+    # read "Beneficiary IBAN" as a name (banking corpus): a role word and a field's
+    # abbreviation are never part of one, so nothing is left of that span.
+    from fedft.anonymize.names.variant import _trim
+
+    text = "Beneficiary IBAN"
+    assert _trim(text, 0, len(text), rewritten=[(0, 11)]) == []
+    text = "Beneficiary Curro Hervia"
+    assert _trim(text, 0, len(text), rewritten=[(12, 24)]) == [(12, 24)]

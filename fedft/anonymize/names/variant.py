@@ -115,6 +115,7 @@ def _trim(
         is_new = any(x <= a and b <= y for x, y in rewritten)
         name_like = (
             word.lower() not in CUES
+            and word.lower() not in ABBREVIATIONS  # "IBAN", "DOB": a field, never a name part
             and (is_new or word[0].isupper())
             or word.lower() in PARTICLES
             or (len(word) == 1 and text[b : b + 1] == ".")

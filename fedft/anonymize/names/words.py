@@ -50,7 +50,8 @@ OPEN_TAGS = frozenset({"NN", "NNS", "JJ", "RB", "XX", "ADD"})
 # Words that announce a name ("daughter", "Mr."): never part of it.
 CUES = frozenset(
     "patient pt customer client holder kin daughter son wife husband mother father sister "
-    "brother spouse partner guardian caregiver carer mr mrs ms miss mx dr prof doctor".split()
+    "brother spouse partner guardian caregiver carer beneficiary mr mrs ms miss mx dr prof doctor"
+    .split()
 )
 
 # Verbs of contacting that open an instruction ("Email results to...", "Call back..."): spaCy
