@@ -10,7 +10,7 @@ import tempfile
 import unicodedata
 from pathlib import Path
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from fedft.data.sources import DataError, read_examples
@@ -66,6 +66,9 @@ def test_valid_rows_round_trip_through_jsonl(rows):
 
 @SETTINGS
 @given(st.lists(st.tuples(note_text, labels), min_size=1, max_size=8))
+# A lone "\r" inside a quoted field ends a line for the csv reader: the quote check once
+# counted lines on "\n" only and called these rows unterminated (found by CI).
+@example(rows=[("0\r", "cardio"), ("0\n", "cardio")])
 def test_valid_rows_round_trip_through_csv(rows):
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "notes.csv"

@@ -24,7 +24,9 @@ def csv_records(
 ) -> Iterator[tuple[int, int | None, dict[str, Any] | str]]:
     """(line, None, record); a row whose quoted field never closes is reported, not read."""
     text = read_text(p)
-    physical = text.split("\n")
+    # Lines as the csv reader counts them (its line_num): "\r", "\n" and "\r\n" each end one,
+    # so a lone "\r" inside a quoted field cannot shift the quote count onto the wrong lines.
+    physical = io.StringIO(text, newline="").readlines()
     reader = csv.reader(io.StringIO(text, newline=""))
     try:
         header = next(reader)
