@@ -24,10 +24,10 @@ def csv_records(
 ) -> Iterator[tuple[int, int | None, dict[str, Any] | str]]:
     """(line, None, record); a row whose quoted field never closes is reported, not read."""
     text = read_text(p)
-    # Lines as the csv reader counts them (its line_num): "\r", "\n" and "\r\n" each end one,
-    # so a lone "\r" inside a quoted field cannot shift the quote count onto the wrong lines.
+    # The reader reads these very lines ("\r", "\n" and "\r\n" each end one), so its line_num
+    # indexes them: a lone "\r" inside a quoted field cannot shift the quote count.
     physical = io.StringIO(text, newline="").readlines()
-    reader = csv.reader(io.StringIO(text, newline=""))
+    reader = csv.reader(physical)
     try:
         header = next(reader)
     except (StopIteration, csv.Error) as exc:
