@@ -112,12 +112,13 @@ def _trim(
     for m in WORD.finditer(text, start, end):
         a, b = m.start(), m.end()
         word = m.group()
+        low = word.lower()
         is_new = any(x <= a and b <= y for x, y in rewritten)
         name_like = (
-            word.lower() not in CUES
-            and word.lower() not in ABBREVIATIONS  # "IBAN", "DOB": a field, never a name part
+            low not in CUES
+            and low not in ABBREVIATIONS  # "IBAN", "DOB": a field, never a name part
             and (is_new or word[0].isupper())
-            or word.lower() in PARTICLES
+            or low in PARTICLES
             or (len(word) == 1 and text[b : b + 1] == ".")
         )
         if name_like:
