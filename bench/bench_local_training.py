@@ -32,7 +32,7 @@ SEQ, BATCH, LABELS, R = 128, 16, 5, 8
 LR, WD, CLIP = 1e-3, 0.0, 1.0
 
 
-def build_model(mode: str = "standard"):
+def build_model(mode: str = "standard", last_layers: int | None = None):
     """(MiniLM + LoRA r=R classifier, tokenizer, bytes of the frozen base) as the bench trains."""
     model, tokenizer = load_base_model(
         resolve_model_path(None), task="classification", num_labels=LABELS, seed=0, device="cpu"
@@ -47,6 +47,7 @@ def build_model(mode: str = "standard"):
         target_modules=None,
         mode=mode,
         seed=0,
+        last_layers=last_layers,
     )
     return model, tokenizer, base_bytes
 
