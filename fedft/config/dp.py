@@ -76,6 +76,14 @@ class DPConfig(StrictModel):
     head_max_grad_norm: float | None = Field(
         None, description="Per-example clipping norm of the classification head (per_group only)"
     )
+    head_budget_share: float | None = Field(
+        None,
+        description=(
+            "per_group only: the share of the noise budget spent on the head, in (0, 1); the "
+            "head's noise is σ·C_head/√share, the LoRA tensors' σ·C/√(1 − share). None = 0.5, "
+            "an equal split. Privacy is the same for every share (one Gaussian mechanism)"
+        ),
+    )
     expected_batch_size: int | None = Field(
         None,
         description=(
@@ -146,6 +154,18 @@ class DPConfig(StrictModel):
     def _head_clip(cls, v: Any) -> Any:
         return _positive(v, key="dp.head_max_grad_norm", fix="e.g. 1.0 (normalised embeddings)")
 
+    @field_validator("head_budget_share", mode="before")
+    @classmethod
+    def _share(cls, v: Any) -> Any:
+        if v is None:
+            return None
+        if isinstance(v, bool) or not isinstance(v, int | float) or not 0 < v < 1:
+            raise ValueError(
+                f"dp.head_budget_share must be a number strictly between 0 and 1, got {v!r}; "
+                "e.g. 0.9 (the head's share; LoRA gets the rest), or leave it unset for 0.5"
+            )
+        return float(v)
+
     @field_validator("expected_batch_size", "physical_batch_size", mode="before")
     @classmethod
     def _batch(cls, v: Any, info: Any) -> Any:
@@ -174,6 +194,11 @@ class DPConfig(StrictModel):
             raise ValueError(
                 "dp.head_max_grad_norm is set but dp.clipping is flat (one norm for all "
                 "tensors); set dp.clipping: per_group, or remove it"
+            )
+        if self.clipping == "flat" and self.head_budget_share is not None:
+            raise ValueError(
+                "dp.head_budget_share is set but dp.clipping is flat (one group, one noise "
+                "scale); set dp.clipping: per_group, or remove it"
             )
         return self
 

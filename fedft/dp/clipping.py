@@ -5,14 +5,17 @@ Why: with one flat norm, a freshly initialised head's per-example gradient (medi
 default task) dwarfs LoRA-B's (0.087), so every example is clipped by the head's norm and LoRA
 keeps ~0.35 % of the signal while taking 95 % of the noise dimensions.
 
-The mechanism, for groups g = 1..G with bounds C_g and noise multiplier σ: each example's
-gradient restricted to group g is clipped to C_g; the sum over the batch gets Gaussian noise of
-std σ·√G·C_g on group g's coordinates. Privacy is that of one Gaussian mechanism with noise
-multiplier σ: divide group g's coordinates by C_g (a fixed, public rescaling); one example then
-moves the sum by at most √G in L2 (each group by ≤ 1), and the noise is σ·√G in every
-coordinate — exactly Opacus's per-layer clipping with G equal bounds. So the accountant (which
-only sees σ and q) is unchanged. Opacus's own `clipping="per_layer"` instead adds the same noise
-σ·‖C‖ to every coordinate, which drowns a small-budget group in the large group's noise.
+The mechanism, for groups g = 1..G with bounds C_g, budget shares s_g (Σ s_g = 1; equal by
+default, s_g = 1/G) and noise multiplier σ: each example's gradient restricted to group g is
+clipped to C_g; the sum over the batch gets Gaussian noise of std σ·C_g/√s_g on group g's
+coordinates. Privacy is that of one Gaussian mechanism with noise multiplier σ: multiply group
+g's coordinates by √s_g/C_g (a fixed, public rescaling); one example then moves the sum by at
+most √(Σ s_g) = 1 in L2, and the noise is σ in every coordinate. So the accountant (which only
+sees σ and q) is unchanged, whatever the shares. Equal shares are Opacus's per-layer clipping
+with G equal bounds (noise σ·√G·C_g). Opacus's own `clipping="per_layer"` instead adds the same
+noise σ·‖C‖ to every coordinate, which drowns a small-budget group in the large group's noise.
+Unequal shares buy one group less noise with the other's: on the DP preset the LoRA tensors
+carried no measurable signal, so the head can take most of the budget (docs/privacy-guarantees.md).
 """
 
 from __future__ import annotations
@@ -38,7 +41,8 @@ def head_or_lora(names: Sequence[str]) -> list[int]:
 class GroupClippingDPOptimizer(DPOptimizer):
     """DPOptimizer that clips each example's gradient per group and noises each group to its
     bound (see the module docstring). `groups[i]` is the group of the i-th parameter of
-    `optimizer`; `max_grad_norms[g]` the bound of group g.
+    `optimizer`; `max_grad_norms[g]` the bound of group g; `budget_shares[g]` its share of the
+    noise budget (they sum to 1; None: equal shares).
 
     Opacus's accounting hook and `signal_skip_step` (physical micro-batches) work as usual.
     """
@@ -51,11 +55,17 @@ class GroupClippingDPOptimizer(DPOptimizer):
         max_grad_norms: Sequence[float],
         groups: Sequence[int],
         expected_batch_size: int | None,
+        budget_shares: Sequence[float] | None = None,
         generator: torch.Generator | None = None,
     ):
         norms = [float(c) for c in max_grad_norms]
         if not norms or any(not (math.isfinite(c) and c > 0) for c in norms):
             raise ValueError(f"max_grad_norms {norms} must all be finite and > 0")
+        shares = [1 / len(norms)] * len(norms) if budget_shares is None else list(budget_shares)
+        if len(shares) != len(norms) or any(not 0 < s < 1 for s in shares if len(norms) > 1):
+            raise ValueError(f"budget_shares {shares}: one per bound, each in (0, 1)")
+        if not math.isclose(sum(shares), 1.0, rel_tol=1e-9):
+            raise ValueError(f"budget_shares {shares} sum to {sum(shares):g}; they must sum to 1")
         super().__init__(
             optimizer,
             noise_multiplier=noise_multiplier,
@@ -76,13 +86,14 @@ class GroupClippingDPOptimizer(DPOptimizer):
             )
         self.groups = list(groups)
         self.group_max_grad_norms = norms
+        self.budget_shares = shares
 
     def group_noise_std(self, group: int) -> float:
         """Std of the Gaussian noise on the summed gradient of `group`'s coordinates."""
         return (
             self.noise_multiplier
-            * math.sqrt(len(self.group_max_grad_norms))
             * self.group_max_grad_norms[group]
+            / math.sqrt(self.budget_shares[group])
         )
 
     def clip_and_accumulate(self) -> None:

@@ -53,6 +53,7 @@ class DPPlan:
     rounds: int  # rounds the calibration planned for
     group_size: int = 1  # ε holds for this many records together (dp.group_size)
     head_max_grad_norm: float | None = None  # per-group clipping: the head's bound
+    head_budget_share: float | None = None  # per-group clipping: the head's noise share (0.5)
     physical_batch_size: int | None = None  # examples per forward/backward pass
 
     @property
@@ -65,6 +66,13 @@ class DPPlan:
         if self.head_max_grad_norm is None:
             return {"all": self.max_grad_norm}
         return {"lora": self.max_grad_norm, "head": self.head_max_grad_norm}
+
+    def noise_scales(self) -> dict[str, float]:
+        """Noise std per group in units of σ·C_g: 1 flat, 1/√share per group (`dp.clipping`)."""
+        if self.head_max_grad_norm is None:
+            return {"all": 1.0}
+        share = 0.5 if self.head_budget_share is None else self.head_budget_share
+        return {"lora": 1 / math.sqrt(1 - share), "head": 1 / math.sqrt(share)}
 
 
 def plan_dp(
@@ -129,6 +137,7 @@ def plan_dp(
         rounds=rounds,
         group_size=dp.group_size,
         head_max_grad_norm=dp.head_max_grad_norm if dp.clipping == "per_group" else None,
+        head_budget_share=dp.head_budget_share if dp.clipping == "per_group" else None,
         physical_batch_size=dp.physical_batch_size,
     )
     log.info(

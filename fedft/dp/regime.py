@@ -2,7 +2,8 @@
 
 Per step, DP-SGD moves the trainable tensors by the average of the clipped per-example
 gradients (L2 norm at most the clip bound, sqrt(Σ C_g²)) plus Gaussian noise whose std per
-coordinate is σ·C/E[B] (flat) or σ·√G·C_g/E[B] (per group, `fedft.dp.clipping`). Over d
+coordinate is σ·C/E[B] (flat) or σ·C_g/(√s_g·E[B]) (per group with budget shares s_g, √G·σ·C_g/E[B]
+for equal shares; `fedft.dp.clipping`). Over d
 coordinates the noise has norm ≈ std·√d. When that norm dwarfs the clip bound, each step is
 mostly noise; fedft's default regime before the DP recipe (expected batch 8, σ ≈ 0.5, 38,789
 coordinates, C = 1) had a noise norm of ~12.7 against a bound of 1 and learned nothing.
@@ -41,9 +42,11 @@ def trainable_dims(model: torch.nn.Module) -> dict[str, int]:
 
 def _noise_std(plan: DPPlan) -> dict[str, float]:
     """Noise std per coordinate of the averaged gradient, per clipping group."""
-    bounds = plan.group_bounds()
-    scale = math.sqrt(len(bounds)) if plan.head_max_grad_norm is not None else 1.0
-    return {g: plan.noise_multiplier * scale * c / plan.expected_batch for g, c in bounds.items()}
+    scales = plan.noise_scales()
+    return {
+        g: plan.noise_multiplier * scales[g] * c / plan.expected_batch
+        for g, c in plan.group_bounds().items()
+    }
 
 
 @dataclass(frozen=True)
@@ -58,6 +61,12 @@ class Regime:
     clipped: dict[str, float] | None = None  # share of a first batch's examples clipped
     warnings: list[str] = field(default_factory=list)
 
+    def _shares(self) -> str:
+        if self.plan.head_max_grad_norm is None:
+            return ""
+        head = 0.5 if self.plan.head_budget_share is None else self.plan.head_budget_share
+        return f" (noise budget: head {100 * head:.0f} %, lora {100 * (1 - head):.0f} %)"
+
     def lines(self) -> list[str]:
         """What `fedft dp plan` prints for this site (warnings last, prefixed WARNING)."""
         p = self.plan
@@ -67,7 +76,7 @@ class Regime:
             f"{self.site}: {p.n_records} records, σ {p.noise_multiplier:.3f}, expected batch "
             f"{p.expected_batch:.1f} (q {p.sample_rate:.3g}), {p.steps} steps/round × "
             f"{p.rounds} rounds, δ {p.delta:.2g}",
-            f"  clip {bounds}; σC/E[B] per coordinate: {std}",
+            f"  clip {bounds}{self._shares()}; σC/E[B] per coordinate: {std}",
             f"  noise norm per step {self.noise_norm:.3g} vs clip bound {self.clip_bound:.3g} "
             f"(ratio {self.noise_norm / self.clip_bound:.2g})",
         ]

@@ -103,6 +103,7 @@ def make_private(
     accountant: Accountant = "prv",
     seed: int | None = None,
     head_max_grad_norm: float | None = None,
+    head_budget_share: float | None = None,
     physical_batch_size: int | None = None,
 ) -> PrivateTraining:
     """Opacus DP-SGD (hooks mode) over `optimizer`'s parameters, which must all be trainable.
@@ -113,7 +114,8 @@ def make_private(
     guarantee — for benchmarks only. `seed`: tests only; None draws noise and sampling from
     the OS. `head_max_grad_norm`: clip the classification head to it and the other tensors
     to `max_grad_norm`, each group noised to its own bound (`fedft.dp.clipping`); None: one
-    flat norm. `physical_batch_size`: examples per forward/backward pass (None: the whole
+    flat norm. `head_budget_share`: the head's share of the noise budget (None: an equal
+    split). `physical_batch_size`: examples per forward/backward pass (None: the whole
     Poisson batch at once). Call `close()` on the result when the round is done.
     """
     if not (math.isfinite(noise_multiplier) and noise_multiplier > 0):
@@ -164,7 +166,10 @@ def make_private(
             dp_optimizer,
             max_grad_norm=max_grad_norm,
             head_max_grad_norm=head_max_grad_norm,
+            head_budget_share=head_budget_share,
         )
+    elif head_budget_share is not None:
+        raise ValueError("head_budget_share needs per-group clipping (head_max_grad_norm)")
     # Opacus builds "empty batch" templates from dataset[0]; for datasets of dicts (ours) they
     # are wrong and an empty *first* Poisson batch crashes in torch.zeros. Without templates
     # it yields [], which _is_empty turns into an accounted noise-only step.
@@ -190,6 +195,7 @@ def _group_clipping(
     *,
     max_grad_norm: float,
     head_max_grad_norm: float,
+    head_budget_share: float | None,
 ) -> GroupClippingDPOptimizer:
     """The same optimizer, noise source and accounting hook, clipped per group (head, LoRA)."""
     names = {id(p): name for name, p in model.named_parameters()}
@@ -204,6 +210,9 @@ def _group_clipping(
         flat.original_optimizer,
         noise_multiplier=flat.noise_multiplier,
         max_grad_norms=[max_grad_norm, head_max_grad_norm],
+        budget_shares=None
+        if head_budget_share is None
+        else [1.0 - head_budget_share, head_budget_share],
         groups=groups,
         expected_batch_size=flat.expected_batch_size,
         generator=flat.generator,
@@ -332,6 +341,7 @@ def train_round_private(
         accountant=plan.accountant,
         seed=seed,
         head_max_grad_norm=plan.head_max_grad_norm,
+        head_budget_share=plan.head_budget_share,
         physical_batch_size=plan.physical_batch_size,
     )
     try:

@@ -30,6 +30,19 @@ def _write(tmp_path: Path, text: str) -> Path:
         ("model: {head_init: zero}\n", "model.head_init: Input should be 'random', 'label_names' or 'auto'"),
         ("model: {label_template: a note}\n", "model.label_template: 'a note' has no '{label}'"),
         (
+            "dp: {enabled: true, target_epsilon: 8, max_epsilon: 8, clipping: per_group}\n",
+            "dp: Value error, dp.clipping is per_group but dp.head_max_grad_norm is not set",
+        ),
+        (
+            "dp: {clipping: per_group, head_max_grad_norm: 1.0, head_budget_share: 1.0}\n",
+            "dp.head_budget_share: Value error, dp.head_budget_share must be a number strictly "
+            "between 0 and 1, got 1.0",
+        ),
+        (
+            "dp: {head_budget_share: 0.9}\n",
+            "dp: Value error, dp.head_budget_share is set but dp.clipping is flat",
+        ),
+        (
             "data: {task: instruction, partition: {kind: iid}}\n"
             "model: {path: /models/llama, head_init: label_names}\n",
             "model.head_init: 'label_names' builds a classification head from label names",

@@ -201,6 +201,80 @@ def test_each_group_is_noised_to_its_own_bound():
         assert float(p.grad.std()) == pytest.approx(sigma * math.sqrt(2) * bound, rel=0.03)
 
 
+@pytest.mark.parametrize("shares", [(0.1, 0.9), (0.5, 0.5), (0.75, 0.25)])
+def test_budget_shares_set_each_groups_noise_and_keep_one_gaussian_mechanism(shares):
+    # Prepare: as above, with the noise budget split by `shares`.
+    a = torch.nn.Parameter(torch.zeros(20_000))
+    b = torch.nn.Parameter(torch.zeros(20_000))
+    sigma, bounds = 0.8, (0.1, 2.0)
+    optimizer = GroupClippingDPOptimizer(
+        torch.optim.SGD([a, b], lr=1.0),
+        noise_multiplier=sigma,
+        max_grad_norms=list(bounds),
+        budget_shares=list(shares),
+        groups=[0, 1],
+        expected_batch_size=1,
+        generator=torch.Generator().manual_seed(0),
+    )
+    for p in (a, b):
+        p.grad_sample = torch.zeros((0, *p.shape))
+
+    # Execute
+    optimizer.pre_step()
+
+    # Assert: std σ·C_g/√s_g per group. Rescaling group g by √s_g/C_g (public) leaves noise σ
+    # on every coordinate and one example's clipped gradient at norm ≤ √(Σ s_g) = 1: the
+    # Gaussian mechanism the accountant charges, whatever the split.
+    for p, bound, share in zip((a, b), bounds, shares, strict=True):
+        assert float(p.grad.std()) == pytest.approx(sigma * bound / math.sqrt(share), rel=0.03)
+        assert float((p.grad * math.sqrt(share) / bound).std()) == pytest.approx(sigma, rel=0.03)
+    assert math.sqrt(sum(shares)) == pytest.approx(1.0)
+
+
+def test_make_private_passes_the_heads_budget_share(minilm):
+    # Prepare
+    model, train_set, collate = minilm
+    loader = DataLoader(train_set, batch_size=len(train_set), collate_fn=collate)
+
+    # Execute
+    private = make_private(
+        model,
+        make_optimizer(model, learning_rate=0.1, weight_decay=0.0, kind="sgd"),
+        loader,
+        noise_multiplier=1.0,
+        max_grad_norm=LORA_C,
+        head_max_grad_norm=HEAD_C,
+        head_budget_share=0.9,
+        accountant="rdp",
+        seed=0,
+    )
+    try:
+        optimizer = private.optimizer
+        stds = [optimizer.group_noise_std(g) for g in (0, 1)]
+    finally:
+        private.close()
+
+    # Assert: group 0 is LoRA (share 0.1), group 1 the head (0.9).
+    assert optimizer.budget_shares == pytest.approx([0.1, 0.9])
+    assert stds == pytest.approx([LORA_C / math.sqrt(0.1), HEAD_C / math.sqrt(0.9)])
+
+
+def test_a_budget_share_without_groups_is_refused(minilm):
+    model, train_set, collate = minilm
+    loader = DataLoader(train_set, batch_size=len(train_set), collate_fn=collate)
+    with pytest.raises(ValueError, match="needs per-group clipping"):
+        make_private(
+            model,
+            make_optimizer(model, learning_rate=0.1, weight_decay=0.0, kind="sgd"),
+            loader,
+            noise_multiplier=1.0,
+            max_grad_norm=LORA_C,
+            head_budget_share=0.9,
+            accountant="rdp",
+            seed=0,
+        )
+
+
 def test_group_optimizer_rejects_bad_groups():
     p = torch.nn.Parameter(torch.zeros(3))
     with pytest.raises(ValueError, match="one per parameter"):
@@ -219,6 +293,18 @@ def test_group_optimizer_rejects_bad_groups():
             groups=[0],
             expected_batch_size=1,
         )
+    q = torch.nn.Parameter(torch.zeros(3))
+    bad = (([0.5, 0.6], "sum to 1.1"), ([1.0, 0.0], "each in"), ([1.0], "one per"))
+    for shares, message in bad:
+        with pytest.raises(ValueError, match=message):
+            GroupClippingDPOptimizer(
+                torch.optim.SGD([p, q], lr=1.0),
+                noise_multiplier=1.0,
+                max_grad_norms=[1.0, 1.0],
+                budget_shares=shares,
+                groups=[0, 1],
+                expected_batch_size=1,
+            )
 
 
 def test_physical_pieces_accumulate_to_the_whole_batch(minilm):

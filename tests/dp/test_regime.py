@@ -71,6 +71,27 @@ def test_the_dp_recipe_regime_has_no_warning():
     assert "noise per step within" in summary_lines([regime])[-1]
 
 
+def test_the_heads_budget_share_moves_noise_between_groups():
+    # Execute: the recipe's regime with 90 % of the noise budget on the head.
+    plan = _plan(
+        noise_multiplier=1.25,
+        sample_rate=1.0,
+        steps=1,
+        batch_size=512,
+        max_grad_norm=0.1,
+        head_max_grad_norm=1.0,
+        head_budget_share=0.9,
+    )
+    regime = assess(plan, dims=DIMS, site="site 0")
+
+    # Assert: σ·C_g/(√s_g·E[B]): the head's noise falls from √2 to 1/√0.9 of σ·C/E[B].
+    assert regime.noise_std == pytest.approx(
+        {"lora": 1.25 * 0.1 / math.sqrt(0.1) / 300, "head": 1.25 * 1.0 / math.sqrt(0.9) / 300}
+    )
+    assert plan.noise_scales()["head"] < _plan(head_max_grad_norm=1.0).noise_scales()["head"]
+    assert "(noise budget: head 90 %, lora 10 %)" in regime.lines()[1]
+
+
 def test_clipped_fractions_follow_the_bounds(build_model):
     # Prepare
     model, tokenizer = build_model("minilm", r=2)
