@@ -21,6 +21,7 @@ from flwr.client import Client, ClientApp, NumPyClient
 from fedft.config import Config
 from fedft.config.anonymization import load_policy
 from fedft.config.site_policy import unmet_minimums
+from fedft.federation.head_fit_round import KEY_HEAD_FIT, statistics_scale
 from fedft.federation.outbox import outbox_mod
 from fedft.federation.secagg import (
     check_delta,
@@ -32,6 +33,7 @@ from fedft.federation.secagg import (
 from fedft.federation.site_dp import KEY_CLIPPING_NORM, clip_for_site_dp, reported_weight
 from fedft.federation.site_identity import SiteIdentity
 from fedft.federation.site_signing import signed_metrics, site_signing_key
+from fedft.model.head_fit import feature_statistics
 from fedft.model.state import (
     frozen_adapter_sha256,
     load_trainable_state,
@@ -307,6 +309,8 @@ class SiteClient(NumPyClient):
             if self.progress_dir is not None
             else None
         )
+        if config.get(KEY_HEAD_FIT):
+            return self._head_statistics(train_set, server_round=server_round)
         if cfg.dp.enabled:
             # Dropout draws from torch's global generator: seeded per (run, round, site) as
             # in _train_plain, so a replayed round trains exactly as before.
@@ -340,6 +344,28 @@ class SiteClient(NumPyClient):
             # by the DP guarantee, so it stays at the site (its progress file shows it there).
             del metrics["train_loss"]
             metrics.update(dp_metrics)
+        key = site_signing_key(site, self.state_dir)
+        return arrays, weight, signed_metrics(metrics, site_id=site.site_id, server_round=server_round, key=key)
+
+
+    def _head_statistics(self, train_set, *, server_round: int):
+        """Round 1 under model.head_fit: this site's feature statistics, no training."""
+        cfg, site, workload = self.cfg, self.site, site_workload(self.cfg)
+        if cfg.model.head_fit == "none" or cfg.dp.enabled:
+            raise ValueError(
+                f"{site.site_id}: the server asks for feature statistics (model.head_fit) that "
+                "this site's config does not allow; the server and the site run different configs"
+            )
+        loader = eval_loader(cfg, workload, train_set)  # forward passes only, length-ordered
+        statistics, n = feature_statistics(workload.model, loader, scale=statistics_scale(cfg))
+        names = [f"feature_statistics.{i}" for i in range(len(statistics))]
+        weight = reported_weight(cfg, num_records=n, site_dp_round=False)
+        arrays = _checked_for_secure_aggregation(cfg, site, dict(zip(names, statistics, strict=True)), num_examples=weight)
+        values = (0, sum(a.nbytes for a in arrays))
+        metrics = {
+            **dict(zip(DECLARED_FIT_METRICS[1:], values, strict=True)),
+            SITE_ID_METRIC: site.site_id,
+        }
         key = site_signing_key(site, self.state_dir)
         return arrays, weight, signed_metrics(metrics, site_id=site.site_id, server_round=server_round, key=key)
 

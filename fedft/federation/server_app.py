@@ -18,6 +18,7 @@ from flwr.server.workflow import DefaultWorkflow
 from flwr.server.workflow.default_workflows import default_fit_workflow
 
 from fedft.config import Config, config_to_yaml
+from fedft.federation.head_fit_round import HeadFit
 from fedft.federation.resume import checkpoint_now, restore_optimizer_state
 from fedft.federation.round_timeout import with_round_timeout
 from fedft.federation.run_config import config_from_run_config
@@ -28,7 +29,7 @@ from fedft.federation.secagg import (
 )
 from fedft.federation.site_evaluation import site_evaluation_workflows
 from fedft.federation.strategy import DeltaStrategy, build_inner_strategy
-from fedft.model.state import frozen_adapter_sha256, state_sha256
+from fedft.model.state import frozen_adapter_sha256, state_sha256, trainable_state
 from fedft.round.checkpoint import Checkpoint, restore_random_states, save_checkpoint
 from fedft.round.coordinator import Coordinator
 from fedft.round.update_checks import UpdateSpec
@@ -140,6 +141,7 @@ def run_rounds(
         round_offset=done,
         site_evaluation=cfg.evaluation.per_site,
         evaluate_config=_evaluate_config(cfg),
+        head_fit=HeadFit.for_run(cfg, list(trainable_state(coordinator.workload.model))),
     )
     legacy = LegacyContext(
         context=context, config=ServerConfig(num_rounds=cfg.federation.rounds - done), strategy=strategy

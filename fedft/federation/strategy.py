@@ -42,6 +42,7 @@ from flwr.server.client_proxy import ClientProxy
 from flwr.server.strategy import DifferentialPrivacyClientSideFixedClipping, Strategy
 
 from fedft.federation.flower_strategies import build_inner_strategy
+from fedft.federation.head_fit_round import HEAD_FIT_ROUND, KEY_HEAD_FIT, HeadFit
 from fedft.federation.site_dp import reseed_noise_source
 from fedft.federation.site_records import (
     check_declines_leave_enough,
@@ -60,7 +61,7 @@ from fedft.round.guards import (
     norm_bound_violation,
 )
 from fedft.round.summary import FitSummary, RoundFailedError, aborted, site_label
-from fedft.round.update_checks import UpdateSpec, update_digest
+from fedft.round.update_checks import UpdateSpec, shape_mismatch, update_digest
 
 __all__ = ["DeltaStrategy", "build_inner_strategy"]
 
@@ -75,7 +76,8 @@ class DeltaStrategy(Strategy):
     `fit_config` is added to every site's instructions (e.g. the frozen adapter's hash);
     `delta_norm_bound(num_examples)`: updates above it are rejected (under SecAgg+ the one
     update is the aggregate, whose norm exposes masks that did not cancel); a round with fewer
-    than `min_results` usable updates stops the run.
+    than `min_results` usable updates stops the run. `head_fit`: round 1 collects feature
+    statistics instead of deltas and sets the head from their average.
     """
 
     def __init__(
@@ -95,6 +97,7 @@ class DeltaStrategy(Strategy):
         round_offset: int = 0,
         site_evaluation: bool = False,
         evaluate_config: dict[str, Scalar] | None = None,
+        head_fit: HeadFit | None = None,
     ) -> None:
         self.inner = inner
         self.fit_config = dict(fit_config or {})
@@ -118,6 +121,8 @@ class DeltaStrategy(Strategy):
         self._stopped_round_recorded = False
         self.site_evaluation = site_evaluation  # sites score each round on their held-out split
         self.evaluate_config = dict(evaluate_config or {})
+        # Round 1 fits the head from the sites' statistics (`fedft.federation.head_fit_round`).
+        self.head_fit = head_fit
         # A round's record waiting for the sites' scores: (summary, loss, metrics, arrays).
         self._pending: tuple[FitSummary, float | None, dict, list[np.ndarray]] | None = None
 
@@ -164,6 +169,7 @@ class DeltaStrategy(Strategy):
                         **self.fit_config,
                         "server_round": server_round,
                         "global_sha256": digest,
+                        **({KEY_HEAD_FIT: 1} if self._fits_head(server_round) else {}),
                     },
                 ),
             )
@@ -204,6 +210,8 @@ class DeltaStrategy(Strategy):
             self._check_updates(server_round, uploads)
             replies = [(u.res.num_examples, u.res.metrics) for u in uploads]
             summary.record_training(replies, counts_are_examples=wrapper is None)
+            if self._fits_head(server_round):
+                return self._fit_head(server_round, uploads)
             weights = as_weights(uploads, self.global_arrays, server_round=server_round)
             if wrapper is not None:
                 reseed_noise_source()
@@ -213,6 +221,33 @@ class DeltaStrategy(Strategy):
         self.global_arrays = [a.astype(np.float32) for a in parameters_to_ndarrays(params)]
         self._aggregated = True
         return ndarrays_to_parameters(self.global_arrays), metrics
+
+    def _fits_head(self, server_round: int) -> bool:
+        return self.head_fit is not None and server_round == HEAD_FIT_ROUND
+
+    def _fit_head(
+        self, server_round: int, uploads: list[Upload]
+    ) -> tuple[Parameters | None, dict[str, Scalar]]:
+        """The head from the record-weighted mean of the statistics (under SecAgg+ every
+        upload already is that mean); everything else in the adapter is unchanged."""
+        assert self.head_fit is not None
+        shapes = self.head_fit.shapes(self.global_arrays)
+        for u in uploads:
+            mismatch = shape_mismatch(u.delta, shapes=shapes)
+            if mismatch is not None:
+                raise RoundFailedError(
+                    f"round {server_round}: a site's feature statistics do not match the head "
+                    f"({mismatch}); are all sites on the same config?"
+                )
+        total = sum(u.res.num_examples for u in uploads)
+        mean = [
+            sum(u.res.num_examples * u.delta[i].astype(np.float64) for u in uploads) / total
+            for i in range(len(shapes))
+        ]
+        self.global_arrays = self.head_fit.apply(mean, self.global_arrays)
+        self._aggregated = True
+        log.info("round %s: head fitted to the statistics of %d records", server_round, total)
+        return ndarrays_to_parameters(self.global_arrays), {}
 
     def _check_updates(self, server_round: int, uploads: list[Upload]) -> None:
         """Enough updates to go on and, under site-level DP, the ones the noise covers."""
@@ -280,9 +315,13 @@ class DeltaStrategy(Strategy):
         """(updates that pass `update_spec`, (node id, site record) of each rejected one)."""
         if self.update_spec is None:
             return uploads, []
+        spec = self.update_spec
+        if self._fits_head(server_round):
+            assert self.head_fit is not None
+            spec = UpdateSpec(tuple(self.head_fit.shapes(self.global_arrays)), max_norm=None)
         kept, rejected = screen_updates(
             uploads,
-            spec=self.update_spec,
+            spec=spec,
             accepted_before=self._accepted,
             server_round=server_round,
             site_names=self.site_names,

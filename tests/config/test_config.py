@@ -39,6 +39,17 @@ def _write(tmp_path: Path, text: str) -> Path:
             "between 0 and 1, got 1.0",
         ),
         (
+            "model: {head_fit: least_squares}\nstrategy: {name: fedadam}\n",
+            "model.head_fit: 'least_squares' cannot be used here: strategy.name fedadam",
+        ),
+        (
+            "model: {head_fit: least_squares}\n"
+            "dp: {enabled: true, target_epsilon: 8, max_epsilon: 8}\n",
+            "model.head_fit: 'least_squares' cannot be used here: the feature statistics are not "
+            "noised",
+        ),
+        ("model: {head_fit_ridge: 0}\n", "model.head_fit_ridge: Input should be greater than 0"),
+        (
             "dp: {head_budget_share: 0.9}\n",
             "dp: Value error, dp.head_budget_share is set but dp.clipping is flat",
         ),

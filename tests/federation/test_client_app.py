@@ -69,6 +69,12 @@ def test_fit_sends_a_clipped_delta_and_only_declared_scalars(site):
     assert metrics["bytes_up"] == sum(p.nbytes for p in params)
 
 
+def test_fit_refuses_a_head_fit_its_config_does_not_ask_for(site):
+    cfg, client, params = site
+    with pytest.raises(ValueError, match="feature statistics .* that this site's config does not allow"):
+        client.fit(params, _config(cfg, params, head_fit=1))
+
+
 def test_evaluate_sends_aggregate_scores_of_its_held_out_split_and_its_baseline(site):
     # Prepare: the site holds 20 rows; 15% of them as generated held-out notes -> 3
     cfg, client, params = site

@@ -1,0 +1,61 @@
+"""The head-fit round (`model.head_fit: least_squares`): what a site uploads in round 1 and
+what the server makes of the average (`fedft.model.head_fit` has the method and its numbers).
+
+The statistics travel like a delta: masked under SecAgg+, checked against the same clip norm.
+They are scaled by a public factor so their norm (at most √1.5 before scaling) stays well
+inside `secure_aggregation.delta_clip_norm`; the ridge solution does not depend on the scale.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from fedft.config import Config
+from fedft.model.head_fit import fitted_head, head_names, statistics_shapes
+
+__all__ = ["HEAD_FIT_ROUND", "KEY_HEAD_FIT", "HeadFit", "statistics_scale"]
+
+# The fit-instruction key that asks a site for statistics instead of training.
+KEY_HEAD_FIT = "head_fit"
+HEAD_FIT_ROUND = 1
+
+
+def statistics_scale(cfg: Config) -> float:
+    """The public factor on both statistics (1 without SecAgg+)."""
+    sa = cfg.secure_aggregation
+    return sa.delta_clip_norm / 2 if sa.enabled else 1.0
+
+
+@dataclass(frozen=True)
+class HeadFit:
+    """The server's side: which arrays of the global adapter are the head, and the fit."""
+
+    names: list[str]  # the trainable state's names, in the order of the global arrays
+    scale: float
+    ridge: float
+
+    @classmethod
+    def for_run(cls, cfg: Config, names: Sequence[str]) -> HeadFit | None:
+        if cfg.model.head_fit == "none":
+            return None
+        head_names(names)  # fails here, before round 1, on a model without one linear head
+        return cls(list(names), statistics_scale(cfg), cfg.model.head_fit_ridge)
+
+    def shapes(self, global_arrays: Sequence[np.ndarray]) -> list[tuple[int, ...]]:
+        weight, _ = head_names(self.names)
+        classes, dim = global_arrays[self.names.index(weight)].shape
+        return statistics_shapes(dim=dim, classes=classes)
+
+    def apply(
+        self, statistics: Sequence[np.ndarray], global_arrays: Sequence[np.ndarray]
+    ) -> list[np.ndarray]:
+        """The global arrays with the head replaced by the fit to the averaged statistics."""
+        weight, bias = fitted_head(statistics, scale=self.scale, ridge=self.ridge)
+        w_name, b_name = head_names(self.names)
+        out = [np.array(a, dtype=np.float32) for a in global_arrays]
+        out[self.names.index(w_name)] = weight
+        out[self.names.index(b_name)] = bias
+        return out
