@@ -1,6 +1,6 @@
 """End-to-end wall time, peak memory, accuracy and efficiency of the main job:
-`fedft simulate configs/default.yaml` (4 sites, 6 rounds, SecAgg+ and anonymization on, bundled
-MiniLM), as a child process. Peak memory is the largest RSS sum over its process tree (Ray's
+`fedft simulate configs/default.yaml` (4 sites; round 1 fits the head, round 2 trains; SecAgg+
+and anonymization on, bundled MiniLM), as a child process. Peak memory is the largest RSS sum over its process tree (Ray's
 raylet, GCS and workers included; shared library pages count once per process). Accuracy is the
 held-out accuracy of the last round, read from the run's summary.json.
 
@@ -10,7 +10,7 @@ gradient clipping) over the same model (the config's base, pooling and LoRA) and
 of batches (site 0's rows, the config's batch size, dynamic padding), with all cores' threads,
 timed in this invocation just before and just after the simulation (the mean of the two: the
 machine is shared and load drifts). Examples trained are read from the run's ledger: per site
-and round, min(max_steps x batch_size, local_epochs x its rows).
+and round, min(max_steps x batch_size, local_epochs x its rows); the head-fit round trains none.
 
 Time budget: the phases of the run, from the timestamps of its own log (fedft.log), as
 fractions of the wall time. "site start-up" is the first round's fit time minus the median of
@@ -142,6 +142,8 @@ def plain_examples_per_s(cfg) -> float:
 
 
 def examples_trained(cfg, ledger: Path) -> int:
+    from fedft.config.schema import HEAD_FIT_ROUND, fits_head
+
     t = cfg.training
     cap = t.max_steps * t.batch_size if t.max_steps is not None else None
     total = 0
@@ -149,6 +151,8 @@ def examples_trained(cfg, ledger: Path) -> int:
         entry = json.loads(line)
         if entry["kind"] != "round":
             continue
+        if fits_head(cfg) and entry["body"]["round"] == HEAD_FIT_ROUND:
+            continue  # the head-fit round trains nothing: one forward pass per record
         for site in entry["body"]["sites"]:
             if site.get("status") == "trained":
                 n = t.local_epochs * int(site["num_examples"])

@@ -20,6 +20,7 @@ from flwr.client import Client, ClientApp, NumPyClient
 
 from fedft.config import Config
 from fedft.config.anonymization import load_policy
+from fedft.config.schema import fits_head
 from fedft.config.site_policy import unmet_minimums
 from fedft.federation.head_fit_round import KEY_HEAD_FIT, statistics_scale
 from fedft.federation.outbox import outbox_mod
@@ -310,7 +311,7 @@ class SiteClient(NumPyClient):
             else None
         )
         if config.get(KEY_HEAD_FIT):
-            return self._head_statistics(train_set, server_round=server_round)
+            return self._head_statistics(prepared, server_round=server_round)
         if cfg.dp.enabled:
             # Dropout draws from torch's global generator: seeded per (run, round, site) as
             # in _train_plain, so a replayed round trains exactly as before.
@@ -348,15 +349,15 @@ class SiteClient(NumPyClient):
         return arrays, weight, signed_metrics(metrics, site_id=site.site_id, server_round=server_round, key=key)
 
 
-    def _head_statistics(self, train_set, *, server_round: int):
+    def _head_statistics(self, prepared, *, server_round: int):
         """Round 1 under model.head_fit: this site's feature statistics, no training."""
         cfg, site, workload = self.cfg, self.site, site_workload(self.cfg)
-        if cfg.model.head_fit == "none" or cfg.dp.enabled:
+        if not fits_head(cfg):
             raise ValueError(
                 f"{site.site_id}: the server asks for feature statistics (model.head_fit) that "
                 "this site's config does not allow; the server and the site run different configs"
             )
-        loader = eval_loader(cfg, workload, train_set)  # forward passes only, length-ordered
+        loader = eval_loader(cfg, workload, prepared.tokenized)  # forward passes, length-ordered
         statistics, n = feature_statistics(workload.model, loader, scale=statistics_scale(cfg))
         names = [f"feature_statistics.{i}" for i in range(len(statistics))]
         weight = reported_weight(cfg, num_records=n, site_dp_round=False)
@@ -364,6 +365,7 @@ class SiteClient(NumPyClient):
         values = (0, sum(a.nbytes for a in arrays))
         metrics = {
             **dict(zip(DECLARED_FIT_METRICS[1:], values, strict=True)),
+            **prepared.anonymization_metrics,
             SITE_ID_METRIC: site.site_id,
         }
         key = site_signing_key(site, self.state_dir)

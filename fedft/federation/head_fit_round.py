@@ -8,19 +8,22 @@ inside `secure_aggregation.delta_clip_norm`; the ridge solution does not depend 
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from fedft.config import Config
+from fedft.config.schema import HEAD_FIT_ROUND, fits_head, head_fit_blockers
 from fedft.model.head_fit import fitted_head, head_names, statistics_shapes
 
 __all__ = ["HEAD_FIT_ROUND", "KEY_HEAD_FIT", "HeadFit", "statistics_scale"]
 
+log = logging.getLogger(__name__)
+
 # The fit-instruction key that asks a site for statistics instead of training.
 KEY_HEAD_FIT = "head_fit"
-HEAD_FIT_ROUND = 1
 
 
 def statistics_scale(cfg: Config) -> float:
@@ -38,9 +41,25 @@ class HeadFit:
     ridge: float
 
     @classmethod
-    def for_run(cls, cfg: Config, names: Sequence[str]) -> HeadFit | None:
-        if cfg.model.head_fit == "none":
+    def for_run(cls, cfg: Config, names: Sequence[str], *, pooling: str) -> HeadFit | None:
+        """The run's head fit, or None; `pooling`: what the loaded model's head reads."""
+        if cfg.model.head_fit == "auto":
+            blockers = head_fit_blockers(cfg) + (
+                [f"the model reads {pooling} pooling"] if pooling != "mean" else []
+            )
+            log.info(
+                "model.head_fit auto: %s",
+                "; ".join(blockers) if blockers else "round 1 fits the head (least squares)",
+            )
+            if blockers:
+                return None
+        elif not fits_head(cfg):
             return None
+        if pooling != "mean":
+            raise ValueError(
+                f"model.head_fit: 'least_squares' needs unit-norm embeddings; the model reads "
+                f"{pooling} pooling (set model.pooling: mean, or head_fit: auto or none)"
+            )
         head_names(names)  # fails here, before round 1, on a model without one linear head
         return cls(list(names), statistics_scale(cfg), cfg.model.head_fit_ridge)
 

@@ -29,6 +29,7 @@ from fedft.federation.secagg import (
 )
 from fedft.federation.site_evaluation import site_evaluation_workflows
 from fedft.federation.strategy import DeltaStrategy, build_inner_strategy
+from fedft.model.pooling import model_pooling
 from fedft.model.state import frozen_adapter_sha256, state_sha256, trainable_state
 from fedft.round.checkpoint import Checkpoint, restore_random_states, save_checkpoint
 from fedft.round.coordinator import Coordinator
@@ -141,7 +142,11 @@ def run_rounds(
         round_offset=done,
         site_evaluation=cfg.evaluation.per_site,
         evaluate_config=_evaluate_config(cfg),
-        head_fit=HeadFit.for_run(cfg, list(trainable_state(coordinator.workload.model))),
+        head_fit=HeadFit.for_run(
+            cfg,
+            list(trainable_state(coordinator.workload.model)),
+            pooling=model_pooling(coordinator.workload.model),
+        ),
     )
     legacy = LegacyContext(
         context=context, config=ServerConfig(num_rounds=cfg.federation.rounds - done), strategy=strategy

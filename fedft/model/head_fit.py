@@ -8,11 +8,12 @@ pooled data, and the ridge solution W = (mean(z zᵀ) + ρ I)⁻¹ mean(z yᵀ) 
 head over every site's records at once: one forward pass per record, no backward pass.
 
 Why: the head is what FedAvg is slowest at. Full-batch gradient steps on a linear head over
-these embeddings are badly conditioned (their common component), so six rounds of them reach
-~77 % on the default task's frozen features, and averaging heads fitted at each site reaches
-~81 % (the sites' label skew), while the pooled least-squares head reaches ~87.5 %
-(bench/bench_head_fit_emulation.py, 3 corpus seeds). LoRA rounds then start from a head that
-already fits (linear probing, then fine-tuning).
+these embeddings are badly conditioned (their common component): six FedAvg rounds of them
+reach 76.7 % on the default task's frozen features, averaging heads fitted at each site 80.2 %
+(the sites' label skew), the pooled least-squares head 87.0 % (bench/bench_head_fit_emulation.py,
+3 corpus seeds); in real runs on anonymized text, 90.2 % after round 1 (docs/benchmarks.md,
+"Head fit"). LoRA rounds then start from a head that already fits (linear probing, then
+fine-tuning).
 
 What the server learns: the consortium's mean second moment of the embeddings (385 × 385 for
 MiniLM) and the mean embedding per class. That is more numbers than an adapter delta and, like
@@ -90,12 +91,13 @@ def feature_statistics(
                 captured.clear()
                 model(**{k: v.to(device) for k, v in batch.items()})
                 h = captured[0].to("cpu", torch.float64)
-                if bool((h.norm(dim=1) > 1 + 1e-3).any()):
+                largest = float(h.norm(dim=1).max())
+                if largest > 1 + 1e-3:
                     # Unbounded features would make the statistics unbounded: SecAgg+ would clip
                     # them, and the fit would be silently wrong.
                     raise ValueError(
                         "model.head_fit needs the head to read unit-norm embeddings "
-                        f"(model.pooling: mean); this model's have norm up to {h.norm(dim=1).max():.3g}"
+                        f"(model.pooling: mean); this model's have norm up to {largest:.3g}"
                     )
                 z = torch.cat([h, torch.ones((len(h), 1), dtype=torch.float64)], 1) / math.sqrt(2)
                 zz += z.T @ z

@@ -13,6 +13,7 @@ import numpy as np
 
 from fedft.config import Config
 from fedft.config.anonymization import policy_hash
+from fedft.config.schema import HEAD_FIT_ROUND, fits_head
 from fedft.config.secure_aggregation import resolve_shares_and_threshold
 from fedft.dp.site_level import site_level_plan
 from fedft.model.adapter import save_adapter
@@ -171,6 +172,8 @@ class Coordinator:
 def _run_start_entry(cfg: Config) -> dict:
     return {
         "rounds_planned": cfg.federation.rounds,
+        # Round 1 uploads feature statistics, not a delta (model.head_fit; docs/threat-model.md).
+        "head_fit_round": HEAD_FIT_ROUND if fits_head(cfg) else None,
         "num_clients": cfg.federation.num_clients,
         "dp": cfg.dp.model_dump(mode="json"),
         "site_dp": cfg.site_dp.model_dump(mode="json"),

@@ -39,6 +39,10 @@ def _write(tmp_path: Path, text: str) -> Path:
             "between 0 and 1, got 1.0",
         ),
         (
+            "model: {head_fit: least_squares, pooling: cls}\n",
+            "model.head_fit: 'least_squares' cannot be used here: model.pooling cls",
+        ),
+        (
             "model: {head_fit: least_squares}\nstrategy: {name: fedadam}\n",
             "model.head_fit: 'least_squares' cannot be used here: strategy.name fedadam",
         ),
@@ -137,3 +141,16 @@ def test_resolved_config_round_trips(tmp_path):
 )
 def test_every_shipped_config_is_valid(path):
     load_config(path)
+
+
+def test_head_fit_auto_fits_only_where_it_applies():
+    from fedft.config.schema import fits_head
+
+    default = REPO / "configs" / "default.yaml"
+    assert fits_head(load_config(default, ["model.head_fit=auto"]))
+    assert not fits_head(load_config(default, ["model.head_fit=none"]))
+    # Turning DP on over a config with `auto` falls back to training the head, without error.
+    dp = ["model.head_fit=auto", "dp.enabled=true", "dp.target_epsilon=8", "dp.max_epsilon=8"]
+    assert not fits_head(load_config(default, dp))
+    robust = ["model.head_fit=auto", "strategy.name=fedmedian", "secure_aggregation.enabled=false"]
+    assert not fits_head(load_config(default, robust))

@@ -325,6 +325,18 @@ def test_settings_with_dp_off_show_no_dp_values(tmp_path):
     assert rows["sample-level DP"] == "no"
     for key in ("per-record clipping norm", "noise multiplier", "accountant", "target ε"):
         assert rows[key] == "— (DP off)", key
+    assert rows["head fit (model.head_fit)"] == "no"
+
+
+def test_settings_say_which_round_fitted_the_head(tmp_path):
+    from fedft.run.report.text import settings_rows
+
+    ledger = PrivacyLedger.open(tmp_path)
+    ledger.append("run_start", {"rounds_planned": 2, "head_fit_round": 1, "dp": {"enabled": False}})
+
+    rows = dict(settings_rows(build_audit(tmp_path)))
+
+    assert rows["head fit (model.head_fit)"].startswith("round 1: no training; the sites sent")
 
 
 def test_epsilon_plot_keeps_lines_and_legend_clear_of_frame_and_points(audit):

@@ -239,8 +239,16 @@ def settings_rows(audit: Audit) -> list[tuple[str, str]]:
             ),
         ]
     hashes = audit.anonymization.get("policy_hashes") or []
+    head_fit = audit.settings.get("head_fit_round")
     rows += [
         ("secure aggregation", secagg_text),
+        (
+            "head fit (model.head_fit)",
+            f"round {head_fit}: no training; the sites sent feature statistics (mean second "
+            "moments of their embeddings, per class), the server set the head from their mean"
+            if head_fit
+            else "no",
+        ),
         ("anonymization policy hash", ", ".join(hashes) or "not recorded"),
         (
             "settings source",
