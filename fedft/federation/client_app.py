@@ -348,7 +348,6 @@ class SiteClient(NumPyClient):
         key = site_signing_key(site, self.state_dir)
         return arrays, weight, signed_metrics(metrics, site_id=site.site_id, server_round=server_round, key=key)
 
-
     def _head_statistics(self, prepared, *, server_round: int):
         """Round 1 under model.head_fit: this site's feature statistics, no training."""
         cfg, site, workload = self.cfg, self.site, site_workload(self.cfg)
