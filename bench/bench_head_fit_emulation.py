@@ -10,6 +10,9 @@ config's sites and held-out set, the head reading the mean-pooled, normalised em
 - `avg local ridge`: each site fits its own ridge head, the server averages them (record-weighted);
 - `pooled ridge`: the ridge fit on the record-weighted mean of the sites' statistics
   mean(z zᵀ), mean(z yᵀ), i.e. over all records at once (what `model.head_fit` does), per ρ;
+- `scale T`: the pooled ridge head's logits × T (fedft.model.head_fit.HEAD_FIT_TEMPERATURE):
+  held-out ECE, and the likelihood of each site's records under the fit to the other three
+  sites (leave-one-site-out: how the scale was chosen, on training records only);
 - `ssp ridge, ε`: the same with each site's *sums* noised once (sufficient-statistics
   perturbation, sensitivity √2 for ‖z‖ ≤ 1, σ from fedft's PRV calibration for one release at
   δ = 1/(10 n)), per λ on sums: why head_fit is refused under DP rather than noised.
@@ -68,6 +71,36 @@ def averaged_local_ridge(feats: dict, ridge: float) -> float:
     return _accuracy(feats, sum(heads) / n)
 
 
+def _softmax_rows(logits: np.ndarray) -> np.ndarray:
+    logits = logits - logits.max(1, keepdims=True)
+    p = np.exp(logits)
+    return p / p.sum(1, keepdims=True)
+
+
+def calibration(feats: dict, scale: float, *, ridge: float = 3e-4) -> tuple[float, float]:
+    """(held-out ECE over 10 bins, leave-one-site-out mean NLL) of the pooled ridge head × scale."""
+    sites = _sites(feats)
+    n = sum(len(z) for z, _ in sites)
+    zz, zy = sum(z.T @ z for z, _ in sites) / n, sum(z.T @ y for z, y in sites) / n
+    p = _softmax_rows(scale * _z(feats["Xe"]) @ _ridge(zz, zy, ridge))
+    conf, right = p.max(1), p.argmax(1) == feats["Ye"]
+    bins = np.minimum((conf * 10).astype(int), 9)
+    ece = sum(
+        (bins == b).mean() * abs(right[bins == b].mean() - conf[bins == b].mean())
+        for b in range(10)
+        if (bins == b).any()
+    )
+    nll = 0.0
+    for out, (z_out, y_out) in enumerate(sites):
+        rest = [s for i, s in enumerate(sites) if i != out]
+        m = sum(len(z) for z, _ in rest)
+        head = _ridge(
+            sum(z.T @ z for z, _ in rest) / m, sum(z.T @ y for z, y in rest) / m, ridge
+        )
+        nll -= np.log(_softmax_rows(scale * z_out @ head)[y_out.astype(bool)]).sum()
+    return float(ece), float(nll / n)
+
+
 def ssp_ridge(feats: dict, *, epsilon: float, lam: float, seed: int) -> float:
     rng = np.random.default_rng(seed)
     zz = zy = 0.0
@@ -104,7 +137,8 @@ def main() -> None:
 
     def row(name: str, accs: list[float]) -> None:
         per_seed = " / ".join(f"{100 * a:.1f}" for a in accs)
-        print(f"| {name} | {per_seed} | {100 * np.mean(accs):.1f} ± {100 * np.std(accs, ddof=1):.1f} % |")
+        mean, sd = 100 * np.mean(accs), 100 * np.std(accs, ddof=1)
+        print(f"| {name} | {per_seed} | {mean:.1f} ± {sd:.1f} % |")
 
     print(f"| head (seeds {args.seeds}) | per seed | mean ± sd |")
     print("|---|---|---|")
@@ -115,6 +149,11 @@ def main() -> None:
     row("avg local ridge, ρ 3e-4", [averaged_local_ridge(f, 3e-4) for f in feats])
     for ridge in RIDGES:
         row(f"pooled ridge, ρ {ridge:g}", [pooled_ridge(f, ridge) for f in feats])
+    for scale in (1.0, 3.0, 6.0, 10.0, 15.0):
+        pairs = [calibration(f, scale) for f in feats]
+        eces = " / ".join(f"{e:.3f}" for e, _ in pairs)
+        nlls = " / ".join(f"{v:.3f}" for _, v in pairs)
+        print(f"| pooled ridge × {scale:g} | held-out ECE {eces} | leave-one-site-out NLL {nlls} |")
     for epsilon in (8.0, 3.0):
         for lam in SSP_LAMBDAS:
             accs = [

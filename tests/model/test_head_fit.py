@@ -32,7 +32,8 @@ def test_averaged_site_statistics_fit_the_pooled_ridge_head(scale):
     stats = [_site_statistics(h, y, 3, scale) for h, y in sites]
     sizes = [len(y) for _, y in sites]
     mean = [sum(n * s[i] for n, s in zip(sizes, stats, strict=True)) / sum(sizes) for i in (0, 1)]
-    weight, bias = fitted_head(mean, scale=scale, ridge=ridge)
+    weight, bias = fitted_head(mean, scale=scale, ridge=ridge, temperature=1.0)
+    sharp = fitted_head(mean, scale=scale, ridge=ridge, temperature=6.0)
 
     # Assert: the ridge solution over all records at once, (Z'Z/N + ρI)⁻¹ Z'Y/N, read as a
     # Linear layer on h.
@@ -42,6 +43,9 @@ def test_averaged_site_statistics_fit_the_pooled_ridge_head(scale):
     solution = np.linalg.solve(z.T @ z / len(z) + ridge * np.eye(7), z.T @ np.eye(3)[y] / len(z))
     np.testing.assert_allclose(h @ weight.T + bias, z @ solution, rtol=1e-4, atol=1e-5)
     assert weight.shape == (3, 6) and bias.shape == (3,)
+    # The temperature scales the logits, so it never changes a prediction.
+    np.testing.assert_allclose(sharp[0], 6.0 * weight, rtol=1e-6)
+    np.testing.assert_allclose(sharp[1], 6.0 * bias, rtol=1e-6, atol=1e-7)
 
 
 def test_statistics_are_those_of_the_heads_input(build_model):
@@ -49,7 +53,8 @@ def test_statistics_are_those_of_the_heads_input(build_model):
     model, tokenizer = build_model("minilm", r=2, num_labels=3)
     texts = ["chest pain and palpitations", "a rash on the arm", "knee surgery follow-up", "ok"]
     ds = datasets.Dataset.from_dict({"text": texts, "label": ["a", "b", "c", "a"]})
-    tokenized = tokenize_classification(ds, tokenizer, max_length=32, label2id={"a": 0, "b": 1, "c": 2})
+    labels = {"a": 0, "b": 1, "c": 2}
+    tokenized = tokenize_classification(ds, tokenizer, max_length=32, label2id=labels)
     collate = make_collator("classification", tokenizer)
     model.eval()
     with torch.no_grad():
