@@ -293,9 +293,12 @@ def head_fit_blockers(cfg: Config) -> list[str]:
 HEAD_FIT_ROUND = 1
 
 
-def fits_head(cfg: Config) -> bool:
+def fits_head(cfg: Config, *, pooling: str | None = None) -> bool:
     """Whether round 1 is the head-fit round (model.head_fit least_squares, or auto where it
-    applies)."""
+    applies). `pooling`: what the loaded model's head reads, where known (`pooling: auto`
+    resolves only when the model loads); anything but mean pooling rules it out."""
+    if pooling is not None and pooling != "mean":
+        return False
     return cfg.model.head_fit != "none" and not head_fit_blockers(cfg)
 
 

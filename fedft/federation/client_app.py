@@ -35,6 +35,7 @@ from fedft.federation.site_dp import KEY_CLIPPING_NORM, clip_for_site_dp, report
 from fedft.federation.site_identity import SiteIdentity
 from fedft.federation.site_signing import signed_metrics, site_signing_key
 from fedft.model.head_fit import feature_statistics
+from fedft.model.pooling import model_pooling
 from fedft.model.state import (
     frozen_adapter_sha256,
     load_trainable_state,
@@ -351,7 +352,7 @@ class SiteClient(NumPyClient):
     def _head_statistics(self, prepared, *, server_round: int):
         """Round 1 under model.head_fit: this site's feature statistics, no training."""
         cfg, site, workload = self.cfg, self.site, site_workload(self.cfg)
-        if not fits_head(cfg):
+        if not fits_head(cfg, pooling=model_pooling(workload.model)):
             raise ValueError(
                 f"{site.site_id}: the server asks for feature statistics (model.head_fit) that "
                 "this site's config does not allow; the server and the site run different configs"

@@ -43,24 +43,19 @@ class HeadFit:
     @classmethod
     def for_run(cls, cfg: Config, names: Sequence[str], *, pooling: str) -> HeadFit | None:
         """The run's head fit, or None; `pooling`: what the loaded model's head reads."""
-        if cfg.model.head_fit == "auto":
-            blockers = head_fit_blockers(cfg) + (
-                [f"the model reads {pooling} pooling"] if pooling != "mean" else []
-            )
-            log.info(
-                "model.head_fit auto: %s",
-                "; ".join(blockers) if blockers else "round 1 fits the head (least squares)",
-            )
-            if blockers:
-                return None
-        elif not fits_head(cfg):
+        if cfg.model.head_fit == "none":
             return None
-        if pooling != "mean":
+        if cfg.model.head_fit == "least_squares" and pooling != "mean":
             raise ValueError(
                 f"model.head_fit: 'least_squares' needs unit-norm embeddings; the model reads "
                 f"{pooling} pooling (set model.pooling: mean, or head_fit: auto or none)"
             )
+        if not fits_head(cfg, pooling=pooling):
+            reasons = head_fit_blockers(cfg) or [f"the model reads {pooling} pooling"]
+            log.info("model.head_fit auto: the head trains like the rest (%s)", "; ".join(reasons))
+            return None
         head_names(names)  # fails here, before round 1, on a model without one linear head
+        log.info("model.head_fit: round %d fits the head (least squares)", HEAD_FIT_ROUND)
         return cls(list(names), statistics_scale(cfg), cfg.model.head_fit_ridge)
 
     def shapes(self, global_arrays: Sequence[np.ndarray]) -> list[tuple[int, ...]]:

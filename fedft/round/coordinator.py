@@ -17,6 +17,7 @@ from fedft.config.schema import HEAD_FIT_ROUND, fits_head
 from fedft.config.secure_aggregation import resolve_shares_and_threshold
 from fedft.dp.site_level import site_level_plan
 from fedft.model.adapter import save_adapter
+from fedft.model.pooling import model_pooling
 from fedft.model.state import load_trainable_state, state_sha256, trainable_state
 from fedft.round.checkpoint import Checkpoint
 from fedft.round.outcome import FailureKind
@@ -66,7 +67,10 @@ class Coordinator:
         self.site_plan = site_level_plan(cfg)
         self.ledger = PrivacyLedger.open(run_dir.root, private_key_path=cfg.ledger.signing_key)
         if resumed_at is None:
-            start = {**_run_start_entry(cfg), "ledger_key": self.ledger.custody}
+            start = {
+                **_run_start_entry(cfg, pooling=model_pooling(workload.model)),
+                "ledger_key": self.ledger.custody,
+            }
             self.ledger.append("run_start", start)
         else:
             # Append-only: entries after the checkpoint (a round cut short) stay, marked superseded.
@@ -169,11 +173,11 @@ class Coordinator:
             self.on_progress(record)
 
 
-def _run_start_entry(cfg: Config) -> dict:
+def _run_start_entry(cfg: Config, *, pooling: str) -> dict:
     return {
         "rounds_planned": cfg.federation.rounds,
         # Round 1 uploads feature statistics, not a delta (model.head_fit; docs/threat-model.md).
-        "head_fit_round": HEAD_FIT_ROUND if fits_head(cfg) else None,
+        "head_fit_round": HEAD_FIT_ROUND if fits_head(cfg, pooling=pooling) else None,
         "num_clients": cfg.federation.num_clients,
         "dp": cfg.dp.model_dump(mode="json"),
         "site_dp": cfg.site_dp.model_dump(mode="json"),
