@@ -13,8 +13,14 @@ import psutil
 
 
 def _tree_rss(proc: psutil.Process) -> int:
+    try:
+        tree = [proc, *proc.children(recursive=True)]
+    except (psutil.NoSuchProcess, psutil.AccessDenied):
+        # A process of the tree exited while psutil walked it: this tick counts nothing, the
+        # next one walks again (uncaught, it ended the sampling thread for the rest of the run).
+        return 0
     total = 0
-    for p in [proc, *proc.children(recursive=True)]:
+    for p in tree:
         try:
             total += p.memory_info().rss
         except (psutil.NoSuchProcess, psutil.AccessDenied):
