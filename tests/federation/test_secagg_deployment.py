@@ -3,8 +3,9 @@
 A SuperLink with TLS and SuperNode authentication (server/start_superlink.sh), three registered
 SuperNodes each with its own data file and anonymization policy (client/start_supernode.sh),
 one SuperNode with an unregistered key (refused), and fedft's own ServerApp/ClientApp submitted
-as a Flower app bundle (server/submit_run.sh): 2 rounds of LoRA training under SecAgg+ on a tiny
-config. One SuperNode is killed while it trains in round 2; with 3 shares and threshold 2 the
+as a Flower app bundle (server/submit_run.sh): 2 rounds under SecAgg+ on a tiny config, the
+first fitting the head from the sites' feature statistics (`model.head_fit`), the second
+training LoRA. One SuperNode is killed while it trains in round 2; with 3 shares and threshold 2 the
 round completes with the other two (the dropout rule), and the run finishes with its metrics,
 adapters and a verified privacy ledger in the coordinator's run folder.
 
@@ -52,6 +53,7 @@ data:
   labels: {json.dumps(LABELS)}
   synthetic: {{kind: clinical, n_train: 32, n_eval: 16}}
   max_length: 48
+model: {{head_fit: least_squares}}
 training: {{max_steps: 2, batch_size: 4}}
 federation: {{num_clients: 3, rounds: 2, fraction_fit: 1.0, min_fit_clients: 2}}
 evaluation: {{local_baseline: false}}
@@ -427,6 +429,7 @@ def test_fedft_runs_over_tls_with_node_auth_secagg_and_a_dropout(tmp_path, env):
         assert "—" not in table and all(s in table for s in SITES)
         assert policy_hash(load_policy(REPO / "configs/policies/clinical.yaml")) in table
         entries = read_ledger(run_dir)
+        assert entries[0]["kind"] == "run_start" and entries[0]["body"]["head_fit_round"] == 1
         rounds = [e for e in entries if e["kind"] == "round"]
         trained = [[s for s in e["body"]["sites"] if s["status"] == "trained"] for e in rounds]
         assert [[s["site"] for s in t] for t in trained] == [list(SITES), ["site-a", "site-c"]], (
