@@ -12,11 +12,10 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import time
 from pathlib import Path
 
 import torch
-from bench_local_training import build_model, make_batches, plain_loop
+from bench_local_training import build_model, make_batches, plain_loop, seconds
 
 
 def _cpu_flags() -> set[str]:
@@ -25,12 +24,6 @@ def _cpu_flags() -> set[str]:
     except OSError:
         return set()
     return {f for line in text.splitlines() if line.startswith("flags") for f in line.split()[2:]}
-
-
-def _seconds(fn) -> float:
-    t0 = time.perf_counter()
-    fn()
-    return time.perf_counter() - t0
 
 
 def main() -> None:
@@ -61,8 +54,8 @@ def main() -> None:
     steps, forwards = [], []
     for r in range(args.rounds):
         order = (False, True) if r % 2 == 0 else (True, False)
-        t = {bf16: _seconds(lambda b=bf16: step(b)) for bf16 in order}
-        f = {bf16: _seconds(lambda b=bf16: forward(b)) for bf16 in order}
+        t = {bf16: seconds(lambda b=bf16: step(b)) for bf16 in order}
+        f = {bf16: seconds(lambda b=bf16: forward(b)) for bf16 in order}
         steps.append(t[True] / t[False])
         forwards.append(f[True] / f[False])
     for name, ratios in (("train step", steps), ("eval forward", forwards)):

@@ -14,18 +14,11 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import time
 
 import torch
-from bench_local_training import build_model, make_batches, plain_loop
+from bench_local_training import build_model, make_batches, plain_loop, seconds
 
 VARIANTS = (None, 3, 2, 1)  # None: every layer
-
-
-def _seconds(fn) -> float:
-    t0 = time.perf_counter()
-    fn()
-    return time.perf_counter() - t0
 
 
 def main() -> None:
@@ -47,7 +40,7 @@ def main() -> None:
     for r in range(args.rounds):
         for n in order[r % len(order) :] + order[: r % len(order)]:
             fn = evaluate if n == "eval" else (lambda m=models[n]: plain_loop(m, [batch]))
-            times[n].append(_seconds(fn))
+            times[n].append(seconds(fn))
     print(f"load average (1 min) at the end: {os.getloadavg()[0]:.1f}; {args.rounds} rounds")
     print(f"all layers: median step {statistics.median(times[None]):.3f} s")
     for n in (*VARIANTS[1:], "eval"):

@@ -96,9 +96,10 @@ def fedft_loop(model, batches) -> None:
     )
 
 
-def seconds(fn, model, batches) -> float:
+def seconds(fn, *args) -> float:
+    """Wall seconds of fn(*args)."""
     start = time.perf_counter()
-    fn(model, batches)
+    fn(*args)
     return time.perf_counter() - start
 
 

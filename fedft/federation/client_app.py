@@ -20,9 +20,8 @@ from flwr.client import Client, ClientApp, NumPyClient
 
 from fedft.config import Config
 from fedft.config.anonymization import load_policy
-from fedft.config.schema import fits_head
 from fedft.config.site_policy import unmet_minimums
-from fedft.federation.head_fit_round import KEY_HEAD_FIT, statistics_scale
+from fedft.federation.head_fit_round import KEY_HEAD_FIT, site_statistics
 from fedft.federation.outbox import outbox_mod
 from fedft.federation.secagg import (
     check_delta,
@@ -31,11 +30,10 @@ from fedft.federation.secagg import (
     clip_delta_norm,
     install_secure_prg,
 )
+from fedft.federation.site_data import site_data
 from fedft.federation.site_dp import KEY_CLIPPING_NORM, clip_for_site_dp, reported_weight
 from fedft.federation.site_identity import SiteIdentity
 from fedft.federation.site_signing import signed_metrics, site_signing_key
-from fedft.model.head_fit import feature_statistics
-from fedft.model.pooling import model_pooling
 from fedft.model.state import (
     frozen_adapter_sha256,
     load_trainable_state,
@@ -46,10 +44,8 @@ from fedft.model.state import (
 )
 from fedft.round.local_baseline import baseline_folder, local_baseline_scores
 from fedft.round.outcome import declined_message
-from fedft.round.prepare import anonymizer_for, prepare
-from fedft.round.site_eval import SiteData, held_out_split, prepare_held_out
 from fedft.round.summary import SITE_ID_METRIC
-from fedft.round.workload import collator, eval_loader, site_training_data, site_workload
+from fedft.round.workload import collator, eval_loader, site_workload
 from fedft.run.progress import StepReporter
 from fedft.run.site_record import (
     BUDGET_HEAD_METRIC,
@@ -80,54 +76,6 @@ def _round_seed(seed: int, server_round: int, site_id: str) -> int:
     # hashlib, not hash(): Python salts str hashes per process, which would break reproducibility.
     digest = hashlib.sha256(f"{seed}:{server_round}:{site_id}".encode()).digest()
     return int.from_bytes(digest[:8], "big") >> 1
-
-
-# Per site of the current config: a process may run several sites (a Ray actor those Ray
-# gives it; the in-process backend all of them, one after another).
-_prepared: dict[tuple[str, SiteIdentity, Path], SiteData] = {}
-
-
-def _site_data(cfg: Config, site: SiteIdentity, state_dir: Path) -> SiteData:
-    """Anonymized, tokenized local training set and held-out split, built once per process,
-    config and site."""
-    config_key = cfg.model_dump_json()
-    key = (config_key, site, state_dir)  # the folder too: its pseudonym key anonymized the rows
-    if key not in _prepared:
-        workload = site_workload(cfg)
-        loaded = site_training_data(cfg, partition_id=site.partition_id, data_path=site.data_path)
-        if loaded.bad_rows:
-            log.warning("%s: skipped %d bad rows, first: %s", site.site_id, len(loaded.bad_rows), loaded.bad_rows[0])
-        # The site's data steward owns its policy; a simulation shares the config's.
-        policy = load_policy(site.policy_path) if site.policy_path else cfg.anonymization
-        rows, held_rows = loaded.dataset, None
-        if cfg.evaluation.per_site:
-            synthetic = site.data_path is None and cfg.data.train is None
-            rows, held_rows = held_out_split(cfg, rows, site_id=site.site_id, synthetic=synthetic)
-        create_secret = site.partition_id is not None
-        prepared = prepare(
-            cfg,
-            workload,
-            rows,
-            policy=policy,
-            state_dir=state_dir,
-            create_secret=create_secret,
-            site_id=site.site_id,
-            dedup=cfg.data.dedup,
-        )
-        held_out = None
-        if held_rows is not None:
-            anonymizer = anonymizer_for(
-                policy,
-                state_dir=state_dir,
-                create_secret=create_secret,
-                cache=cfg.run.anonymization_cache,
-            )
-            held_out = prepare_held_out(cfg, workload, held_rows, anonymizer=anonymizer)
-        # One run per process at a time: free the sites of another config or run folder.
-        for stale in [k for k in _prepared if (k[0], k[2].parent) != (config_key, state_dir.parent)]:
-            del _prepared[stale]
-        _prepared[key] = SiteData(train=prepared, held_out=held_out)
-    return _prepared[key]
 
 
 class SiteClient(NumPyClient):
@@ -244,7 +192,7 @@ class SiteClient(NumPyClient):
         names = list(trainable_state(workload.model).keys())
         global_state = dict(zip(names, (np.asarray(p, dtype=np.float32) for p in parameters), strict=True))
         load_trainable_state(workload.model, global_state)
-        data = _site_data(cfg, site, self.state_dir)
+        data = site_data(cfg, site, self.state_dir)
         if data.held_out is None:
             raise RuntimeError(f"{site.site_id}: asked to evaluate but evaluation.per_site is off")
         loader = eval_loader(cfg, workload, data.held_out)
@@ -304,7 +252,7 @@ class SiteClient(NumPyClient):
         global_state = dict(zip(names, (np.asarray(p, dtype=np.float32) for p in parameters), strict=True))
         load_trainable_state(workload.model, global_state)
 
-        prepared = _site_data(cfg, site, self.state_dir).train
+        prepared = site_data(cfg, site, self.state_dir).train
         train_set = prepared.tokenized
         on_step = (
             StepReporter(self.progress_dir, site.site_id, server_round=server_round)
@@ -346,30 +294,26 @@ class SiteClient(NumPyClient):
             # by the DP guarantee, so it stays at the site (its progress file shows it there).
             del metrics["train_loss"]
             metrics.update(dp_metrics)
-        key = site_signing_key(site, self.state_dir)
-        return arrays, weight, signed_metrics(metrics, site_id=site.site_id, server_round=server_round, key=key)
+        return arrays, weight, self._signed(metrics, server_round=server_round)
+
+    def _signed(self, metrics: dict, *, server_round: int) -> dict:
+        """The reply's metrics with this site's signature over its record of the round."""
+        key = site_signing_key(self.site, self.state_dir)
+        return signed_metrics(metrics, site_id=self.site.site_id, server_round=server_round, key=key)
 
     def _head_statistics(self, prepared, *, server_round: int):
         """Round 1 under model.head_fit: this site's feature statistics, no training."""
-        cfg, site, workload = self.cfg, self.site, site_workload(self.cfg)
-        if not fits_head(cfg, pooling=model_pooling(workload.model)):
-            raise ValueError(
-                f"{site.site_id}: the server asks for feature statistics (model.head_fit) that "
-                "this site's config does not allow; the server and the site run different configs"
-            )
-        loader = eval_loader(cfg, workload, prepared.tokenized)  # forward passes, length-ordered
-        statistics, n = feature_statistics(workload.model, loader, scale=statistics_scale(cfg))
-        names = [f"feature_statistics.{i}" for i in range(len(statistics))]
+        cfg, site = self.cfg, self.site
+        statistics, n = site_statistics(cfg, site_workload(cfg), prepared.tokenized, site_id=site.site_id)
         weight = reported_weight(cfg, num_records=n, site_dp_round=False)
-        arrays = _checked_for_secure_aggregation(cfg, site, dict(zip(names, statistics, strict=True)), num_examples=weight)
+        arrays = _checked_for_secure_aggregation(cfg, site, statistics, num_examples=weight)
         values = (0, sum(a.nbytes for a in arrays))
         metrics = {
             **dict(zip(DECLARED_FIT_METRICS[1:], values, strict=True)),
             **prepared.anonymization_metrics,
             SITE_ID_METRIC: site.site_id,
         }
-        key = site_signing_key(site, self.state_dir)
-        return arrays, weight, signed_metrics(metrics, site_id=site.site_id, server_round=server_round, key=key)
+        return arrays, weight, self._signed(metrics, server_round=server_round)
 
 
 def _require_site_minimums(cfg: Config, site: SiteIdentity, *, server_round: int) -> None:

@@ -16,9 +16,12 @@ import numpy as np
 
 from fedft.config import Config
 from fedft.config.schema import HEAD_FIT_ROUND, fits_head, head_fit_blockers
-from fedft.model.head_fit import fitted_head, head_names, statistics_shapes
+from fedft.federation.uploads import Upload, check_shapes
+from fedft.model.head_fit import feature_statistics, fitted_head, head_names, statistics_shapes
+from fedft.model.pooling import model_pooling
+from fedft.round.workload import Workload, eval_loader
 
-__all__ = ["HEAD_FIT_ROUND", "KEY_HEAD_FIT", "HeadFit", "statistics_scale"]
+__all__ = ["HEAD_FIT_ROUND", "KEY_HEAD_FIT", "HeadFit", "site_statistics", "statistics_scale"]
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +33,21 @@ def statistics_scale(cfg: Config) -> float:
     """The public factor on both statistics (1 without SecAgg+)."""
     sa = cfg.secure_aggregation
     return sa.delta_clip_norm / 2 if sa.enabled else 1.0
+
+
+def site_statistics(
+    cfg: Config, workload: Workload, tokenized, *, site_id: str
+) -> tuple[dict[str, np.ndarray], int]:
+    """A site's side: its scaled statistics by name, and its record count. Refuses when its
+    own config would not fit the head (the server and the site run different configs)."""
+    if not fits_head(cfg, pooling=model_pooling(workload.model)):
+        raise ValueError(
+            f"{site_id}: the server asks for feature statistics (model.head_fit) that "
+            "this site's config does not allow; the server and the site run different configs"
+        )
+    loader = eval_loader(cfg, workload, tokenized)  # forward passes only, length-ordered
+    statistics, n = feature_statistics(workload.model, loader, scale=statistics_scale(cfg))
+    return {f"feature_statistics.{i}": a for i, a in enumerate(statistics)}, n
 
 
 @dataclass(frozen=True)
@@ -64,12 +82,25 @@ class HeadFit:
         return statistics_shapes(dim=dim, classes=classes)
 
     def apply(
-        self, statistics: Sequence[np.ndarray], global_arrays: Sequence[np.ndarray]
+        self, uploads: Sequence[Upload], global_arrays: Sequence[np.ndarray], *, server_round: int
     ) -> list[np.ndarray]:
-        """The global arrays with the head replaced by the fit to the averaged statistics."""
-        weight, bias = fitted_head(statistics, scale=self.scale, ridge=self.ridge)
+        """The global arrays with the head replaced by the fit to the record-weighted mean of
+        the sites' statistics (under SecAgg+ every upload already is that mean)."""
+        check_shapes(
+            uploads,
+            self.shapes(global_arrays),
+            server_round=server_round,
+            what="feature statistics do not match the head",
+        )
+        total = sum(u.res.num_examples for u in uploads)
+        mean = [
+            sum(u.res.num_examples * u.delta[i].astype(np.float64) for u in uploads) / total
+            for i in range(len(uploads[0].delta))
+        ]
+        weight, bias = fitted_head(mean, scale=self.scale, ridge=self.ridge)
         w_name, b_name = head_names(self.names)
         out = [np.array(a, dtype=np.float32) for a in global_arrays]
         out[self.names.index(w_name)] = weight
         out[self.names.index(b_name)] = bias
+        log.info("round %s: head fitted to the statistics of %d records", server_round, total)
         return out

@@ -61,7 +61,7 @@ from fedft.round.guards import (
     norm_bound_violation,
 )
 from fedft.round.summary import FitSummary, RoundFailedError, aborted, site_label
-from fedft.round.update_checks import UpdateSpec, shape_mismatch, update_digest
+from fedft.round.update_checks import UpdateSpec, update_digest
 
 __all__ = ["DeltaStrategy", "build_inner_strategy"]
 
@@ -228,25 +228,12 @@ class DeltaStrategy(Strategy):
     def _fit_head(
         self, server_round: int, uploads: list[Upload]
     ) -> tuple[Parameters | None, dict[str, Scalar]]:
-        """The head from the record-weighted mean of the statistics (under SecAgg+ every
-        upload already is that mean); everything else in the adapter is unchanged."""
+        """Only the head changes: set from the sites' statistics (`HeadFit.apply`)."""
         assert self.head_fit is not None
-        shapes = self.head_fit.shapes(self.global_arrays)
-        for u in uploads:
-            mismatch = shape_mismatch(u.delta, shapes=shapes)
-            if mismatch is not None:
-                raise RoundFailedError(
-                    f"round {server_round}: a site's feature statistics do not match the head "
-                    f"({mismatch}); are all sites on the same config?"
-                )
-        total = sum(u.res.num_examples for u in uploads)
-        mean = [
-            sum(u.res.num_examples * u.delta[i].astype(np.float64) for u in uploads) / total
-            for i in range(len(shapes))
-        ]
-        self.global_arrays = self.head_fit.apply(mean, self.global_arrays)
+        self.global_arrays = self.head_fit.apply(
+            uploads, self.global_arrays, server_round=server_round
+        )
         self._aggregated = True
-        log.info("round %s: head fitted to the statistics of %d records", server_round, total)
         return ndarrays_to_parameters(self.global_arrays), {}
 
     def _check_updates(self, server_round: int, uploads: list[Upload]) -> None:

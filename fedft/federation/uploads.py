@@ -43,19 +43,36 @@ def decode(results: Sequence[tuple[ClientProxy, FitRes]]) -> list[Upload]:
     return [Upload(proxy, res, parameters_to_ndarrays(res.parameters)) for proxy, res in ordered]
 
 
-def as_weights(
-    uploads: Sequence[Upload], global_arrays: Sequence[np.ndarray], *, server_round: int
-) -> list[tuple[ClientProxy, FitRes]]:
-    """Each upload as Flower's strategies expect it: global + Δ, in float32."""
-    shapes = [a.shape for a in global_arrays]
-    out = []
+def check_shapes(
+    uploads: Sequence[Upload],
+    shapes: Sequence[tuple[int, ...]],
+    *,
+    server_round: int,
+    what: str,
+) -> None:
+    """Stop the round when any upload's tensors differ in number or shape from `shapes`;
+    `what`: the error's middle ("update does not match the global adapter")."""
     for u in uploads:
         mismatch = shape_mismatch(u.delta, shapes=shapes)
         if mismatch is not None:
             raise RoundFailedError(
-                f"round {server_round}: a site's update does not match the global adapter "
-                f"({mismatch}); are all sites on the same config?"
+                f"round {server_round}: a site's {what} ({mismatch}); are all sites on the "
+                "same config?"
             )
+
+
+def as_weights(
+    uploads: Sequence[Upload], global_arrays: Sequence[np.ndarray], *, server_round: int
+) -> list[tuple[ClientProxy, FitRes]]:
+    """Each upload as Flower's strategies expect it: global + Δ, in float32."""
+    check_shapes(
+        uploads,
+        [a.shape for a in global_arrays],
+        server_round=server_round,
+        what="update does not match the global adapter",
+    )
+    out = []
+    for u in uploads:
         weights = [g + d.astype(np.float32) for g, d in zip(global_arrays, u.delta, strict=True)]
         out.append(
             (

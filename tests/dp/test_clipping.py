@@ -76,6 +76,20 @@ def _expected_clipped_sum(model, batch, bounds: dict[int, float]) -> list[torch.
     return total
 
 
+def _private(minilm, **clipping):
+    """make_private over the whole fixture set as one batch: SGD, σ = 1, RDP, seeded."""
+    model, train_set, collate = minilm
+    return make_private(
+        model,
+        make_optimizer(model, learning_rate=0.1, weight_decay=0.0, kind="sgd"),
+        DataLoader(train_set, batch_size=len(train_set), collate_fn=collate),
+        noise_multiplier=1.0,
+        accountant="rdp",
+        seed=0,
+        **clipping,
+    )
+
+
 def test_head_and_lora_are_told_apart_by_name(build_model):
     # Prepare
     model, _ = build_model("minilm", r=2)
@@ -92,17 +106,7 @@ def test_per_group_clipping_matches_per_example_autograd(minilm):
     model, train_set, collate = minilm
     batch = collate([train_set[i] for i in range(len(train_set))])
     expected = _expected_clipped_sum(model, batch, {0: LORA_C, 1: HEAD_C})
-    loader = DataLoader(train_set, batch_size=len(train_set), collate_fn=collate)
-    private = make_private(
-        model,
-        make_optimizer(model, learning_rate=0.1, weight_decay=0.0, kind="sgd"),
-        loader,
-        noise_multiplier=1.0,
-        max_grad_norm=LORA_C,
-        head_max_grad_norm=HEAD_C,
-        accountant="rdp",
-        seed=0,
-    )
+    private = _private(minilm, max_grad_norm=LORA_C, head_max_grad_norm=HEAD_C)
     optimizer = private.optimizer
 
     # Execute
@@ -233,20 +237,9 @@ def test_budget_shares_set_each_groups_noise_and_keep_one_gaussian_mechanism(sha
 
 def test_make_private_passes_the_heads_budget_share(minilm):
     # Prepare
-    model, train_set, collate = minilm
-    loader = DataLoader(train_set, batch_size=len(train_set), collate_fn=collate)
-
     # Execute
-    private = make_private(
-        model,
-        make_optimizer(model, learning_rate=0.1, weight_decay=0.0, kind="sgd"),
-        loader,
-        noise_multiplier=1.0,
-        max_grad_norm=LORA_C,
-        head_max_grad_norm=HEAD_C,
-        head_budget_share=0.9,
-        accountant="rdp",
-        seed=0,
+    private = _private(
+        minilm, max_grad_norm=LORA_C, head_max_grad_norm=HEAD_C, head_budget_share=0.9
     )
     try:
         optimizer = private.optimizer
@@ -260,19 +253,8 @@ def test_make_private_passes_the_heads_budget_share(minilm):
 
 
 def test_a_budget_share_without_groups_is_refused(minilm):
-    model, train_set, collate = minilm
-    loader = DataLoader(train_set, batch_size=len(train_set), collate_fn=collate)
     with pytest.raises(ValueError, match="needs per-group clipping"):
-        make_private(
-            model,
-            make_optimizer(model, learning_rate=0.1, weight_decay=0.0, kind="sgd"),
-            loader,
-            noise_multiplier=1.0,
-            max_grad_norm=LORA_C,
-            head_budget_share=0.9,
-            accountant="rdp",
-            seed=0,
-        )
+        _private(minilm, max_grad_norm=LORA_C, head_budget_share=0.9)
 
 
 def test_group_optimizer_rejects_bad_groups():
@@ -312,17 +294,7 @@ def test_physical_pieces_accumulate_to_the_whole_batch(minilm):
     model, train_set, collate = minilm
     batch = collate([train_set[i] for i in range(len(train_set))])
     expected = _expected_clipped_sum(model, batch, {0: LORA_C, 1: HEAD_C})
-    loader = DataLoader(train_set, batch_size=len(train_set), collate_fn=collate)
-    private = make_private(
-        model,
-        make_optimizer(model, learning_rate=0.1, weight_decay=0.0, kind="sgd"),
-        loader,
-        noise_multiplier=1.0,
-        max_grad_norm=LORA_C,
-        head_max_grad_norm=HEAD_C,
-        accountant="rdp",
-        seed=0,
-    )
+    private = _private(minilm, max_grad_norm=LORA_C, head_max_grad_norm=HEAD_C)
     optimizer = private.optimizer
     pieces = list(physical_batches(batch, 4))
 

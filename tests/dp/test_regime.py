@@ -33,6 +33,17 @@ def _plan(**overrides) -> DPPlan:
     return DPPlan(**{**values, **overrides})
 
 
+# simulations/dp-hospitals.yaml's regime at a 300-record site: q = 1, σ 1.25, per-group clipping.
+RECIPE = dict(
+    noise_multiplier=1.25,
+    sample_rate=1.0,
+    steps=1,
+    batch_size=512,
+    max_grad_norm=0.1,
+    head_max_grad_norm=1.0,
+)
+
+
 def test_the_old_default_regime_is_flagged():
     # Execute: batch 8, σ 0.5, flat clip 1 over 38,789 coordinates (issue 13's numbers).
     regime = assess(_plan(), dims=DIMS, site="site 0", clipped={"all": 1.0})
@@ -49,14 +60,7 @@ def test_the_old_default_regime_is_flagged():
 
 def test_the_dp_recipe_regime_has_no_warning():
     # Execute: q = 1 over 300 records, σ 1.25, head 1.0 and LoRA 0.1 per group.
-    plan = _plan(
-        noise_multiplier=1.25,
-        sample_rate=1.0,
-        steps=1,
-        batch_size=512,
-        max_grad_norm=0.1,
-        head_max_grad_norm=1.0,
-    )
+    plan = _plan(**RECIPE)
     regime = assess(plan, dims=DIMS, site="site 0", clipped={"lora": 0.5, "head": 1.0})
 
     # Assert: per-group noise σ·√2·C_g/E[B]; total norm over both groups.
@@ -73,15 +77,7 @@ def test_the_dp_recipe_regime_has_no_warning():
 
 def test_the_heads_budget_share_moves_noise_between_groups():
     # Execute: the recipe's regime with 90 % of the noise budget on the head.
-    plan = _plan(
-        noise_multiplier=1.25,
-        sample_rate=1.0,
-        steps=1,
-        batch_size=512,
-        max_grad_norm=0.1,
-        head_max_grad_norm=1.0,
-        head_budget_share=0.9,
-    )
+    plan = _plan(**RECIPE, head_budget_share=0.9)
     regime = assess(plan, dims=DIMS, site="site 0")
 
     # Assert: σ·C_g/(√s_g·E[B]): the head's noise falls from √2 to 1/√0.9 of σ·C/E[B].

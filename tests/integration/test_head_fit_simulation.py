@@ -12,8 +12,8 @@ from small_run import SMALL
 
 from fedft.cli import main as fedft_main
 from fedft.config import load_config
-from fedft.federation import client_app
 from fedft.federation.head_fit_round import statistics_scale
+from fedft.federation.site_data import prepared_sites
 from fedft.model.head_fit import feature_statistics, fitted_head, head_names
 from fedft.model.state import trainable_state
 from fedft.round.workload import eval_loader, site_workload
@@ -43,7 +43,7 @@ def test_round_one_sets_the_pooled_least_squares_head_through_secagg(head_fit_ru
     cfg, run_dir = head_fit_run
     assert cfg.secure_aggregation.enabled
     # The sites' anonymized training sets, as the in-process sites prepared them.
-    sites = [data.train.tokenized for data in client_app._prepared.values()]
+    sites = [data.train.tokenized for data in prepared_sites.values()]
     assert len(sites) == cfg.federation.num_clients
     model = site_workload(cfg).model  # LoRA B still at its start: features as in round 1
     scale = statistics_scale(cfg)
@@ -67,7 +67,7 @@ def test_round_one_sets_the_pooled_least_squares_head_through_secagg(head_fit_ru
 def test_round_one_uploads_only_the_statistics_trains_nothing_and_lifts_accuracy(head_fit_run):
     cfg, run_dir = head_fit_run
     zero, one = read_metrics(run_dir.metrics)
-    sites = [data.train.tokenized for data in client_app._prepared.values()]
+    sites = [data.train.tokenized for data in prepared_sites.values()]
     assert one["train_loss"] is None and one["clients_finished"] == cfg.federation.num_clients
     assert one["examples_trained"] == sum(len(s) for s in sites)
     # mean(z zᵀ) and mean(z yᵀ) in float32: (385 × 385 + 385 × 5) × 4 bytes, nothing else.
